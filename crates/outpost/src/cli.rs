@@ -1,0 +1,173 @@
+//! Command-line interface (clap). Every subcommand has `--help`; the binary
+//! has `--version`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Outpost: session border controller and remote-worker gateway.
+#[derive(Debug, Parser)]
+#[command(name = "outpost", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    /// Configuration file (TOML). Without one, the embedded defaults apply,
+    /// overridden by `OUTPOST_*` environment variables.
+    #[arg(long, short = 'c', global = true, env = "OUTPOST_CONFIG")]
+    pub config: Option<PathBuf>,
+
+    /// Data directory: database, certificates. Created when missing.
+    /// Default: `data_dir` from the configuration, else `./outpost-data`.
+    #[arg(long, global = true, env = "OUTPOST_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+
+    /// Log format; overrides `log.format` from the configuration.
+    #[arg(long, global = true, value_enum)]
+    pub log_format: Option<LogFormatArg>,
+
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Log output format chosen on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormatArg {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the gateway: SIP listeners on both sides and the admin listener.
+    Serve,
+    /// Validate a configuration file (with environment overrides) and print
+    /// every problem found; exits non-zero when the file is invalid.
+    CheckConfig {
+        /// The file to check; defaults to `--config`.
+        file: Option<PathBuf>,
+    },
+    /// Manage ICPs (iPBXs that remote workers register to).
+    #[command(subcommand)]
+    Icps(IcpCommand),
+    /// Manage teleworker SIP devices.
+    #[command(subcommand)]
+    Devices(DeviceCommand),
+}
+
+/// `outpost icps ...`
+#[derive(Debug, Subcommand)]
+pub enum IcpCommand {
+    /// Add an ICP.
+    Add(IcpAddArgs),
+    /// List ICPs.
+    List(ListArgs),
+    /// Remove an ICP by name (refused while devices use it).
+    Remove {
+        /// ICP name.
+        name: String,
+    },
+}
+
+/// Fields of a new ICP (PRO-1).
+#[derive(Debug, Args)]
+pub struct IcpAddArgs {
+    /// Unique name of the ICP.
+    #[arg(long)]
+    pub name: String,
+    /// Host name or IP address of the ICP.
+    #[arg(long)]
+    pub host: String,
+    /// ICP type, e.g. `mivoice-5000`.
+    #[arg(long, default_value = "generic")]
+    pub kind: String,
+    /// SIP transports the ICP supports, comma-separated: udp, tcp, tls.
+    #[arg(long, value_delimiter = ',', default_value = "tls")]
+    pub transports: Vec<SipTransportArg>,
+    /// Make this the default ICP for SIP devices (the first ICP always is).
+    #[arg(long)]
+    pub default: bool,
+    /// XML listen port on the public side (TLS).
+    #[arg(long, default_value_t = 4445)]
+    pub xml_listen_port: u16,
+    /// XML destination port on the ICP (4443 or 4445, TLS).
+    #[arg(long, default_value_t = 4443)]
+    pub xml_destination_port: u16,
+}
+
+/// A SIP transport an ICP supports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SipTransportArg {
+    /// SIP over UDP.
+    Udp,
+    /// SIP over TCP.
+    Tcp,
+    /// SIP over TLS.
+    Tls,
+}
+
+/// `outpost devices ...`
+#[derive(Debug, Subcommand)]
+pub enum DeviceCommand {
+    /// Add a teleworker SIP device.
+    Add(DeviceAddArgs),
+    /// List devices (passwords are never shown).
+    List(ListArgs),
+    /// Remove a device by its set-side username.
+    Remove {
+        /// Set-side username of the device.
+        username: String,
+    },
+    /// Import devices from a CSV file, all or nothing.
+    ///
+    /// Header row with columns: setside_username, setside_password (required),
+    /// icpside_username, icpside_password, icp, description, enabled,
+    /// clientid (MAC), location. `,` or `;` separated. If any line is invalid,
+    /// every bad line is reported and nothing is written.
+    Import {
+        /// CSV file.
+        file: PathBuf,
+    },
+}
+
+/// Options of list commands.
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Print JSON lines instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Fields of a new device (PRO-2).
+#[derive(Debug, Args)]
+pub struct DeviceAddArgs {
+    /// Set-side username: what the phone registers with.
+    #[arg(long)]
+    pub username: String,
+    /// Set-side password. Prefer the environment variable: command lines are
+    /// visible to other users in `ps`.
+    #[arg(long, env = "OUTPOST_DEVICE_PASSWORD", hide_env_values = true)]
+    pub password: String,
+    /// ICP-side username; blank means the same as the set side.
+    #[arg(long, default_value = "")]
+    pub icp_username: String,
+    /// ICP-side password; blank means the same as the set side.
+    #[arg(long, env = "OUTPOST_DEVICE_ICP_PASSWORD", hide_env_values = true)]
+    pub icp_password: Option<String>,
+    /// ICP name; default: the default ICP.
+    #[arg(long)]
+    pub icp: Option<String>,
+    /// Free description.
+    #[arg(long, default_value = "")]
+    pub description: String,
+    /// MAC address of the phone (00-08-5d-84-20-61, 00:08:5D:84:20:61 or 00085d842061).
+    #[arg(long)]
+    pub mac: Option<String>,
+    /// Location (emergency-call group).
+    #[arg(long)]
+    pub location: Option<String>,
+    /// Create the device disabled.
+    #[arg(long)]
+    pub disabled: bool,
+}

@@ -1,0 +1,124 @@
+//! The human summary logged at startup and printed by `check-config`.
+
+use std::net::IpAddr;
+
+use super::model::{Config, Side, SideConfig};
+
+impl Config {
+    /// One line per topic: mode, FQDN, each side's bind and advertised
+    /// addresses, protocols, ports and RTP range, the iPBX, web, admin, log,
+    /// then the [`Config::warnings`] prefixed with `warning: `. Nothing in
+    /// the configuration is secret yet, so everything is shown.
+    pub fn summary_lines(&self) -> Vec<String> {
+        let mut lines = vec![format!("mode: {}", self.mode)];
+        lines.push(match &self.fqdn {
+            Some(fqdn) => format!("fqdn: {fqdn}"),
+            None => "fqdn: not set (the host name is used)".to_owned(),
+        });
+        for side in [Side::Public, Side::Private] {
+            lines.push(self.side_line(self.side(side)));
+        }
+        lines.push(match &self.ipbx.address {
+            Some(host) => format!(
+                "iPBX: {host} port {} over {}",
+                self.ipbx.port, self.ipbx.transport
+            ),
+            None => "iPBX: not configured".to_owned(),
+        });
+        lines.push(format!(
+            "web services: TCP {} on the public side's bind address",
+            self.web.port
+        ));
+        lines.push(format!("admin listener: {}", self.admin.listen));
+        lines.push(format!("log: {}, level {:?}", self.log.format, self.log.level));
+        if let Some(dir) = &self.data_dir {
+            lines.push(format!("data directory: {}", dir.display()));
+        }
+        lines.extend(self.warnings().into_iter().map(|w| format!("warning: {w}")));
+        lines
+    }
+
+    fn side_line(&self, s: &SideConfig) -> String {
+        let bind = match s.interface {
+            Some(ip) => ip.to_string(),
+            None => "all interfaces".to_owned(),
+        };
+        let advertised = match (s.address, s.interface) {
+            (Some(a), Some(i)) if a != i => format!("{a} (NAT from {i})"),
+            (Some(a), _) | (None, Some(a)) => a.to_string(),
+            (None, None) => "the address of the outgoing interface".to_owned(),
+        };
+        let mut listeners = Vec::new();
+        if s.tls_enabled() {
+            listeners.push(format!("SIP/TLS {}", s.sip_tls_port));
+        }
+        if s.plain_enabled() {
+            listeners.push(format!("SIP UDP/TCP {}", s.sip_port));
+        }
+        let media = if s.video { "video" } else { "audio only" };
+        let shared = if s.side == Side::Private && self.rtp_pool_shared() {
+            ", one pool shared with the public side"
+        } else {
+            ""
+        };
+        format!(
+            "{} side: bind {bind}, advertised {advertised}, protocols {} ({}), RTP {} ({} ports, {media}{shared})",
+            s.side,
+            s.protocols,
+            listeners.join(", "),
+            s.rtp_ports,
+            s.rtp_ports.len()
+        )
+    }
+
+    /// Settings that are valid but probably not what a production
+    /// deployment wants; the binary logs them at warn level.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut warnings = Vec::new();
+        if self.ipbx.address.is_none() {
+            warnings.push(
+                "ipbx.address is not set: calls cannot reach an iPBX until it is configured"
+                    .to_owned(),
+            );
+        }
+        if self.fqdn.is_none() {
+            warnings.push(
+                "fqdn is not set: the host name goes into certificates and phone configuration"
+                    .to_owned(),
+            );
+        }
+        let admin = self.admin.listen.ip();
+        if !admin.is_loopback() {
+            warnings.push(format!(
+                "admin.listen = {} is not a loopback address: /metrics (and later the admin \
+                 API) is reachable from the network unless a firewall blocks it",
+                self.admin.listen
+            ));
+        }
+        match self.public.advertised_address() {
+            None => warnings.push(
+                "the public side has neither address nor interface: SIP and SDP will carry the \
+                 outgoing interface's address, which phones cannot reach through NAT; set \
+                 public.address (IP1)"
+                    .to_owned(),
+            ),
+            Some(ip) if is_local(ip) => warnings.push(format!(
+                "the public side advertises {ip}, a private or loopback address that phones on \
+                 the Internet cannot reach; with NAT, set public.address to the public address (IP1)"
+            )),
+            Some(_) => {}
+        }
+        warnings
+    }
+}
+
+/// RFC 1918, loopback, link-local, and IPv6 unique-local addresses.
+fn is_local(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => v4.is_private() || v4.is_loopback() || v4.is_link_local(),
+        IpAddr::V6(v6) => {
+            let first = v6.segments()[0];
+            v6.is_loopback() || (first & 0xfe00) == 0xfc00 || (first & 0xffc0) == 0xfe80
+        }
+    }
+}

@@ -1,0 +1,295 @@
+//! Checks that involve more than one field: RTP range size against
+//! `video`, daisy chain against `ipbx.address`, the iPBX transport against
+//! the private side's listeners, and sockets that would bind the same port.
+//! Fields that already failed to parse are left out, so one mistake is
+//! reported once.
+
+use std::collections::{HashMap, HashSet};
+use std::net::IpAddr;
+
+use super::error::{ErrorKind, FieldError, Source};
+use super::extract::{Extraction, Origin};
+use super::model::{Config, DeploymentMode, IpbxTransport, PortRange, Side};
+use super::values::rtp_bounds;
+
+/// Adds the cross-field errors to the extraction's list.
+pub(super) fn validate(extraction: &mut Extraction) {
+    let Extraction {
+        config,
+        errors,
+        origins,
+        invalid,
+    } = extraction;
+    let mut checker = Checker {
+        config,
+        origins,
+        invalid,
+        errors,
+    };
+    checker.rtp_sizes();
+    checker.daisy_chain();
+    checker.ipbx_transport();
+    checker.bindings();
+}
+
+struct Checker<'a> {
+    config: &'a Config,
+    origins: &'a HashMap<String, Origin>,
+    invalid: &'a HashSet<String>,
+    errors: &'a mut Vec<FieldError>,
+}
+
+const SIDES: [Side; 2] = [Side::Public, Side::Private];
+
+impl Checker<'_> {
+    fn valid(&self, fields: &[&str]) -> bool {
+        fields.iter().all(|f| !self.invalid.contains(*f))
+    }
+
+    /// Records an error on `field`, blaming where its value came from;
+    /// `default_value` is shown when the default was in effect.
+    fn blame(&mut self, field: &str, default_value: String, kind: ErrorKind, message: String) {
+        let (source, value) = match self.origins.get(field) {
+            Some(origin) => (origin.source.clone(), origin.value.clone()),
+            None => (Source::Default, default_value),
+        };
+        self.errors.push(FieldError {
+            field: field.to_owned(),
+            value,
+            source,
+            kind,
+            message,
+        });
+    }
+
+    /// MED-1: 4 ports for an audio call, 8 with video.
+    fn rtp_sizes(&mut self) {
+        for side in SIDES {
+            let s = self.config.side(side);
+            let field = format!("{side}.rtp_ports");
+            if !self.valid(&[&field, &format!("{side}.video")]) {
+                continue;
+            }
+            let (got, need) = (s.rtp_ports.len(), s.min_rtp_ports());
+            if got >= need {
+                continue;
+            }
+            let requirement = if s.video {
+                "at least 8 ports with video (4 audio-only)"
+            } else {
+                "at least 4 ports audio-only (8 with video)"
+            };
+            let PortRange { first, last } = s.rtp_ports;
+            let message = format!(
+                "an RTP range needs {requirement}; got {got} ({first}..={last}), allowed {}",
+                rtp_bounds()
+            );
+            let shown = format!("\"{}\"", s.rtp_ports);
+            self.blame(&field, shown, ErrorKind::OutOfBounds, message);
+        }
+    }
+
+    /// NET-4: a daisy-chain element needs the peer it forwards to.
+    fn daisy_chain(&mut self) {
+        let c = self.config;
+        if !self.valid(&["mode", "ipbx.address"]) || !c.mode.is_daisy_chain() {
+            return;
+        }
+        if c.ipbx.address.is_some() {
+            return;
+        }
+        let role = match c.mode {
+            DeploymentMode::DaisyChainWan => {
+                "the WAN element sends every call from its private side to the LAN element: \
+                 set ipbx.address to the LAN element's address"
+            }
+            _ => {
+                "the LAN element forwards the WAN element's calls to the iPBX: \
+                 set ipbx.address to the iPBX"
+            }
+        };
+        let message = format!("mode = \"{}\" requires ipbx.address (the peer element); {role}", c.mode);
+        self.blame("ipbx.address", String::new(), ErrorKind::Inconsistent, message);
+    }
+
+    /// SIG-1: the private side must listen with the transport used toward
+    /// the iPBX.
+    fn ipbx_transport(&mut self) {
+        if !self.valid(&["ipbx.transport", "private.protocols"]) {
+            return;
+        }
+        let (transport, private) = (self.config.ipbx.transport, &self.config.private);
+        let (ok, need, allowed) = match transport {
+            IpbxTransport::Tls => (private.tls_enabled(), "TLS", "tls or tls+udp/tcp"),
+            IpbxTransport::Tcp | IpbxTransport::Udp => {
+                (private.plain_enabled(), "UDP/TCP", "tls+udp/tcp or udp/tcp")
+            }
+        };
+        if ok {
+            return;
+        }
+        let message = format!(
+            "ipbx.transport = \"{transport}\" but private.protocols = \"{}\" has no {need} on the \
+             private side; set private.protocols to {allowed}, or change ipbx.transport",
+            private.protocols
+        );
+        self.blame(
+            "ipbx.transport",
+            format!("\"{transport}\""),
+            ErrorKind::Inconsistent,
+            message,
+        );
+    }
+
+    /// Every socket the configuration asks for, from valid fields only.
+    fn binding_list(&self) -> Vec<Binding> {
+        let mut list = Vec::new();
+        for side in SIDES {
+            let s = self.config.side(side);
+            if !self.valid(&[&format!("{side}.interface"), &format!("{side}.protocols")]) {
+                continue;
+            }
+            let addr = s.bind_address();
+            let mut push = |key: &str, udp, tcp, ports: PortRange, shown: String| {
+                let field = format!("{side}.{key}");
+                if !self.invalid.contains(&field) {
+                    let rtp = key == "rtp_ports";
+                    list.push(Binding { field, addr, udp, tcp, ports, rtp, shown });
+                }
+            };
+            if s.tls_enabled() {
+                let port = s.sip_tls_port;
+                push("sip_tls_port", false, true, PortRange::single(port), port.to_string());
+            }
+            if s.plain_enabled() {
+                let port = s.sip_port;
+                push("sip_port", true, true, PortRange::single(port), port.to_string());
+            }
+            push("rtp_ports", true, false, s.rtp_ports, format!("\"{}\"", s.rtp_ports));
+        }
+        if self.valid(&["public.interface", "web.port"]) {
+            let port = self.config.web.port;
+            list.push(Binding {
+                field: "web.port".to_owned(),
+                addr: self.config.public.bind_address(),
+                udp: false,
+                tcp: true,
+                ports: PortRange::single(port),
+                rtp: false,
+                shown: port.to_string(),
+            });
+        }
+        if self.valid(&["admin.listen"]) {
+            let listen = self.config.admin.listen;
+            list.push(Binding {
+                field: "admin.listen".to_owned(),
+                addr: listen.ip(),
+                udp: false,
+                tcp: true,
+                ports: PortRange::single(listen.port()),
+                rtp: false,
+                shown: format!("\"{listen}\""),
+            });
+        }
+        list
+    }
+
+    /// Two sockets on overlapping addresses, ports and transports cannot
+    /// both bind. The one exception: the same RTP range on the same address
+    /// on both sides is one shared pool ([`Config::rtp_pool_shared`]).
+    fn bindings(&mut self) {
+        let list = self.binding_list();
+        for (j, b) in list.iter().enumerate() {
+            for a in &list[..j] {
+                if let Some(message) = conflict(a, b) {
+                    self.blame(&b.field, b.shown.clone(), ErrorKind::Conflict, message);
+                }
+            }
+        }
+    }
+}
+
+/// A socket (or a range of them) the configuration would bind.
+#[derive(Debug)]
+struct Binding {
+    field: String,
+    addr: IpAddr,
+    udp: bool,
+    tcp: bool,
+    ports: PortRange,
+    rtp: bool,
+    shown: String,
+}
+
+fn conflict(a: &Binding, b: &Binding) -> Option<String> {
+    let (udp, tcp) = (a.udp && b.udp, a.tcp && b.tcp);
+    let overlap_ports = a.ports.overlaps(&b.ports);
+    if a.field == b.field || !(udp || tcp) || !overlap_ports || !addrs_overlap(a.addr, b.addr) {
+        return None;
+    }
+    if a.rtp && b.rtp && a.ports == b.ports && a.addr == b.addr {
+        return None;
+    }
+    let proto = match (udp, tcp) {
+        (true, true) => "UDP and TCP",
+        (true, false) => "UDP",
+        _ => "TCP",
+    };
+    let common = PortRange {
+        first: a.ports.first.max(b.ports.first),
+        last: a.ports.last.min(b.ports.last),
+    };
+    let ports = if common.len() == 1 { "port" } else { "ports" };
+    let place = if a.addr == b.addr {
+        describe(a.addr)
+    } else {
+        format!("{} and {}", describe(a.addr), describe(b.addr))
+    };
+    let same_table = a.field.split('.').next() == b.field.split('.').next();
+    let hint = if a.rtp && b.rtp {
+        "use disjoint ranges or different interfaces (the very same range on the same \
+         interface is shared as one pool)"
+    } else if same_table {
+        "give them different ports"
+    } else {
+        "give them different ports, or bind them to different interfaces"
+    };
+    Some(format!(
+        "{} and {} would both bind {proto} {ports} {common} on {place}; {hint}",
+        a.field, b.field
+    ))
+}
+
+fn describe(ip: IpAddr) -> String {
+    if ip.is_unspecified() {
+        format!("all interfaces ({ip})")
+    } else {
+        ip.to_string()
+    }
+}
+
+/// Whether two bind addresses can collide: equal, or one is a wildcard of
+/// the other's family. `::` also covers IPv4, since Linux binds it
+/// dual-stack by default.
+fn addrs_overlap(a: IpAddr, b: IpAddr) -> bool {
+    let covers = |wild: IpAddr, other: IpAddr| {
+        wild.is_unspecified() && (wild.is_ipv6() || other.is_ipv4())
+    };
+    a == b || covers(a, b) || covers(b, a)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wildcards_cover_their_family() {
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        assert!(addrs_overlap(ip("0.0.0.0"), ip("10.0.0.2")));
+        assert!(addrs_overlap(ip("::"), ip("10.0.0.2")));
+        assert!(addrs_overlap(ip("::"), ip("2001:db8::1")));
+        assert!(!addrs_overlap(ip("0.0.0.0"), ip("2001:db8::1")));
+        assert!(!addrs_overlap(ip("10.0.0.1"), ip("10.0.0.2")));
+        assert!(addrs_overlap(ip("2001:db8::1"), ip("2001:db8::1")));
+    }
+}

@@ -1,0 +1,12 @@
+//! Outpost library part of the binary crate: configuration and service wiring.
+//!
+//! The `outpost` binary is a thin `main` over this library so that integration
+//! tests can reach the same code paths (configuration loading, the serve
+//! runtime) without spawning a process when they do not need to.
+pub mod certs;
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod serve;
+pub mod setup_token;
+pub mod telemetry;

@@ -1,0 +1,99 @@
+//! The `outpost` binary: parses the command line and dispatches.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+use outpost::cli::{Cli, Command, LogFormatArg};
+use outpost::config::{Config, ConfigErrors, LogFormat, process_env};
+use outpost::{commands, serve, telemetry};
+
+/// Exit status for an invalid configuration or command line.
+const EXIT_CONFIG: u8 = 2;
+/// Exit status for a runtime failure.
+const EXIT_FAILURE: u8 = 1;
+/// Default data directory, relative to the working directory.
+const DEFAULT_DATA_DIR: &str = "./outpost-data";
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::CheckConfig { ref file } => check_config(file.as_ref().or(cli.config.as_ref())),
+        _ => run(cli),
+    }
+}
+
+fn check_config(file: Option<&PathBuf>) -> ExitCode {
+    let Some(file) = file else {
+        eprintln!("check-config: give the file to check (outpost check-config FILE)");
+        return ExitCode::from(EXIT_CONFIG);
+    };
+    match Config::load(Some(file), &process_env) {
+        Ok(config) => {
+            println!("{}: configuration OK", file.display());
+            for line in config.summary_lines() {
+                println!("  {line}");
+            }
+            ExitCode::SUCCESS
+        }
+        Err(errors) => report_config_errors(&errors),
+    }
+}
+
+fn report_config_errors(errors: &ConfigErrors) -> ExitCode {
+    eprintln!("{errors}");
+    ExitCode::from(EXIT_CONFIG)
+}
+
+fn run(cli: Cli) -> ExitCode {
+    let config = match Config::load(cli.config.as_deref(), &process_env) {
+        Ok(config) => config,
+        Err(errors) => return report_config_errors(&errors),
+    };
+    let format = match cli.log_format {
+        Some(LogFormatArg::Json) => LogFormat::Json,
+        Some(LogFormatArg::Text) => LogFormat::Text,
+        None => config.log.format,
+    };
+    if let Err(e) = telemetry::init_logging(format, &config.log.level) {
+        eprintln!("{e}");
+        return ExitCode::from(EXIT_CONFIG);
+    }
+    let data_dir = cli
+        .data_dir
+        .clone()
+        .or_else(|| config.data_dir.clone())
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
+    let result = match cli.command {
+        Command::Serve => serve_blocking(config, data_dir),
+        Command::Icps(command) => serve::open_store(&data_dir)
+            .map_err(|e| e.to_string())
+            .and_then(|mut store| {
+                commands::icps(&mut store, command, &mut std::io::stdout()).map_err(|e| e.to_string())
+            }),
+        Command::Devices(command) => serve::open_store(&data_dir)
+            .map_err(|e| e.to_string())
+            .and_then(|mut store| {
+                commands::devices(&mut store, command, &mut std::io::stdout())
+                    .map_err(|e| e.to_string())
+            }),
+        Command::CheckConfig { .. } => Ok(()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::from(EXIT_FAILURE)
+        }
+    }
+}
+
+fn serve_blocking(config: Config, data_dir: PathBuf) -> Result<(), String> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("starting the async runtime: {e}"))?;
+    runtime
+        .block_on(serve::run(config, data_dir))
+        .map_err(|e| e.to_string())
+}

@@ -1,0 +1,239 @@
+//! `outpost serve`: prepares the data directory, store, certificate and setup
+//! token, binds every listener, and runs until Ctrl-C or SIGTERM.
+
+pub mod admin;
+pub mod listeners;
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use outpost_store::{Store, StoreError};
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+use tokio_rustls::TlsAcceptor;
+use tracing::{info, warn};
+
+use crate::certs::{self, CertError};
+use crate::config::{Config, SideConfig};
+use crate::setup_token::{self, SetupToken, SetupTokenError};
+use crate::telemetry::{Metrics, listener_state};
+use listeners::{BindError, Listener, Transport};
+
+/// File name of the SQLite database inside the data directory.
+pub const DATABASE_FILE: &str = "outpost.db";
+/// Directory of TLS material inside the data directory.
+pub const TLS_DIR: &str = "tls";
+/// How long running tasks get to finish after a stop signal.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// Why the service could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ServeError {
+    /// The data directory could not be created.
+    #[error("data directory {path}: {source}; choose another with --data-dir or OUTPOST_DATA_DIR")]
+    DataDir {
+        /// The directory.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The database could not be opened or migrated.
+    #[error("database {path}: {source}")]
+    Store {
+        /// The database file.
+        path: PathBuf,
+        /// The store's error.
+        source: StoreError,
+    },
+    /// The setup token could not be prepared.
+    #[error(transparent)]
+    SetupToken(#[from] SetupTokenError),
+    /// The TLS certificate could not be loaded or generated.
+    #[error(transparent)]
+    Certificate(#[from] CertError),
+    /// A listener could not be bound.
+    #[error(transparent)]
+    Bind(#[from] BindError),
+    /// The admin listener could not be bound.
+    #[error("admin listener on {addr}: {source}; change admin.listen (OUTPOST_ADMIN_LISTEN)")]
+    AdminBind {
+        /// Address asked for.
+        addr: SocketAddr,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// Metrics could not be installed.
+    #[error("{0}")]
+    Metrics(String),
+    /// Signal handlers could not be installed.
+    #[error("installing signal handlers: {0}")]
+    Signals(std::io::Error),
+}
+
+/// Creates the data directory (owner-only: it holds keys and passwords).
+pub fn prepare_data_dir(path: &Path) -> Result<(), ServeError> {
+    let err = |source| ServeError::DataDir {
+        path: path.to_path_buf(),
+        source,
+    };
+    std::fs::create_dir_all(path).map_err(err)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o700)).map_err(err)?;
+    }
+    Ok(())
+}
+
+/// Opens (creating and migrating) the database in `data_dir`.
+pub fn open_store(data_dir: &Path) -> Result<Store, ServeError> {
+    prepare_data_dir(data_dir)?;
+    let path = data_dir.join(DATABASE_FILE);
+    Store::open(&path).map_err(|source| ServeError::Store { path, source })
+}
+
+/// Names the self-signed certificate is issued for: the FQDN (or host name)
+/// and the advertised public address when one is configured.
+fn certificate_names(config: &Config) -> Vec<String> {
+    let mut names = vec![config.fqdn_or_hostname()];
+    if let Some(addr) = config.public.advertised_address() {
+        names.push(addr.to_string());
+    }
+    names
+}
+
+/// Runs the service until a stop signal.
+pub async fn run(config: Config, data_dir: PathBuf) -> Result<(), ServeError> {
+    for line in config.summary_lines() {
+        match line.strip_prefix("warning: ") {
+            Some(warning) => warn!("config: {warning}"),
+            None => info!("config: {line}"),
+        }
+    }
+    let mut store = open_store(&data_dir)?;
+    info!(path = %data_dir.join(DATABASE_FILE).display(), schema = store.schema_version().unwrap_or(0), "database ready");
+
+    let env_token = std::env::var("OUTPOST_SETUP_TOKEN").ok();
+    match setup_token::ensure(&mut store, env_token.as_deref())? {
+        SetupToken::Issued(token) => print_setup_token(&token),
+        SetupToken::FromEnvironment => {
+            info!("administrator setup token taken from OUTPOST_SETUP_TOKEN");
+        }
+        SetupToken::AlreadyIssued => info!(
+            "administrator setup token was issued at first start (only its digest is stored)"
+        ),
+    }
+
+    let identity = certs::load_or_generate(&data_dir.join(TLS_DIR), &certificate_names(&config))?;
+    if identity.generated {
+        info!(cert = %identity.cert_path.display(), names = ?certificate_names(&config), "generated self-signed certificate");
+    } else {
+        info!(cert = %identity.cert_path.display(), "using certificate");
+    }
+    let acceptor = TlsAcceptor::from(certs::server_config(&identity)?);
+
+    let metrics = Metrics::install().map_err(ServeError::Metrics)?;
+    let mut sip = Vec::new();
+    for side in [&config.public, &config.private] {
+        sip.extend(bind_side(side, &acceptor).await?);
+    }
+    let admin_listener = tokio::net::TcpListener::bind(config.admin.listen)
+        .await
+        .map_err(|source| ServeError::AdminBind {
+            addr: config.admin.listen,
+            source,
+        })?;
+    let admin_addr = admin_listener
+        .local_addr()
+        .map_err(|source| ServeError::AdminBind {
+            addr: config.admin.listen,
+            source,
+        })?;
+
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let mut tasks = JoinSet::new();
+    for listener in sip {
+        tasks.spawn(listener.serve(stop_rx.clone()));
+    }
+    let mut admin_stop = stop_rx.clone();
+    tasks.spawn(async move {
+        listener_state("admin", "http", &admin_addr.to_string(), true);
+        info!(address = %admin_addr, "admin listener up (GET /metrics, /healthz)");
+        let app = admin::router(metrics);
+        let served = axum::serve(admin_listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = admin_stop.changed().await;
+            })
+            .await;
+        if let Err(e) = served {
+            warn!(error = %e, "admin listener failed");
+        }
+        listener_state("admin", "http", &admin_addr.to_string(), false);
+    });
+    info!(version = env!("CARGO_PKG_VERSION"), "outpost running");
+
+    let signal = wait_for_stop_signal().await.map_err(ServeError::Signals)?;
+    info!(signal, "stopping");
+    let _ = stop_tx.send(true);
+    let drained = tokio::time::timeout(SHUTDOWN_GRACE, async {
+        while tasks.join_next().await.is_some() {}
+    })
+    .await;
+    if drained.is_err() {
+        warn!("tasks still running after {SHUTDOWN_GRACE:?}; aborting them");
+        tasks.abort_all();
+    }
+    drop(store);
+    info!("stopped");
+    Ok(())
+}
+
+async fn bind_side(side: &SideConfig, acceptor: &TlsAcceptor) -> Result<Vec<Listener>, ServeError> {
+    let name: &'static str = side.side.as_str();
+    let ip = side.bind_address();
+    let mut out = Vec::new();
+    if side.tls_enabled() {
+        let addr = SocketAddr::new(ip, side.sip_tls_port);
+        out.push(listeners::bind(name, Transport::Tls, addr, Some(acceptor.clone())).await?);
+    }
+    if side.plain_enabled() {
+        let addr = SocketAddr::new(ip, side.sip_port);
+        out.push(listeners::bind(name, Transport::Udp, addr, None).await?);
+        out.push(listeners::bind(name, Transport::Tcp, addr, None).await?);
+    }
+    Ok(out)
+}
+
+/// Prints the token on stdout, once, where the installer sees it; it never
+/// goes through the logger.
+fn print_setup_token(token: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(
+        out,
+        "\n=== Outpost first start ===\nAdministrator setup token (shown only this once): {token}\nUse it to create the first administrator account.\n==========================="
+    );
+    let _ = out.flush();
+    info!("administrator setup token printed on standard output (shown once)");
+}
+
+/// Waits for Ctrl-C (SIGINT) or SIGTERM and names the one received.
+async fn wait_for_stop_signal() -> std::io::Result<&'static str> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = signal(SignalKind::terminate())?;
+        let mut int = signal(SignalKind::interrupt())?;
+        tokio::select! {
+            _ = term.recv() => Ok("SIGTERM"),
+            _ = int.recv() => Ok("SIGINT"),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::signal::ctrl_c().await?;
+        Ok("Ctrl-C")
+    }
+}

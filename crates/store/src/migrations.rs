@@ -1,0 +1,98 @@
+//! Schema migrations: an embedded, ordered list of SQL scripts.
+//!
+//! Script `n` (1-based) takes the schema from version `n - 1` to `n`; the
+//! version lives in `PRAGMA user_version` (0 for a new file). Each script
+//! runs in its own `IMMEDIATE` transaction together with the version bump,
+//! so a failed or interrupted migration leaves the previous version intact,
+//! and two processes opening the same new file do not both migrate it.
+//! Scripts are append-only: never edit one that has shipped, add a new one.
+
+use rusqlite::{Connection, TransactionBehavior};
+
+use crate::StoreError;
+
+/// The migration scripts, in order. Index `i` produces version `i + 1`.
+const MIGRATIONS: &[&str] = &[
+    // 1: ICPs (PRO-1), teleworker SIP devices (PRO-2), settings.
+    "
+    CREATE TABLE icps (
+        id                   INTEGER PRIMARY KEY AUTOINCREMENT,
+        guid                 TEXT    NOT NULL UNIQUE,
+        name                 TEXT    NOT NULL UNIQUE,
+        host                 TEXT    NOT NULL,
+        kind                 TEXT    NOT NULL,
+        sip_udp              INTEGER NOT NULL CHECK (sip_udp IN (0, 1)),
+        sip_tcp              INTEGER NOT NULL CHECK (sip_tcp IN (0, 1)),
+        sip_tls              INTEGER NOT NULL CHECK (sip_tls IN (0, 1)),
+        is_default           INTEGER NOT NULL CHECK (is_default IN (0, 1)),
+        xml_listen_port      INTEGER NOT NULL CHECK (xml_listen_port BETWEEN 1 AND 65535),
+        xml_destination_port INTEGER NOT NULL CHECK (xml_destination_port IN (4443, 4445)),
+        CHECK (sip_udp + sip_tcp + sip_tls > 0)
+    ) STRICT;
+    -- At most one default ICP, enforced by the database as well as the code.
+    CREATE UNIQUE INDEX icps_single_default ON icps (is_default) WHERE is_default = 1;
+
+    CREATE TABLE devices (
+        id               INTEGER PRIMARY KEY AUTOINCREMENT,
+        guid             TEXT    NOT NULL UNIQUE,
+        enabled          INTEGER NOT NULL CHECK (enabled IN (0, 1)),
+        description      TEXT    NOT NULL,
+        icp_id           INTEGER NOT NULL REFERENCES icps (id) ON DELETE RESTRICT,
+        setside_username TEXT    NOT NULL UNIQUE CHECK (setside_username <> ''),
+        setside_password TEXT    NOT NULL CHECK (setside_password <> ''),
+        icpside_username TEXT    NOT NULL,
+        icpside_password TEXT,
+        mac              TEXT    UNIQUE CHECK (mac IS NULL OR length(mac) = 12),
+        location         TEXT
+    ) STRICT;
+    CREATE INDEX devices_icp_id ON devices (icp_id);
+
+    CREATE TABLE settings (
+        key   TEXT NOT NULL PRIMARY KEY,
+        value TEXT NOT NULL
+    ) STRICT;
+    ",
+];
+
+/// The schema version this code produces and understands.
+// The list is a handful of entries; the cast cannot truncate.
+pub const LATEST: u32 = MIGRATIONS.len() as u32;
+
+/// Reads `PRAGMA user_version`.
+pub(crate) fn user_version(conn: &Connection) -> Result<u32, StoreError> {
+    Ok(conn.pragma_query_value(None, "user_version", |row| row.get(0))?)
+}
+
+/// Brings the schema up to [`LATEST`].
+pub(crate) fn apply(conn: &mut Connection) -> Result<(), StoreError> {
+    let start = user_version(conn)?;
+    check_not_too_new(start)?;
+    for (index, sql) in MIGRATIONS.iter().enumerate().skip(start as usize) {
+        let version = u32::try_from(index + 1).unwrap_or(u32::MAX);
+        let fail = |source| StoreError::Migration { version, source };
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(fail)?;
+        // Re-read under the write lock: another process may have migrated.
+        let current = user_version(&tx)?;
+        check_not_too_new(current)?;
+        if current >= version {
+            continue; // dropping `tx` rolls back the empty transaction
+        }
+        tx.execute_batch(sql).map_err(fail)?;
+        tx.pragma_update(None, "user_version", version)
+            .map_err(fail)?;
+        tx.commit().map_err(fail)?;
+    }
+    Ok(())
+}
+
+fn check_not_too_new(found: u32) -> Result<(), StoreError> {
+    if found > LATEST {
+        return Err(StoreError::SchemaTooNew {
+            found,
+            supported: LATEST,
+        });
+    }
+    Ok(())
+}

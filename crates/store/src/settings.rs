@@ -1,0 +1,72 @@
+//! Key/value settings: plain strings the binary interprets (listen
+//! addresses, the one-time setup token, ...).
+
+use rusqlite::{OptionalExtension, params};
+
+use crate::{FieldProblem, Store, StoreError};
+
+/// Longest accepted setting key, in characters.
+const MAX_KEY_CHARS: usize = 128;
+
+impl Store {
+    /// The value of setting `key`, if set.
+    ///
+    /// # Errors
+    /// [`StoreError::Database`].
+    pub fn setting(&self, key: &str) -> Result<Option<String>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT value FROM settings WHERE key = ?1")?;
+        Ok(stmt.query_row([key], |r| r.get(0)).optional()?)
+    }
+
+    /// Sets `key` to `value`, replacing any previous value.
+    ///
+    /// # Errors
+    /// [`StoreError::Invalid`] for an empty or over-long key;
+    /// [`StoreError::Database`].
+    pub fn set_setting(&mut self, key: &str, value: &str) -> Result<(), StoreError> {
+        check_key(key)?;
+        let tx = self.write_txn()?;
+        tx.execute(
+            "INSERT INTO settings (key, value) VALUES (?1, ?2) \
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            params![key, value],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Sets `key` to `value` only if it has no value yet; returns whether it
+    /// was written. Atomic, so of two processes racing to create a one-time
+    /// token exactly one wins.
+    ///
+    /// # Errors
+    /// [`StoreError::Invalid`] for an empty or over-long key;
+    /// [`StoreError::Database`].
+    pub fn set_setting_if_absent(&mut self, key: &str, value: &str) -> Result<bool, StoreError> {
+        check_key(key)?;
+        let tx = self.write_txn()?;
+        let written = tx.execute(
+            "INSERT INTO settings (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO NOTHING",
+            params![key, value],
+        )?;
+        tx.commit()?;
+        Ok(written == 1)
+    }
+}
+
+fn check_key(key: &str) -> Result<(), StoreError> {
+    let problem = if key.trim().is_empty() {
+        FieldProblem::without_value("key", "empty; a setting needs a name")
+    } else if key.chars().count() > MAX_KEY_CHARS {
+        FieldProblem::with_value(
+            "key",
+            key,
+            format!("too long; at most {MAX_KEY_CHARS} characters"),
+        )
+    } else {
+        return Ok(());
+    };
+    Err(StoreError::Invalid(vec![problem]))
+}

@@ -1,0 +1,307 @@
+//! Outpost test bed: real peers in network namespaces, for end-to-end tests
+//! (SPEC §8).
+//!
+//! What it does:
+//! - [`netns`]: a [`Lab`] is one test's private topology: a hub network
+//!   namespace holding one Linux bridge per [`Network`], and one namespace
+//!   per [`Host`] (phones, the iPBX, a home NAT router, Outpost with a public
+//!   and a private leg). Everything a lab made is removed when it is dropped,
+//!   also when the test panics; namespaces left by a killed test process are
+//!   removed by the next [`Lab::new`] or by `scripts/testbed-cleanup.sh`.
+//! - [`process`]: a [`Process`] is a child running inside a host, its stdout
+//!   and stderr in a log file of the lab directory, stopped on drop.
+//! - [`kamailio`]: an [`Ipbx`] is Kamailio configured as a small iPBX
+//!   (registrar + proxy that challenges REGISTER with 401 and INVITE with 407
+//!   against its own subscriber list; no database).
+//! - [`baresip`]: a [`Phone`] is a baresip user agent driven through its
+//!   `ctrl_tcp` interface; it sends a sine tone (`ausine`) and records what it
+//!   receives to WAV (`sndfile`).
+//! - [`tone`]: Goertzel tone detection on those WAV files, so a test can
+//!   prove that audio crossed the gateway in each direction.
+//! - [`wait`]: the only way tests wait: polling with a deadline and a message
+//!   (fixed sleeps are not allowed in tests).
+//!
+//! What it does not do:
+//! - no mocks and no simulated network: everything is a real program in a
+//!   real namespace, so it needs root, `ip` (iproute2), and for the parts
+//!   used, `iptables`, `kamailio` and `baresip`; [`require_tools`] names what
+//!   is missing instead of letting a test pass silently;
+//! - it never touches the root namespace's network or any address outside
+//!   the namespaces it made (use 198.18.0.0/15 addresses);
+//! - it does not install packages (`scripts/test.sh` does).
+//!
+//! Tests that use it start with [`skip_e2e`], which honours
+//! `OUTPOST_SKIP_E2E=1`.
+//!
+//! `unsafe` is forbidden in the workspace, so `setns(2)`, `kill(2)` and
+//! `geteuid(2)` go through `rustix`'s safe wrappers rather than `libc`.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+pub mod baresip;
+pub mod kamailio;
+pub mod netns;
+pub mod process;
+pub mod tone;
+pub mod wait;
+
+pub use baresip::{Direction, Event, EventKind, MediaEnc, Phone, PhoneConfig, Transport};
+pub use kamailio::{Ipbx, IpbxConfig};
+pub use netns::{Host, Lab, Network};
+pub use process::Process;
+pub use wait::wait_until;
+
+/// Result type of the test bed.
+pub type Result<T, E = TestbedError> = std::result::Result<T, E>;
+
+/// Everything that can go wrong while building or driving a test bed.
+///
+/// Every message says what failed and where to look: the command line and
+/// its stderr, or the log file and its last lines.
+#[non_exhaustive]
+#[derive(thiserror::Error)]
+pub enum TestbedError {
+    /// The test bed needs root (network namespaces, veths, iptables).
+    #[error(
+        "the Outpost test bed must run as root (effective uid is {euid}); \
+         set OUTPOST_SKIP_E2E=1 to skip the end-to-end tests"
+    )]
+    NotRoot {
+        /// The effective uid found.
+        euid: u32,
+    },
+    /// A program the test bed runs is not installed.
+    #[error(
+        "required tool `{tool}` not found in PATH (needed for {needed_for}); \
+         install it (scripts/test.sh does) or set OUTPOST_SKIP_E2E=1"
+    )]
+    MissingTool {
+        /// The program name.
+        tool: String,
+        /// What it is needed for.
+        needed_for: String,
+    },
+    /// A command ran and exited unsuccessfully.
+    #[error("command `{command}` failed ({status}); stderr: {stderr}")]
+    Command {
+        /// The command line.
+        command: String,
+        /// Its exit status.
+        status: String,
+        /// Its stderr (trimmed).
+        stderr: String,
+    },
+    /// A command could not be started at all.
+    #[error("could not start `{command}`: {source}")]
+    Spawn {
+        /// The command line.
+        command: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A file operation failed.
+    #[error("{what} ({}): {source}", path.display())]
+    Io {
+        /// What was being done.
+        what: String,
+        /// The file or directory.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A wait ran out of time.
+    #[error("timed out after {timeout:?} waiting for {what}{}", detail_block(detail))]
+    Timeout {
+        /// What was awaited.
+        what: String,
+        /// How long it was awaited.
+        timeout: Duration,
+        /// Diagnostics gathered at the deadline (log tail, events seen).
+        detail: String,
+    },
+    /// A process of the test bed exited while it was expected to run.
+    #[error("{name} exited ({status}) while {while_doing}; log {}:{}", log.display(), detail_block(tail))]
+    Exited {
+        /// The process's name in the lab.
+        name: String,
+        /// Its exit status.
+        status: String,
+        /// What the test bed was waiting for.
+        while_doing: String,
+        /// Its log file.
+        log: PathBuf,
+        /// The last lines of its log.
+        tail: String,
+    },
+    /// A baresip `ctrl_tcp` exchange failed.
+    #[error("phone {phone}: {message}; log {}:{}", log.display(), detail_block(tail))]
+    Control {
+        /// The phone's name.
+        phone: String,
+        /// What failed.
+        message: String,
+        /// The phone's log file.
+        log: PathBuf,
+        /// The last lines of its log.
+        tail: String,
+    },
+    /// A WAV file could not be read or holds nothing usable.
+    #[error("WAV file {}: {message}", path.display())]
+    Wav {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// The expected tone was not found.
+    #[error("WAV file {}: expected a {expected_hz} Hz tone (± {tolerance_hz} Hz) but {found}", path.display())]
+    ToneMismatch {
+        /// The file analysed.
+        path: PathBuf,
+        /// The frequency expected.
+        expected_hz: f64,
+        /// The tolerance allowed.
+        tolerance_hz: f64,
+        /// What was found instead.
+        found: String,
+    },
+    /// A configuration given to the test bed is unusable.
+    #[error("invalid test-bed configuration: {0}")]
+    Config(String),
+}
+
+/// `Debug` prints the same text as `Display`: tests `unwrap()` these errors
+/// and the panic message should be the readable one, with the log tail.
+impl fmt::Debug for TestbedError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+fn detail_block(detail: &str) -> String {
+    if detail.trim().is_empty() {
+        String::new()
+    } else {
+        format!("\n{}", detail.trim_end())
+    }
+}
+
+impl TestbedError {
+    pub(crate) fn io(what: impl Into<String>, path: &Path, source: std::io::Error) -> Self {
+        Self::Io {
+            what: what.into(),
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+}
+
+/// Environment variable that makes end-to-end tests skip themselves.
+pub const SKIP_ENV: &str = "OUTPOST_SKIP_E2E";
+
+/// Environment variable that keeps a lab's directory after the test.
+pub const KEEP_ENV: &str = "OUTPOST_KEEP_LAB";
+
+/// Returns `true` (after printing `skipped: OUTPOST_SKIP_E2E=1`) when the
+/// end-to-end tests are switched off; every e2e test starts with
+/// `if outpost_testbed::skip_e2e() { return; }`.
+pub fn skip_e2e() -> bool {
+    if std::env::var(SKIP_ENV).is_ok_and(|v| v == "1") {
+        println!("skipped: {SKIP_ENV}=1");
+        true
+    } else {
+        false
+    }
+}
+
+/// Checks that we run as root and that every program in `tools` is in
+/// `PATH`; the error names the first missing one and what needs it.
+pub fn require_tools(tools: &[&str], needed_for: &str) -> Result<()> {
+    let euid = rustix::process::geteuid();
+    if !euid.is_root() {
+        return Err(TestbedError::NotRoot {
+            euid: euid.as_raw(),
+        });
+    }
+    for tool in tools {
+        if find_in_path(tool).is_none() {
+            return Err(TestbedError::MissingTool {
+                tool: (*tool).to_owned(),
+                needed_for: needed_for.to_owned(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Finds `program` in `PATH` (plus the sbin directories, where Debian puts
+/// `ip`, `iptables` and `kamailio`, and which a non-login root shell may lack).
+pub fn find_in_path(program: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .chain(["/usr/sbin", "/sbin", "/usr/bin", "/bin"].map(PathBuf::from))
+        .map(|dir| dir.join(program))
+        .find(|candidate| candidate.is_file())
+}
+
+/// The last `n` lines of `text`, for error messages.
+pub(crate) fn last_lines(text: &str, n: usize) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    let start = lines.len().saturating_sub(n);
+    lines[start..].join("\n")
+}
+
+/// The last 40 lines of a log file, or a note saying why it cannot be read.
+pub(crate) fn log_tail(path: &Path) -> String {
+    match std::fs::read(path) {
+        Ok(bytes) => {
+            let text = String::from_utf8_lossy(&bytes);
+            if text.trim().is_empty() {
+                "(log is empty)".to_owned()
+            } else {
+                last_lines(&text, 40)
+            }
+        }
+        Err(e) => format!("(log unreadable: {e})"),
+    }
+}
+
+/// A command line as a shell would show it, for error messages.
+pub(crate) fn command_line(cmd: &std::process::Command) -> String {
+    std::iter::once(cmd.get_program())
+        .chain(cmd.get_args())
+        .map(|a| {
+            let s = a.to_string_lossy();
+            if s.is_empty() || s.contains([' ', '"', '\'', ';', '<', '>']) {
+                format!("'{}'", s.replace('\'', r"'\''"))
+            } else {
+                s.into_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Runs a command to completion; a non-zero exit is an error that carries
+/// the command line and its stderr.
+pub(crate) fn run_checked(cmd: &mut std::process::Command) -> Result<std::process::Output> {
+    let line = command_line(cmd);
+    let output = cmd
+        .stdin(std::process::Stdio::null())
+        .output()
+        .map_err(|source| TestbedError::Spawn {
+            command: line.clone(),
+            source,
+        })?;
+    if output.status.success() {
+        Ok(output)
+    } else {
+        Err(TestbedError::Command {
+            command: line,
+            status: output.status.to_string(),
+            stderr: String::from_utf8_lossy(&output.stderr).trim().to_owned(),
+        })
+    }
+}
