@@ -96,7 +96,12 @@ pub fn load_or_generate(dir: &Path, names: &[String]) -> Result<TlsIdentity, Cer
     })
 }
 
-fn generate(dir: &Path, cert_path: &Path, key_path: &Path, names: &[String]) -> Result<(), CertError> {
+fn generate(
+    dir: &Path,
+    cert_path: &Path,
+    key_path: &Path,
+    names: &[String],
+) -> Result<(), CertError> {
     let io = |path: &Path| {
         let path = path.to_path_buf();
         move |source| CertError::Io { path, source }

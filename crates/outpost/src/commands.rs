@@ -21,12 +21,21 @@ impl From<outpost_store::StoreError> for CommandError {
 }
 
 /// Runs `outpost icps ...`.
-pub fn icps(store: &mut Store, command: IcpCommand, out: &mut dyn Write) -> Result<(), CommandError> {
+pub fn icps(
+    store: &mut Store,
+    command: IcpCommand,
+    out: &mut dyn Write,
+) -> Result<(), CommandError> {
     match command {
         IcpCommand::Add(args) => {
             let icp = store.add_icp(&new_icp(args))?;
             tracing::info!(name = %icp.name, host = %icp.host, "ICP added");
-            writeln!(out, "added ICP {} ({}), guid {}", icp.name, icp.host, icp.guid).map_err(io)?;
+            writeln!(
+                out,
+                "added ICP {} ({}), guid {}",
+                icp.name, icp.host, icp.guid
+            )
+            .map_err(io)?;
         }
         IcpCommand::List(ListArgs { json }) => {
             let icps = store.icps()?;
@@ -35,7 +44,12 @@ pub fn icps(store: &mut Store, command: IcpCommand, out: &mut dyn Write) -> Resu
                     writeln!(out, "{}", icp_json(icp)).map_err(io)?;
                 }
             } else {
-                writeln!(out, "{:<20} {:<30} {:<14} {:<12} {:<7} {:>8} {:>8}", "NAME", "HOST", "TYPE", "SIP", "DEFAULT", "XML-LSN", "XML-DST").map_err(io)?;
+                writeln!(
+                    out,
+                    "{:<20} {:<30} {:<14} {:<12} {:<7} {:>8} {:>8}",
+                    "NAME", "HOST", "TYPE", "SIP", "DEFAULT", "XML-LSN", "XML-DST"
+                )
+                .map_err(io)?;
                 for icp in &icps {
                     writeln!(
                         out,
@@ -62,12 +76,21 @@ pub fn icps(store: &mut Store, command: IcpCommand, out: &mut dyn Write) -> Resu
 }
 
 /// Runs `outpost devices ...`.
-pub fn devices(store: &mut Store, command: DeviceCommand, out: &mut dyn Write) -> Result<(), CommandError> {
+pub fn devices(
+    store: &mut Store,
+    command: DeviceCommand,
+    out: &mut dyn Write,
+) -> Result<(), CommandError> {
     match command {
         DeviceCommand::Add(args) => {
             let device = store.add_device(&new_device(args))?;
             tracing::info!(username = %device.setside_username, "device added");
-            writeln!(out, "added device {}, guid {}", device.setside_username, device.guid).map_err(io)?;
+            writeln!(
+                out,
+                "added device {}, guid {}",
+                device.setside_username, device.guid
+            )
+            .map_err(io)?;
         }
         DeviceCommand::List(ListArgs { json }) => {
             let devices = store.devices()?;
@@ -76,7 +99,12 @@ pub fn devices(store: &mut Store, command: DeviceCommand, out: &mut dyn Write) -
                     writeln!(out, "{}", device_json(device)).map_err(io)?;
                 }
             } else {
-                writeln!(out, "{:<20} {:<20} {:<16} {:<8} {:<13} {:<12} DESCRIPTION", "SET-SIDE USER", "ICP-SIDE USER", "ICP", "ENABLED", "MAC", "LOCATION").map_err(io)?;
+                writeln!(
+                    out,
+                    "{:<20} {:<20} {:<16} {:<8} {:<13} {:<12} DESCRIPTION",
+                    "SET-SIDE USER", "ICP-SIDE USER", "ICP", "ENABLED", "MAC", "LOCATION"
+                )
+                .map_err(io)?;
                 for d in &devices {
                     writeln!(
                         out,
@@ -101,16 +129,24 @@ pub fn devices(store: &mut Store, command: DeviceCommand, out: &mut dyn Write) -
         DeviceCommand::Import { file } => {
             let input = std::fs::File::open(&file)
                 .map_err(|e| CommandError(format!("{}: {e}", file.display())))?;
-            let report = store.import_devices_csv(input).map_err(|e| import_error(&file, e))?;
+            let report = store
+                .import_devices_csv(input)
+                .map_err(|e| import_error(&file, e))?;
             tracing::info!(file = %file.display(), added = report.added, "devices imported");
-            writeln!(out, "imported {} devices from {}", report.added, file.display()).map_err(io)?;
+            writeln!(
+                out,
+                "imported {} devices from {}",
+                report.added,
+                file.display()
+            )
+            .map_err(io)?;
         }
     }
     Ok(())
 }
 
 fn import_error(file: &Path, e: outpost_store::StoreError) -> CommandError {
-    CommandError(format!("{}: {e}\nnothing was imported", file.display()))
+    CommandError(format!("{}: {e}", file.display()))
 }
 
 fn io(e: std::io::Error) -> CommandError {

@@ -69,7 +69,8 @@ fn run(cli: Cli) -> ExitCode {
         Command::Icps(command) => serve::open_store(&data_dir)
             .map_err(|e| e.to_string())
             .and_then(|mut store| {
-                commands::icps(&mut store, command, &mut std::io::stdout()).map_err(|e| e.to_string())
+                commands::icps(&mut store, command, &mut std::io::stdout())
+                    .map_err(|e| e.to_string())
             }),
         Command::Devices(command) => serve::open_store(&data_dir)
             .map_err(|e| e.to_string())

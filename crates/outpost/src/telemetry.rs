@@ -16,8 +16,9 @@ pub const LOG_FILTER_ENV: &str = "OUTPOST_LOG";
 /// what a person must read once, such as the setup token).
 pub fn init_logging(format: LogFormat, level: &str) -> Result<(), String> {
     let directive = std::env::var(LOG_FILTER_ENV).unwrap_or_else(|_| level.to_string());
-    let filter = EnvFilter::try_new(&directive)
-        .map_err(|e| format!("log level {directive:?}: {e}; use e.g. \"info\" or \"outpost=debug,info\""))?;
+    let filter = EnvFilter::try_new(&directive).map_err(|e| {
+        format!("log level {directive:?}: {e}; use e.g. \"info\" or \"outpost=debug,info\"")
+    })?;
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
@@ -45,7 +46,10 @@ impl Metrics {
             .install_recorder()
             .map_err(|e| format!("installing the metrics recorder: {e}"))?;
         metrics::describe_gauge!("outpost_build_info", "Build information; value is always 1");
-        metrics::describe_gauge!("outpost_uptime_seconds", "Seconds since the service started");
+        metrics::describe_gauge!(
+            "outpost_uptime_seconds",
+            "Seconds since the service started"
+        );
         metrics::describe_gauge!(
             "outpost_listener_up",
             "1 while a listener is bound and accepting, 0 once stopped"

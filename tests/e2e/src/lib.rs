@@ -112,7 +112,10 @@ pub enum TestbedError {
         source: std::io::Error,
     },
     /// A wait ran out of time.
-    #[error("timed out after {timeout:?} waiting for {what}{}", detail_block(detail))]
+    #[error(
+        "timed out after {timeout:?} waiting for {what}{}",
+        detail_block(detail)
+    )]
     Timeout {
         /// What was awaited.
         what: String,

@@ -158,7 +158,9 @@ impl Lab {
         let tempdir = tempfile::Builder::new()
             .prefix(&format!("outpost-lab-{safe_tag}-"))
             .tempdir()
-            .map_err(|e| TestbedError::io("creating the lab directory", &std::env::temp_dir(), e))?;
+            .map_err(|e| {
+                TestbedError::io("creating the lab directory", &std::env::temp_dir(), e)
+            })?;
         let shared = Arc::new(LabShared {
             hub: format!("{id}-h"),
             id,
@@ -313,20 +315,39 @@ impl Lab {
 
     /// A home router: `eth0` on `outside`, `eth1` on `inside`, forwarding
     /// on, and `iptables -t nat -A POSTROUTING -o eth0 -j MASQUERADE`.
-    pub fn nat_router(&self, name: &str, outside: (&Network, u8), inside: (&Network, u8)) -> Result<Host> {
+    pub fn nat_router(
+        &self,
+        name: &str,
+        outside: (&Network, u8),
+        inside: (&Network, u8),
+    ) -> Result<Host> {
         require_tools(&["iptables"], "the NAT router")?;
         let router = self.host_multi(name, &[outside, inside])?;
         router.run(&["sysctl", "-q", "-w", "net.ipv4.ip_forward=1"])?;
         let out_if = router.interfaces[0].name.clone();
         router.run(&[
-            "iptables", "-t", "nat", "-A", "POSTROUTING", "-o", &out_if, "-j", "MASQUERADE",
+            "iptables",
+            "-t",
+            "nat",
+            "-A",
+            "POSTROUTING",
+            "-o",
+            &out_if,
+            "-j",
+            "MASQUERADE",
         ])?;
         Ok(router)
     }
 
     /// A host on `inside` whose default route goes through `router` (which
     /// must have an interface on `inside`).
-    pub fn host_behind(&self, name: &str, inside: &Network, octet: u8, router: &Host) -> Result<Host> {
+    pub fn host_behind(
+        &self,
+        name: &str,
+        inside: &Network,
+        octet: u8,
+        router: &Host,
+    ) -> Result<Host> {
         let gateway = router.ip_on(inside).ok_or_else(|| {
             TestbedError::Config(format!(
                 "host {name}: router {} has no interface on {}",
@@ -426,19 +447,25 @@ pub fn owner_pid(netns: &str) -> Option<u32> {
     digits.parse().ok()
 }
 
-/// Removes test-bed namespaces whose owner process is gone, and those that
-/// carry our own pid (a dead process of the same pid left them: we have not
-/// created any yet when this runs).
+/// Removes test-bed namespaces whose owner process is gone (a test process
+/// killed before its labs' `Drop` ran). Safe to call at any time.
+pub fn remove_dead_namespaces() {
+    remove_namespaces_where(|pid| !Path::new(&format!("/proc/{pid}")).exists());
+}
+
+/// Dead owners, plus namespaces carrying our own pid: a dead process with
+/// the same pid left them, as this runs before our first lab exists.
 fn remove_stale_namespaces() {
     let me = std::process::id();
+    remove_namespaces_where(|pid| pid == me || !Path::new(&format!("/proc/{pid}")).exists());
+}
+
+fn remove_namespaces_where(stale: impl Fn(u32) -> bool) {
     let Ok(names) = list_namespaces() else {
         return;
     };
     for name in names {
-        let Some(pid) = owner_pid(&name) else {
-            continue;
-        };
-        if pid == me || !Path::new(&format!("/proc/{pid}")).exists() {
+        if owner_pid(&name).is_some_and(&stale) {
             remove_namespace(&name);
         }
     }
@@ -458,7 +485,9 @@ impl Host {
     /// The address of the first interface.
     pub fn ip(&self) -> Ipv4Addr {
         // A host always has at least one interface (checked at creation).
-        self.interfaces.first().map_or(Ipv4Addr::UNSPECIFIED, |i| i.addr)
+        self.interfaces
+            .first()
+            .map_or(Ipv4Addr::UNSPECIFIED, |i| i.addr)
     }
 
     /// The host's address on `network`, if it has an interface there.
@@ -520,7 +549,15 @@ impl Host {
     }
 
     fn ip_route_default(&self, gateway: Ipv4Addr) -> Result<()> {
-        ip(&["-n", &self.netns, "route", "add", "default", "via", &gateway.to_string()])?;
+        ip(&[
+            "-n",
+            &self.netns,
+            "route",
+            "add",
+            "default",
+            "via",
+            &gateway.to_string(),
+        ])?;
         Ok(())
     }
 

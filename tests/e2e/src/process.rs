@@ -150,19 +150,29 @@ impl Process {
     /// if the process exits; on timeout the error carries the log's last 40
     /// lines.
     pub fn wait_for_log(&mut self, pattern: &str, timeout: Duration) -> Result<()> {
-        let what = format!("`{pattern}` in the log of {} ({})", self.name, self.log_path.display());
+        let what = format!(
+            "`{pattern}` in the log of {} ({})",
+            self.name,
+            self.log_path.display()
+        );
         let log_path = self.log_path.clone();
         wait_until_or(
             &what,
             timeout,
-            || {
+            |_| {
                 if self.log_text().contains(pattern) {
                     return Ok(Some(()));
                 }
                 self.ensure_running(&format!("waiting for `{pattern}` in its log"))?;
                 Ok(None)
             },
-            || format!("last lines of {}:\n{}", log_path.display(), log_tail(&log_path)),
+            || {
+                format!(
+                    "last lines of {}:\n{}",
+                    log_path.display(),
+                    log_tail(&log_path)
+                )
+            },
         )
     }
 
@@ -234,14 +244,21 @@ mod tests {
         let start = Instant::now();
         let status = p.stop().unwrap();
         assert!(!status.success());
-        assert!(start.elapsed() < Duration::from_secs(2), "SIGTERM should end sleep at once");
+        assert!(
+            start.elapsed() < Duration::from_secs(2),
+            "SIGTERM should end sleep at once"
+        );
     }
 
     #[test]
     fn wait_for_log_reports_exit_with_tail() {
         let dir = tempfile::tempdir().unwrap();
-        let mut p = Process::spawn("quitter", sh("echo last words; exit 3"), dir.path().join("q.log"))
-            .unwrap();
+        let mut p = Process::spawn(
+            "quitter",
+            sh("echo last words; exit 3"),
+            dir.path().join("q.log"),
+        )
+        .unwrap();
         let err = p.wait_for_log("never", Duration::from_secs(5)).unwrap_err();
         let text = err.to_string();
         assert!(text.contains("quitter exited"), "{text}");
@@ -251,9 +268,15 @@ mod tests {
     #[test]
     fn wait_for_log_times_out_with_tail() {
         let dir = tempfile::tempdir().unwrap();
-        let mut p =
-            Process::spawn("sleeper", sh("echo zzz; exec sleep 30"), dir.path().join("s.log")).unwrap();
-        let err = p.wait_for_log("never", Duration::from_millis(200)).unwrap_err();
+        let mut p = Process::spawn(
+            "sleeper",
+            sh("echo zzz; exec sleep 30"),
+            dir.path().join("s.log"),
+        )
+        .unwrap();
+        let err = p
+            .wait_for_log("never", Duration::from_millis(200))
+            .unwrap_err();
         let text = err.to_string();
         assert!(text.contains("timed out"), "{text}");
         assert!(text.contains("zzz"), "{text}");

@@ -29,28 +29,37 @@ pub fn wait_until<T>(
     timeout: Duration,
     poll: impl FnMut() -> Result<Option<T>>,
 ) -> Result<T> {
-    wait_until_or(what, timeout, poll, String::new)
+    let mut poll = poll;
+    wait_until_or(what, timeout, |_| poll(), String::new)
 }
 
-/// Like [`wait_until`], and on timeout calls `detail` to add diagnostics to
-/// the error (a log tail, the events seen so far).
+/// Like [`wait_until`] with diagnostics for the timeout error: `poll` may
+/// write what it last saw into its `&mut String` argument ("file holds
+/// 1.2 s"), and `detail` is called once at the deadline (a log tail).
 pub fn wait_until_or<T>(
     what: &str,
     timeout: Duration,
-    mut poll: impl FnMut() -> Result<Option<T>>,
+    mut poll: impl FnMut(&mut String) -> Result<Option<T>>,
     detail: impl FnOnce() -> String,
 ) -> Result<T> {
     let deadline = Instant::now() + timeout;
+    let mut note = String::new();
     loop {
-        if let Some(value) = poll()? {
+        if let Some(value) = poll(&mut note)? {
             return Ok(value);
         }
         let now = Instant::now();
         if now >= deadline {
+            let extra = detail();
+            let detail = match (note.is_empty(), extra.is_empty()) {
+                (true, _) => extra,
+                (false, true) => note,
+                (false, false) => format!("{note}\n{extra}"),
+            };
             return Err(TestbedError::Timeout {
                 what: what.to_owned(),
                 timeout,
-                detail: detail(),
+                detail,
             });
         }
         std::thread::sleep(POLL_INTERVAL.min(deadline - now));
@@ -78,7 +87,10 @@ mod tests {
         let err = wait_until_or(
             "godot",
             Duration::from_millis(100),
-            || Ok(None::<()>),
+            |note| {
+                *note = "last seen: nothing".to_owned();
+                Ok(None::<()>)
+            },
             || "still waiting".to_owned(),
         )
         .unwrap_err();
@@ -86,6 +98,7 @@ mod tests {
         let text = err.to_string();
         assert!(text.contains("godot"), "{text}");
         assert!(text.contains("still waiting"), "{text}");
+        assert!(text.contains("last seen: nothing"), "{text}");
     }
 
     #[test]

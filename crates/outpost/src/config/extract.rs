@@ -134,26 +134,53 @@ pub(super) fn walk(root: &toml::Table, path: &Path, env: Env<'_>) -> Extraction 
 
     let top = Some(root);
     set(&mut config.fqdn, w.take(top, "", "fqdn", values::fqdn));
-    set(&mut config.mode, w.take(top, "", "mode", values::enum_value));
-    set(&mut config.data_dir, w.take(top, "", "data_dir", values::optional_path));
+    set(
+        &mut config.mode,
+        w.take(top, "", "mode", values::enum_value),
+    );
+    set(
+        &mut config.data_dir,
+        w.take(top, "", "data_dir", values::optional_path),
+    );
 
     config.public = w.side(root, Side::Public);
     config.private = w.side(root, Side::Private);
 
     let ipbx = w.table(root, "ipbx");
-    set(&mut config.ipbx.address, w.take(ipbx, "ipbx", "address", values::ipbx_host));
-    set(&mut config.ipbx.port, w.take(ipbx, "ipbx", "port", values::port));
-    set(&mut config.ipbx.transport, w.take(ipbx, "ipbx", "transport", values::enum_value));
+    set(
+        &mut config.ipbx.address,
+        w.take(ipbx, "ipbx", "address", values::ipbx_host),
+    );
+    set(
+        &mut config.ipbx.port,
+        w.take(ipbx, "ipbx", "port", values::port),
+    );
+    set(
+        &mut config.ipbx.transport,
+        w.take(ipbx, "ipbx", "transport", values::enum_value),
+    );
 
     let web = w.table(root, "web");
-    set(&mut config.web.port, w.take(web, "web", "port", values::port));
+    set(
+        &mut config.web.port,
+        w.take(web, "web", "port", values::port),
+    );
 
     let admin = w.table(root, "admin");
-    set(&mut config.admin.listen, w.take(admin, "admin", "listen", values::listen_addr));
+    set(
+        &mut config.admin.listen,
+        w.take(admin, "admin", "listen", values::listen_addr),
+    );
 
     let log = w.table(root, "log");
-    set(&mut config.log.format, w.take(log, "log", "format", values::enum_value));
-    set(&mut config.log.level, w.take(log, "log", "level", values::log_level));
+    set(
+        &mut config.log.format,
+        w.take(log, "log", "format", values::enum_value),
+    );
+    set(
+        &mut config.log.level,
+        w.take(log, "log", "level", values::log_level),
+    );
 
     Extraction {
         config,
@@ -174,13 +201,28 @@ impl Walker<'_> {
         let name = side.as_str();
         let t = self.table(root, name);
         let mut c = SideConfig::default_for(side);
-        set(&mut c.interface, self.take(t, name, "interface", values::optional_ip));
-        set(&mut c.address, self.take(t, name, "address", values::optional_ip));
+        set(
+            &mut c.interface,
+            self.take(t, name, "interface", values::optional_ip),
+        );
+        set(
+            &mut c.address,
+            self.take(t, name, "address", values::optional_ip),
+        );
         let protocols = self.take(t, name, "protocols", |raw| values::protocols(raw, side));
         set(&mut c.protocols, protocols);
-        set(&mut c.sip_tls_port, self.take(t, name, "sip_tls_port", values::port));
-        set(&mut c.sip_port, self.take(t, name, "sip_port", values::port));
-        set(&mut c.rtp_ports, self.take(t, name, "rtp_ports", values::rtp_range));
+        set(
+            &mut c.sip_tls_port,
+            self.take(t, name, "sip_tls_port", values::port),
+        );
+        set(
+            &mut c.sip_port,
+            self.take(t, name, "sip_port", values::port),
+        );
+        set(
+            &mut c.rtp_ports,
+            self.take(t, name, "rtp_ports", values::rtp_range),
+        );
         set(&mut c.video, self.take(t, name, "video", values::boolean));
         c
     }
@@ -205,7 +247,11 @@ impl Walker<'_> {
 
     fn check_top_level(&mut self, root: &toml::Table) {
         let top_keys = keys_of("");
-        let tables: Vec<&str> = SCHEMA.iter().map(|(t, _)| *t).filter(|t| !t.is_empty()).collect();
+        let tables: Vec<&str> = SCHEMA
+            .iter()
+            .map(|(t, _)| *t)
+            .filter(|t| !t.is_empty())
+            .collect();
         for (key, value) in root {
             if top_keys.contains(&key.as_str()) {
                 continue;
@@ -246,12 +292,24 @@ impl Walker<'_> {
             (Some(text), _) => {
                 let result = parse(Raw::Env(&text));
                 let source = Source::Env(var.unwrap_or_default());
-                (result, Origin { source, value: text })
+                (
+                    result,
+                    Origin {
+                        source,
+                        value: text,
+                    },
+                )
             }
             (None, Some(value)) => {
                 let result = parse(Raw::File(value));
                 let source = Source::File(self.path.clone());
-                (result, Origin { source, value: render(value) })
+                (
+                    result,
+                    Origin {
+                        source,
+                        value: render(value),
+                    },
+                )
             }
             (None, None) => return None,
         };
@@ -350,13 +408,19 @@ mod tests {
 
     #[test]
     fn suggestions_only_for_near_misses() {
-        assert_eq!(did_you_mean("adress", SIDE_KEYS), " (did you mean \"address\"?)");
+        assert_eq!(
+            did_you_mean("adress", SIDE_KEYS),
+            " (did you mean \"address\"?)"
+        );
         assert_eq!(did_you_mean("colour", SIDE_KEYS), "");
     }
 
     #[test]
     fn env_var_names_follow_table_and_key() {
-        assert_eq!(env_var("public", "sip_tls_port").as_deref(), Some("OUTPOST_PUBLIC_SIP_TLS_PORT"));
+        assert_eq!(
+            env_var("public", "sip_tls_port").as_deref(),
+            Some("OUTPOST_PUBLIC_SIP_TLS_PORT")
+        );
         assert_eq!(env_var("", "mode").as_deref(), Some("OUTPOST_MODE"));
         assert_eq!(env_var("", "data_dir"), None);
     }

@@ -31,8 +31,8 @@ use std::path::Path;
 
 pub use error::{ConfigErrors, ErrorKind, FieldError, Source};
 pub use model::{
-    AdminConfig, Config, DeploymentMode, IpbxConfig, IpbxHost, IpbxTransport, LogConfig,
-    LogFormat, ParseEnumError, PortRange, PortRangeError, Protocols, Side, SideConfig, WebConfig,
+    AdminConfig, Config, DeploymentMode, IpbxConfig, IpbxHost, IpbxTransport, LogConfig, LogFormat,
+    ParseEnumError, PortRange, PortRangeError, Protocols, Side, SideConfig, WebConfig,
 };
 
 impl Config {
@@ -40,14 +40,20 @@ impl Config {
     /// the result. `env` looks up environment variables: [`process_env`] in
     /// the binary, a map in tests. File values have an empty path as source
     /// (use [`Config::load`] for a file).
-    pub fn from_toml_str(text: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigErrors> {
+    pub fn from_toml_str(
+        text: &str,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigErrors> {
         finish(extract::from_text(text, Path::new(""), env))
     }
 
     /// Loads the file at `path` (or only defaults when `None`), applies
     /// environment overrides and validates. A file that cannot be read is
     /// one error naming the path and the OS error.
-    pub fn load(path: Option<&Path>, env: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigErrors> {
+    pub fn load(
+        path: Option<&Path>,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigErrors> {
         let Some(path) = path else {
             return finish(extract::walk(&toml::Table::new(), Path::new(""), env));
         };

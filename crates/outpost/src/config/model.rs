@@ -112,7 +112,11 @@ impl fmt::Display for Side {
 impl FromStr for Side {
     type Err = ParseEnumError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        parse_enum(s, "side", &[("public", Self::Public), ("private", Self::Private)])
+        parse_enum(
+            s,
+            "side",
+            &[("public", Self::Public), ("private", Self::Private)],
+        )
     }
 }
 
@@ -230,7 +234,7 @@ impl fmt::Display for Protocols {
 impl FromStr for Protocols {
     type Err = ParseEnumError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        parse_enum(s, "protocols", Self::TABLE)
+        parse_enum(s, "protocols value", Self::TABLE)
     }
 }
 
@@ -356,7 +360,9 @@ pub enum PortRangeError {
     #[error("port {0} outside 1..65535")]
     PortOutOfBounds(i64),
     /// FIRST is above LAST.
-    #[error("reversed range: first port {first} is above last port {last}; write FIRST-LAST with FIRST <= LAST")]
+    #[error(
+        "reversed range: first port {first} is above last port {last}; write FIRST-LAST with FIRST <= LAST"
+    )]
     Reversed {
         /// The first port as written.
         first: u16,
@@ -544,7 +550,7 @@ impl fmt::Display for LogFormat {
 impl FromStr for LogFormat {
     type Err = ParseEnumError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        parse_enum(s, "format", Self::TABLE)
+        parse_enum(s, "log format", Self::TABLE)
     }
 }
 
@@ -554,7 +560,7 @@ impl FromStr for LogFormat {
 pub struct ParseEnumError {
     /// The value as given.
     pub value: String,
-    /// What was being parsed (the key name).
+    /// What was being parsed, e.g. `mode`.
     pub what: &'static str,
     /// The accepted spellings.
     pub allowed: Vec<&'static str>,

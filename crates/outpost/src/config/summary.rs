@@ -30,7 +30,10 @@ impl Config {
             self.web.port
         ));
         lines.push(format!("admin listener: {}", self.admin.listen));
-        lines.push(format!("log: {}, level {:?}", self.log.format, self.log.level));
+        lines.push(format!(
+            "log: {}, level {:?}",
+            self.log.format, self.log.level
+        ));
         if let Some(dir) = &self.data_dir {
             lines.push(format!("data directory: {}", dir.display()));
         }

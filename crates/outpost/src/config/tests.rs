@@ -32,7 +32,10 @@ fn enums_round_trip_their_toml_spelling() {
 #[test]
 fn bad_enum_lists_allowed_values() {
     let e = "chain".parse::<DeploymentMode>().unwrap_err();
-    assert_eq!(e.allowed, ["standard", "daisy-chain-wan", "daisy-chain-lan"]);
+    assert_eq!(
+        e.allowed,
+        ["standard", "daisy-chain-wan", "daisy-chain-lan"]
+    );
     assert_eq!(
         e.to_string(),
         "\"chain\" is not a valid mode; allowed: standard, daisy-chain-wan, daisy-chain-lan"
@@ -129,13 +132,28 @@ fn configured_ip_refuses_unreachable_addresses() {
         let p = values::configured_ip(bad).unwrap_err();
         assert_eq!(p.kind, ErrorKind::NotAllowed, "{bad}");
     }
-    assert!(values::configured_ip("0.0.0.0").unwrap_err().message.contains("leave the field out"));
-    for good in ["10.0.0.2", "2001:db8::10", "[2001:db8::10]", "::1", "127.0.0.1"] {
+    assert!(
+        values::configured_ip("0.0.0.0")
+            .unwrap_err()
+            .message
+            .contains("leave the field out")
+    );
+    for good in [
+        "10.0.0.2",
+        "2001:db8::10",
+        "[2001:db8::10]",
+        "::1",
+        "127.0.0.1",
+    ] {
         assert!(values::configured_ip(good).is_ok(), "{good}");
     }
     let p = values::configured_ip("10.0.0.2:5060").unwrap_err();
     assert_eq!(p.kind, ErrorKind::SyntaxError);
-    assert!(p.message.contains("port goes in its own field"), "{}", p.message);
+    assert!(
+        p.message.contains("port goes in its own field"),
+        "{}",
+        p.message
+    );
 }
 
 #[test]
@@ -145,8 +163,21 @@ fn host_names_follow_rfc_1123() {
     }
     let long = format!("{}.com", "a".repeat(64));
     let too_long = vec!["abcdefghi"; 26].join(".");
-    for bad in ["", "ipbx_1.lan", "-ipbx.lan", "ipbx-.lan", "a..b", "300.1.2.3", &long, &too_long] {
-        assert_eq!(values::host_name(bad).unwrap_err().kind, ErrorKind::SyntaxError, "{bad}");
+    for bad in [
+        "",
+        "ipbx_1.lan",
+        "-ipbx.lan",
+        "ipbx-.lan",
+        "a..b",
+        "300.1.2.3",
+        &long,
+        &too_long,
+    ] {
+        assert_eq!(
+            values::host_name(bad).unwrap_err().kind,
+            ErrorKind::SyntaxError,
+            "{bad}"
+        );
     }
 }
 
@@ -154,7 +185,10 @@ fn host_names_follow_rfc_1123() {
 fn ipbx_host_is_an_ip_or_a_name() {
     let s = |v: &str| toml::Value::String(v.to_owned());
     let parse = |v: &str| values::ipbx_host(Raw::File(&s(v)));
-    assert_eq!(parse("ipbx.lan").unwrap(), Some(IpbxHost::Name("ipbx.lan".to_owned())));
+    assert_eq!(
+        parse("ipbx.lan").unwrap(),
+        Some(IpbxHost::Name("ipbx.lan".to_owned()))
+    );
     assert_eq!(
         parse("2001:db8::5").unwrap(),
         Some(IpbxHost::Ip("2001:db8::5".parse().unwrap()))
@@ -174,10 +208,19 @@ fn ipbx_host_is_an_ip_or_a_name() {
 fn env_booleans_and_ports_parse_from_text() {
     assert_eq!(values::boolean(Raw::Env("Yes")), Ok(true));
     assert_eq!(values::boolean(Raw::Env("0")), Ok(false));
-    assert_eq!(values::boolean(Raw::Env("maybe")).unwrap_err().kind, ErrorKind::SyntaxError);
+    assert_eq!(
+        values::boolean(Raw::Env("maybe")).unwrap_err().kind,
+        ErrorKind::SyntaxError
+    );
     assert_eq!(values::port(Raw::Env("5070")), Ok(5070));
-    assert_eq!(values::port(Raw::Env("-1")).unwrap_err().kind, ErrorKind::OutOfBounds);
-    assert_eq!(values::port(Raw::Env("x")).unwrap_err().kind, ErrorKind::SyntaxError);
+    assert_eq!(
+        values::port(Raw::Env("-1")).unwrap_err().kind,
+        ErrorKind::OutOfBounds
+    );
+    assert_eq!(
+        values::port(Raw::Env("x")).unwrap_err().kind,
+        ErrorKind::SyntaxError
+    );
     let quoted = toml::Value::String("5063".to_owned());
     let e = values::port(Raw::File(&quoted)).unwrap_err();
     assert_eq!(e.kind, ErrorKind::WrongType);
@@ -202,7 +245,10 @@ fn env_var_listing_covers_every_field_but_data_dir() {
     assert_eq!(fields.len(), 3 + 7 + 7 + 3 + 1 + 1 + 2);
     assert_eq!(vars.len(), fields.len() - 1);
     assert!(vars.contains(&"OUTPOST_IPBX_ADDRESS".to_owned()));
-    assert_eq!(env_var_name("log.format").as_deref(), Some("OUTPOST_LOG_FORMAT"));
+    assert_eq!(
+        env_var_name("log.format").as_deref(),
+        Some("OUTPOST_LOG_FORMAT")
+    );
     assert_eq!(env_var_name("data_dir"), None);
     assert_eq!(env_var_name("public.nope"), None);
 }

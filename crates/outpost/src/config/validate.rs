@@ -108,8 +108,16 @@ impl Checker<'_> {
                  set ipbx.address to the iPBX"
             }
         };
-        let message = format!("mode = \"{}\" requires ipbx.address (the peer element); {role}", c.mode);
-        self.blame("ipbx.address", String::new(), ErrorKind::Inconsistent, message);
+        let message = format!(
+            "mode = \"{}\" requires ipbx.address (the peer element); {role}",
+            c.mode
+        );
+        self.blame(
+            "ipbx.address",
+            String::new(),
+            ErrorKind::Inconsistent,
+            message,
+        );
     }
 
     /// SIG-1: the private side must listen with the transport used toward
@@ -154,18 +162,44 @@ impl Checker<'_> {
                 let field = format!("{side}.{key}");
                 if !self.invalid.contains(&field) {
                     let rtp = key == "rtp_ports";
-                    list.push(Binding { field, addr, udp, tcp, ports, rtp, shown });
+                    list.push(Binding {
+                        field,
+                        addr,
+                        udp,
+                        tcp,
+                        ports,
+                        rtp,
+                        shown,
+                    });
                 }
             };
             if s.tls_enabled() {
                 let port = s.sip_tls_port;
-                push("sip_tls_port", false, true, PortRange::single(port), port.to_string());
+                push(
+                    "sip_tls_port",
+                    false,
+                    true,
+                    PortRange::single(port),
+                    port.to_string(),
+                );
             }
             if s.plain_enabled() {
                 let port = s.sip_port;
-                push("sip_port", true, true, PortRange::single(port), port.to_string());
+                push(
+                    "sip_port",
+                    true,
+                    true,
+                    PortRange::single(port),
+                    port.to_string(),
+                );
             }
-            push("rtp_ports", true, false, s.rtp_ports, format!("\"{}\"", s.rtp_ports));
+            push(
+                "rtp_ports",
+                true,
+                false,
+                s.rtp_ports,
+                format!("\"{}\"", s.rtp_ports),
+            );
         }
         if self.valid(&["public.interface", "web.port"]) {
             let port = self.config.web.port;
@@ -272,9 +306,8 @@ fn describe(ip: IpAddr) -> String {
 /// the other's family. `::` also covers IPv4, since Linux binds it
 /// dual-stack by default.
 fn addrs_overlap(a: IpAddr, b: IpAddr) -> bool {
-    let covers = |wild: IpAddr, other: IpAddr| {
-        wild.is_unspecified() && (wild.is_ipv6() || other.is_ipv4())
-    };
+    let covers =
+        |wild: IpAddr, other: IpAddr| wild.is_unspecified() && (wild.is_ipv6() || other.is_ipv4());
     a == b || covers(a, b) || covers(b, a)
 }
 

@@ -66,13 +66,19 @@ pub(super) fn port(raw: Raw<'_>) -> Result<u16, Problem> {
         Raw::File(toml::Value::String(s)) if s.trim().parse::<i64>().is_ok() => {
             return Err(Problem::new(
                 ErrorKind::WrongType,
-                format!("expected an integer port {PORT_BOUNDS}, got a string (write {} without quotes)", s.trim()),
+                format!(
+                    "expected an integer port {PORT_BOUNDS}, got a string (write {} without quotes)",
+                    s.trim()
+                ),
             ));
         }
         Raw::File(other) => {
             return Err(Problem::new(
                 ErrorKind::WrongType,
-                format!("expected an integer port {PORT_BOUNDS}, got {}", type_name(other)),
+                format!(
+                    "expected an integer port {PORT_BOUNDS}, got {}",
+                    type_name(other)
+                ),
             ));
         }
         Raw::Env(s) => s.trim().parse::<i64>().map_err(|_| {
@@ -86,12 +92,15 @@ pub(super) fn port(raw: Raw<'_>) -> Result<u16, Problem> {
 }
 
 fn check_port(number: i64) -> Result<u16, Problem> {
-    u16::try_from(number).ok().filter(|p| *p != 0).ok_or_else(|| {
-        Problem::new(
-            ErrorKind::OutOfBounds,
-            format!("{number} is not a port number, allowed {PORT_BOUNDS}"),
-        )
-    })
+    u16::try_from(number)
+        .ok()
+        .filter(|p| *p != 0)
+        .ok_or_else(|| {
+            Problem::new(
+                ErrorKind::OutOfBounds,
+                format!("{number} is not a port number, allowed {PORT_BOUNDS}"),
+            )
+        })
 }
 
 /// A boolean; the environment also accepts 1/0, yes/no, on/off.
@@ -180,7 +189,7 @@ pub(super) fn enum_value<T: FromStr<Err = ParseEnumError>>(raw: Raw<'_>) -> Resu
     s.parse::<T>().map_err(|e| {
         Problem::new(
             ErrorKind::NotAllowed,
-            format!("not a valid {}; allowed: {}", e.what, e.allowed.join(", ")),
+            format!("expected one of: {}", e.allowed.join(", ")),
         )
     })
 }
@@ -194,7 +203,10 @@ pub(super) fn rtp_range(raw: Raw<'_>) -> Result<PortRange, Problem> {
             PortRangeError::PortOutOfBounds(_) => ErrorKind::OutOfBounds,
             _ => ErrorKind::SyntaxError,
         };
-        Problem::new(kind, format!("{e}; an RTP range lies within {}", rtp_bounds()))
+        Problem::new(
+            kind,
+            format!("{e}; an RTP range lies within {}", rtp_bounds()),
+        )
     })?;
     if range.first < PortRange::RTP_MIN_PORT {
         return Err(Problem::new(
@@ -270,7 +282,12 @@ fn looks_numeric(s: &str) -> bool {
 /// hyphen, 253 characters at most; a final dot is allowed.
 pub(super) fn host_name(s: &str) -> Result<(), Problem> {
     let name = s.strip_suffix('.').unwrap_or(s);
-    let fail = |why: String| Err(Problem::new(ErrorKind::SyntaxError, format!("not a host name: {why}")));
+    let fail = |why: String| {
+        Err(Problem::new(
+            ErrorKind::SyntaxError,
+            format!("not a host name: {why}"),
+        ))
+    };
     if name.is_empty() {
         return fail("empty".to_owned());
     }
@@ -282,17 +299,27 @@ pub(super) fn host_name(s: &str) -> Result<(), Problem> {
             return fail("empty label (two dots in a row or a leading dot)".to_owned());
         }
         if label.len() > 63 {
-            return fail(format!("label {label:?} has {} characters, at most 63 allowed", label.len()));
+            return fail(format!(
+                "label {label:?} has {} characters, at most 63 allowed",
+                label.len()
+            ));
         }
-        if let Some(c) = label.chars().find(|c| !c.is_ascii_alphanumeric() && *c != '-') {
-            return fail(format!("{c:?} is not allowed; only letters, digits, hyphens and dots"));
+        if let Some(c) = label
+            .chars()
+            .find(|c| !c.is_ascii_alphanumeric() && *c != '-')
+        {
+            return fail(format!(
+                "{c:?} is not allowed; only letters, digits, hyphens and dots"
+            ));
         }
         if label.starts_with('-') || label.ends_with('-') {
             return fail(format!("label {label:?} starts or ends with a hyphen"));
         }
     }
     if looks_numeric(name) {
-        return fail("the last label is numeric; an IP address goes in an address field".to_owned());
+        return fail(
+            "the last label is numeric; an IP address goes in an address field".to_owned(),
+        );
     }
     Ok(())
 }

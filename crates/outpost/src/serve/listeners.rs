@@ -208,20 +208,22 @@ async fn serve_connection(
 ) {
     match tls {
         None => drain(stream, peer, shutdown).await,
-        Some(acceptor) => match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
-            Ok(Ok(tls_stream)) => {
-                let (_, session) = tls_stream.get_ref();
-                debug!(
-                    side,
-                    %peer,
-                    version = ?session.protocol_version(),
-                    "TLS handshake complete"
-                );
-                drain(tls_stream, peer, shutdown).await;
+        Some(acceptor) => {
+            match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+                Ok(Ok(tls_stream)) => {
+                    let (_, session) = tls_stream.get_ref();
+                    debug!(
+                        side,
+                        %peer,
+                        version = ?session.protocol_version(),
+                        "TLS handshake complete"
+                    );
+                    drain(tls_stream, peer, shutdown).await;
+                }
+                Ok(Err(e)) => debug!(side, %peer, error = %e, "TLS handshake failed"),
+                Err(_) => debug!(side, %peer, "TLS handshake timed out"),
             }
-            Ok(Err(e)) => debug!(side, %peer, error = %e, "TLS handshake failed"),
-            Err(_) => debug!(side, %peer, "TLS handshake timed out"),
-        },
+        }
     }
 }
 

@@ -122,9 +122,9 @@ pub async fn run(config: Config, data_dir: PathBuf) -> Result<(), ServeError> {
         SetupToken::FromEnvironment => {
             info!("administrator setup token taken from OUTPOST_SETUP_TOKEN");
         }
-        SetupToken::AlreadyIssued => info!(
-            "administrator setup token was issued at first start (only its digest is stored)"
-        ),
+        SetupToken::AlreadyIssued => {
+            info!("administrator setup token was issued at first start (only its digest is stored)")
+        }
     }
 
     let identity = certs::load_or_generate(&data_dir.join(TLS_DIR), &certificate_names(&config))?;

@@ -1,0 +1,453 @@
+//! Kamailio as the iPBX of the test bed.
+//!
+//! The generated `kamailio.cfg` is a registrar and proxy with its own
+//! subscriber list and no database:
+//! - REGISTER without credentials gets `401` (`www_challenge`, qop=auth);
+//!   with good credentials the binding is saved in memory (usrloc
+//!   `db_mode` 0) and `200` is sent; bad credentials (wrong password, unknown
+//!   user, or an auth user other than the To user) get `403`;
+//! - INVITE and every other initial request get `407` (`proxy_challenge`,
+//!   qop=auth) until they carry good credentials; then the Request-URI user
+//!   is looked up in the location table (`404` when not registered) and the
+//!   request is relayed statefully, INVITEs record-routed;
+//! - in-dialog requests follow `loose_route`; OPTIONS to the server itself
+//!   (no user part) get `200` without a challenge, as a keep-alive target.
+//!
+//! Every REGISTER and every initial request is logged by `xlog` as one line
+//! starting with `IPBX `, e.g.
+//! `IPBX REGISTER from 198.18.1.1:5060 aor=sip:1001@198.18.1.10 user=1001 auth=ok -> 200`,
+//! so a test can check who arrived from which address ([`Ipbx::log_lines`]).
+//!
+//! It deliberately has no NAT helper (`nathelper`): it behaves as a LAN
+//! iPBX that trusts the Contact it is given, so a test cannot pass because
+//! Kamailio repaired what Outpost should have rewritten.
+
+use std::fmt::Write as _;
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::netns::Host;
+use crate::process::Process;
+use crate::wait::wait_until_or;
+use crate::{Result, TestbedError, log_tail, require_tools};
+
+/// Where Debian puts Kamailio's modules.
+pub const MODULE_DIR: &str = "/usr/lib/x86_64-linux-gnu/kamailio/modules";
+
+/// How long [`Ipbx::start`] waits for the listeners.
+pub const START_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What the iPBX knows: its subscribers, realm and port.
+#[non_exhaustive]
+#[derive(Clone, Debug)]
+pub struct IpbxConfig {
+    /// `(number, password)` of every subscriber.
+    pub subscribers: Vec<(String, String)>,
+    /// The digest realm of the challenges.
+    pub realm: String,
+    /// The SIP port (UDP and TCP) on the host's first address.
+    pub port: u16,
+    /// Extra domains Kamailio treats as its own (`alias=`).
+    pub aliases: Vec<String>,
+}
+
+impl IpbxConfig {
+    /// A configuration with the realm `ipbx.test`, port 5060 and these
+    /// subscribers.
+    pub fn new<N: Into<String>, P: Into<String>>(
+        subscribers: impl IntoIterator<Item = (N, P)>,
+    ) -> Self {
+        Self {
+            subscribers: subscribers
+                .into_iter()
+                .map(|(n, p)| (n.into(), p.into()))
+                .collect(),
+            realm: "ipbx.test".to_owned(),
+            port: 5060,
+            aliases: Vec::new(),
+        }
+    }
+
+    /// Sets the realm.
+    pub fn realm(mut self, realm: &str) -> Self {
+        self.realm = realm.to_owned();
+        self
+    }
+
+    /// Sets the SIP port.
+    pub fn port(mut self, port: u16) -> Self {
+        self.port = port;
+        self
+    }
+}
+
+/// A running Kamailio iPBX.
+#[derive(Debug)]
+pub struct Ipbx {
+    process: Process,
+    addr: SocketAddrV4,
+    config_path: PathBuf,
+    config: IpbxConfig,
+}
+
+/// Values pasted into the script: refuse anything that could break out of a
+/// double-quoted string or a comparison.
+fn check_token(kind: &str, value: &str) -> Result<()> {
+    let ok = !value.is_empty()
+        && value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.+*#!~@:".contains(c));
+    if ok {
+        Ok(())
+    } else {
+        Err(TestbedError::Config(format!(
+            "iPBX {kind} `{value}` must be non-empty ASCII letters, digits or -_.+*#!~@:"
+        )))
+    }
+}
+
+/// The generated `kamailio.cfg` for `config` listening on `addr`.
+pub fn render_config(config: &IpbxConfig, addr: SocketAddrV4) -> Result<String> {
+    check_token("realm", &config.realm)?;
+    for alias in &config.aliases {
+        check_token("alias", alias)?;
+    }
+    let mut passwd = String::new();
+    for (number, password) in &config.subscribers {
+        check_token("subscriber number", number)?;
+        check_token("password", password)?;
+        let _ = writeln!(
+            passwd,
+            "    if ($au == \"{number}\") {{ $var(pw) = \"{password}\"; }}"
+        );
+    }
+    let mut aliases = String::new();
+    for alias in &config.aliases {
+        let _ = writeln!(aliases, "alias=\"{alias}\"");
+    }
+    Ok(TEMPLATE
+        .replace("@LISTEN_IP@", &addr.ip().to_string())
+        .replace("@PORT@", &addr.port().to_string())
+        .replace("@ALIASES@\n", &aliases)
+        .replace("@MPATH@", MODULE_DIR)
+        .replace("@REALM@", &config.realm)
+        .replace("@PASSWD@\n", &passwd))
+}
+
+impl Ipbx {
+    /// Writes the configuration into the lab directory, starts
+    /// `kamailio -DD -E` in `host` and waits until it listens on UDP and
+    /// TCP at the host's first address.
+    pub fn start(host: &Host, config: IpbxConfig) -> Result<Self> {
+        require_tools(&["kamailio", "ss"], "the Kamailio iPBX")?;
+        let addr = SocketAddrV4::new(host.ip(), config.port);
+        let dir = host
+            .lab()
+            .unique_path(&format!("kamailio-{}", host.name()), "");
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| TestbedError::io("creating the Kamailio directory", &dir, e))?;
+        let config_path = dir.join("kamailio.cfg");
+        let text = render_config(&config, addr)?;
+        std::fs::write(&config_path, text)
+            .map_err(|e| TestbedError::io("writing kamailio.cfg", &config_path, e))?;
+
+        let mut cmd = host.command("kamailio");
+        cmd.arg("-DD")
+            .arg("-E")
+            .arg("-f")
+            .arg(&config_path)
+            .arg("-Y")
+            .arg(&dir)
+            .arg("-w")
+            .arg(&dir)
+            // Small memory pools: a test iPBX holds a handful of bindings.
+            .args(["-m", "32", "-M", "4"]);
+        let mut process = host.spawn(cmd, &format!("kamailio-{}", host.name()))?;
+        process.set_stop_grace(Duration::from_secs(3));
+        let log = process.log_path().to_path_buf();
+        let ip = *addr.ip();
+        wait_until_or(
+            &format!("Kamailio to listen on udp+tcp {addr} in {}", host.netns()),
+            START_TIMEOUT,
+            |_| {
+                process.ensure_running("starting (check the configuration)")?;
+                Ok((host.is_listening("udp", ip, addr.port())?
+                    && host.is_listening("tcp", ip, addr.port())?)
+                .then_some(()))
+            },
+            || format!("last lines of {}:\n{}", log.display(), log_tail(&log)),
+        )?;
+        Ok(Self {
+            process,
+            addr,
+            config_path,
+            config,
+        })
+    }
+
+    /// Where it listens (UDP and TCP).
+    pub fn addr(&self) -> SocketAddr {
+        SocketAddr::V4(self.addr)
+    }
+
+    /// Its IP address.
+    pub fn ip(&self) -> Ipv4Addr {
+        *self.addr.ip()
+    }
+
+    /// The digest realm.
+    pub fn realm(&self) -> &str {
+        &self.config.realm
+    }
+
+    /// The generated configuration file.
+    pub fn config_path(&self) -> &Path {
+        &self.config_path
+    }
+
+    /// The log file (stderr, `-E`).
+    pub fn log_path(&self) -> &Path {
+        self.process.log_path()
+    }
+
+    /// The whole log so far.
+    pub fn log_text(&self) -> String {
+        self.process.log_text()
+    }
+
+    /// The `IPBX ...` lines logged so far (one per REGISTER or initial
+    /// request), without Kamailio's prefix.
+    pub fn log_lines(&self) -> Vec<String> {
+        self.log_text()
+            .lines()
+            .filter_map(|l| l.find("IPBX ").map(|i| l[i..].to_owned()))
+            .collect()
+    }
+
+    /// Waits until an `IPBX` line contains every one of `parts`, and
+    /// returns it; on timeout the error lists the `IPBX` lines seen.
+    pub fn wait_log_line(&mut self, parts: &[&str], timeout: Duration) -> Result<String> {
+        let what = format!("an iPBX log line containing {parts:?}");
+        let log = self.process.log_path().to_path_buf();
+        let process = &mut self.process;
+        wait_until_or(
+            &what,
+            timeout,
+            |_| {
+                process.ensure_running("waiting for a log line")?;
+                let text = process.log_text();
+                Ok(text
+                    .lines()
+                    .filter_map(|l| l.find("IPBX ").map(|i| &l[i..]))
+                    .find(|l| parts.iter().all(|p| l.contains(p)))
+                    .map(str::to_owned))
+            },
+            || format!("last lines of {}:\n{}", log.display(), log_tail(&log)),
+        )
+    }
+
+    /// The underlying process.
+    pub fn process(&mut self) -> &mut Process {
+        &mut self.process
+    }
+}
+
+const TEMPLATE: &str = r#"#!KAMAILIO
+# Generated by outpost-testbed: Kamailio as the test iPBX.
+debug=2
+log_stderror=yes
+memdbg=5
+memlog=5
+children=2
+tcp_children=2
+auto_aliases=no
+dns=no
+rev_dns=no
+dns_try_ipv6=no
+use_dns_cache=no
+listen=udp:@LISTEN_IP@:@PORT@
+listen=tcp:@LISTEN_IP@:@PORT@
+@ALIASES@
+mpath="@MPATH@"
+loadmodule "tm.so"
+loadmodule "sl.so"
+loadmodule "rr.so"
+loadmodule "pv.so"
+loadmodule "maxfwd.so"
+loadmodule "usrloc.so"
+loadmodule "registrar.so"
+loadmodule "textops.so"
+loadmodule "siputils.so"
+loadmodule "xlog.so"
+loadmodule "sanity.so"
+loadmodule "auth.so"
+
+modparam("usrloc", "db_mode", 0)
+modparam("registrar", "max_expires", 3600)
+modparam("rr", "enable_full_lr", 1)
+
+request_route {
+    if (!mf_process_maxfwd_header("10")) {
+        sl_send_reply("483", "Too Many Hops");
+        exit;
+    }
+    if (!sanity_check()) {
+        xlog("L_NOTICE", "IPBX malformed $rm from $si:$sp\n");
+        exit;
+    }
+    if (has_totag()) {
+        if (loose_route()) {
+            route(RELAY);
+        }
+        if (is_method("ACK")) {
+            if (t_check_trans()) {
+                route(RELAY);
+            }
+            exit;
+        }
+        sl_send_reply("404", "Not here");
+        exit;
+    }
+    if (is_method("CANCEL")) {
+        if (t_check_trans()) {
+            route(RELAY);
+        }
+        exit;
+    }
+    if (is_method("ACK")) {
+        exit;
+    }
+    t_check_trans();
+    # A preloaded Route to ourselves (a phone's outbound proxy) is consumed.
+    if (is_present_hf("Route")) {
+        loose_route();
+    }
+    if (is_method("REGISTER")) {
+        route(REGISTRAR);
+        exit;
+    }
+    if (is_method("OPTIONS") && $rU == $null) {
+        sl_send_reply("200", "OK");
+        exit;
+    }
+    route(AUTH);
+    if (is_method("INVITE")) {
+        record_route();
+    }
+    if ($rU == $null) {
+        sl_send_reply("484", "Address Incomplete");
+        exit;
+    }
+    $var(callee) = $rU;
+    if (!lookup("location")) {
+        xlog("L_NOTICE", "IPBX $rm from $si:$sp $fU -> $var(callee) not registered -> 404\n");
+        sl_send_reply("404", "Not Found");
+        exit;
+    }
+    xlog("L_NOTICE", "IPBX $rm from $si:$sp $fU -> $var(callee) relayed to $ru\n");
+    route(RELAY);
+}
+
+route[RELAY] {
+    if (!t_relay()) {
+        sl_reply_error();
+    }
+    exit;
+}
+
+# $var(pw) = the password of auth user $au ("" when unknown).
+route[PASSWD] {
+    $var(pw) = "";
+@PASSWD@
+}
+
+route[REGISTRAR] {
+    if (!is_present_hf("Authorization")) {
+        xlog("L_NOTICE", "IPBX REGISTER from $si:$sp aor=$tu auth=none -> 401\n");
+        www_challenge("@REALM@", "1");
+        exit;
+    }
+    route(PASSWD);
+    pv_www_authenticate("@REALM@", "$var(pw)", "0");
+    $var(rc) = $rc;
+    # -4 stale nonce, -5 no credentials for this realm, -6 nonce reused
+    if ($var(rc) == -4 || $var(rc) == -5 || $var(rc) == -6) {
+        xlog("L_NOTICE", "IPBX REGISTER from $si:$sp aor=$tu user=$au auth=stale($var(rc)) -> 401\n");
+        www_challenge("@REALM@", "1");
+        exit;
+    }
+    if ($var(rc) < 0 || $au != $tU) {
+        xlog("L_NOTICE", "IPBX REGISTER from $si:$sp aor=$tu user=$au auth=failed($var(rc)) -> 403\n");
+        sl_send_reply("403", "Forbidden");
+        exit;
+    }
+    consume_credentials();
+    if (!save("location")) {
+        xlog("L_NOTICE", "IPBX REGISTER from $si:$sp aor=$tu user=$au auth=ok save failed -> 500\n");
+        sl_reply_error();
+        exit;
+    }
+    xlog("L_NOTICE", "IPBX REGISTER from $si:$sp aor=$tu user=$au auth=ok contact=$ct -> 200\n");
+}
+
+route[AUTH] {
+    if (!is_present_hf("Proxy-Authorization")) {
+        xlog("L_NOTICE", "IPBX $rm from $si:$sp $fU -> $rU auth=none -> 407\n");
+        proxy_challenge("@REALM@", "1");
+        exit;
+    }
+    route(PASSWD);
+    pv_proxy_authenticate("@REALM@", "$var(pw)", "0");
+    $var(rc) = $rc;
+    if ($var(rc) == -4 || $var(rc) == -5 || $var(rc) == -6) {
+        xlog("L_NOTICE", "IPBX $rm from $si:$sp $fU -> $rU user=$au auth=stale($var(rc)) -> 407\n");
+        proxy_challenge("@REALM@", "1");
+        exit;
+    }
+    if ($var(rc) < 0) {
+        xlog("L_NOTICE", "IPBX $rm from $si:$sp $fU -> $rU user=$au auth=failed($var(rc)) -> 403\n");
+        sl_send_reply("403", "Forbidden");
+        exit;
+    }
+    xlog("L_NOTICE", "IPBX $rm from $si:$sp $fU -> $rU user=$au auth=ok\n");
+    consume_credentials();
+}
+"#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_subscribers_and_listeners() {
+        let cfg = IpbxConfig::new([("1001", "s3cret"), ("1002", "pw2")]).realm("pbx.test");
+        let text =
+            render_config(&cfg, SocketAddrV4::new(Ipv4Addr::new(198, 18, 1, 10), 5060)).unwrap();
+        assert!(text.contains("listen=udp:198.18.1.10:5060"));
+        assert!(text.contains("listen=tcp:198.18.1.10:5060"));
+        assert!(text.contains(r#"if ($au == "1001") { $var(pw) = "s3cret"; }"#));
+        assert!(text.contains(r#"www_challenge("pbx.test", "1")"#));
+        for placeholder in [
+            "@LISTEN_IP@",
+            "@PORT@",
+            "@ALIASES@",
+            "@MPATH@",
+            "@REALM@",
+            "@PASSWD@",
+        ] {
+            assert!(
+                !text.contains(placeholder),
+                "{placeholder} left in:\n{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn refuses_script_injection() {
+        let cfg = IpbxConfig::new([("1001", "a\"; exit; \"")]);
+        let err = render_config(&cfg, SocketAddrV4::new(Ipv4Addr::new(198, 18, 1, 10), 5060))
+            .unwrap_err();
+        assert!(err.to_string().contains("password"), "{err}");
+    }
+}
