@@ -44,6 +44,9 @@ cargo fmt --all -- --check
 step "cargo clippy -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
+step "fuzz targets compile (run them with cargo fuzz, see README)"
+cargo check --quiet --manifest-path fuzz/Cargo.toml --locked
+
 step "cargo test (unit, integration, end-to-end)"
 mkdir -p target
 set +e

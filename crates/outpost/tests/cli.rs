@@ -190,3 +190,34 @@ fn icps_and_devices_round_trip_through_the_database() {
     let missing = outpost(&data, &["devices", "remove", "4001"]);
     assert!(!missing.status.success());
 }
+
+#[test]
+fn json_logs_are_one_object_per_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = outpost(
+        dir.path(),
+        &[
+            "--log-format",
+            "json",
+            "icps",
+            "add",
+            "--name",
+            "pbx1",
+            "--host",
+            "pbx.example.test",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let logs = text(&out.stderr);
+    let mut seen = false;
+    for line in logs.lines() {
+        let value: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+        if value["message"] == "ICP added" {
+            assert_eq!(value["name"], "pbx1");
+            assert_eq!(value["level"], "INFO");
+            seen = true;
+        }
+    }
+    assert!(seen, "no 'ICP added' event in:\n{logs}");
+}

@@ -31,7 +31,34 @@
 //! - it does not install packages (`scripts/test.sh` does).
 //!
 //! Tests that use it start with [`skip_e2e`], which honours
-//! `OUTPOST_SKIP_E2E=1`.
+//! `OUTPOST_SKIP_E2E=1`, and `unwrap()` the test bed's errors: a panic keeps
+//! the lab directory (its path is printed) and the error text already holds
+//! the command line, stderr or log tail that explains it.
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use outpost_testbed::{tone, Direction, EventKind, Ipbx, IpbxConfig, Lab, Phone, PhoneConfig};
+//!
+//! # fn main() -> Result<(), outpost_testbed::TestbedError> {
+//! if outpost_testbed::skip_e2e() {
+//!     return Ok(());
+//! }
+//! let t = Duration::from_secs(10);
+//! let lab = Lab::new("example")?;
+//! let lan = lab.network("lan", "198.18.1")?;
+//! let ipbx = Ipbx::start(&lab.host("ipbx", &lan, 10)?, IpbxConfig::new([("1001", "pw1"), ("1002", "pw2")]))?;
+//! let a = Phone::start(&lab.host("a", &lan, 11)?, PhoneConfig::new("1001", "pw1", ipbx.addr()).tone(1000))?;
+//! let mut b = Phone::start(&lab.host("b", &lan, 12)?, PhoneConfig::new("1002", "pw2", ipbx.addr()).tone(700))?;
+//! a.wait_registered(t)?;
+//! b.wait_registered(t)?;
+//! a.dial(&a.config().uri_for("1002"))?;
+//! b.wait_event(EventKind::CallIncoming, t)?;
+//! b.answer()?;
+//! let heard = b.wait_recording(Direction::Received, 2.0, t)?;
+//! tone::assert_tone(&heard, 1000.0, 15.0)?;
+//! # Ok(())
+//! # }
+//! ```
 //!
 //! `unsafe` is forbidden in the workspace, so `setns(2)`, `kill(2)` and
 //! `geteuid(2)` go through `rustix`'s safe wrappers rather than `libc`.
@@ -306,5 +333,38 @@ pub(crate) fn run_checked(cmd: &mut std::process::Command) -> Result<std::proces
             status: output.status.to_string(),
             stderr: String::from_utf8_lossy(&output.stderr).trim().to_owned(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_tool_is_named() {
+        let err = require_tools(&["sh", "no-such-tool-4242"], "testing").unwrap_err();
+        let text = err.to_string();
+        // Not root gives NotRoot instead; both must say what to do.
+        assert!(
+            text.contains("`no-such-tool-4242` not found") || text.contains("must run as root"),
+            "{text}"
+        );
+        assert!(text.contains("OUTPOST_SKIP_E2E=1"), "{text}");
+    }
+
+    #[test]
+    fn command_errors_carry_the_command_line_and_stderr() {
+        let mut cmd = std::process::Command::new("sh");
+        cmd.args(["-c", "echo broken >&2; exit 4"]);
+        let text = run_checked(&mut cmd).unwrap_err().to_string();
+        assert!(text.contains("sh -c 'echo broken >&2; exit 4'"), "{text}");
+        assert!(text.contains("stderr: broken"), "{text}");
+        assert!(text.contains("exit status: 4"), "{text}");
+    }
+
+    #[test]
+    fn last_lines_keeps_the_end() {
+        assert_eq!(last_lines("a\nb\nc\n", 2), "b\nc");
+        assert_eq!(last_lines("a", 5), "a");
     }
 }

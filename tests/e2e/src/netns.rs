@@ -211,7 +211,15 @@ impl Lab {
     }
 
     fn add_namespace(&self, name: &str) -> Result<()> {
-        ip(&["netns", "add", name])?;
+        // The first `ip netns add` on a machine creates and bind-mounts
+        // /run/netns; concurrent first calls can trip over each other.
+        static NETNS_ADD: Mutex<()> = Mutex::new(());
+        {
+            let _guard = NETNS_ADD
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            ip(&["netns", "add", name])?;
+        }
         if let Ok(mut names) = self.shared.namespaces.lock() {
             names.push(name.to_owned());
         }
@@ -450,14 +458,28 @@ pub fn owner_pid(netns: &str) -> Option<u32> {
 /// Removes test-bed namespaces whose owner process is gone (a test process
 /// killed before its labs' `Drop` ran). Safe to call at any time.
 pub fn remove_dead_namespaces() {
-    remove_namespaces_where(|pid| !Path::new(&format!("/proc/{pid}")).exists());
+    remove_namespaces_where(|pid| !process_alive(pid));
+}
+
+/// Whether `pid` is a live process: a zombie (killed, not yet reaped by its
+/// parent) counts as dead.
+fn process_alive(pid: u32) -> bool {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return false;
+    };
+    // "pid (comm) S ...": the state follows the last ')', as comm may
+    // contain anything.
+    let state = stat
+        .rfind(')')
+        .and_then(|i| stat[i + 1..].split_whitespace().next());
+    !matches!(state, Some("Z" | "X" | "x"))
 }
 
 /// Dead owners, plus namespaces carrying our own pid: a dead process with
 /// the same pid left them, as this runs before our first lab exists.
 fn remove_stale_namespaces() {
     let me = std::process::id();
-    remove_namespaces_where(|pid| pid == me || !Path::new(&format!("/proc/{pid}")).exists());
+    remove_namespaces_where(|pid| pid == me || !process_alive(pid));
 }
 
 fn remove_namespaces_where(stale: impl Fn(u32) -> bool) {
@@ -585,6 +607,20 @@ mod tests {
         assert_eq!(owner_pid("optical"), None);
         assert_eq!(owner_pid("opt12"), None);
         assert_eq!(owner_pid("other42-1"), None);
+    }
+
+    #[test]
+    fn liveness() {
+        assert!(process_alive(std::process::id()));
+        let mut child = Command::new("true").spawn().unwrap();
+        let pid = child.id();
+        // Exited but not reaped: a zombie, which is dead for our purpose.
+        crate::wait_until("true to exit", std::time::Duration::from_secs(5), || {
+            Ok((!process_alive(pid)).then_some(()))
+        })
+        .unwrap();
+        child.wait().unwrap();
+        assert!(!process_alive(pid));
     }
 
     #[test]
