@@ -681,6 +681,7 @@ fn only_known_variables_are_read() {
         "OUTPOST_PUBLIC_SIP_TLS_PORT",
         "OUTPOST_IPBX_ADDRESS",
         "OUTPOST_ADMIN_LISTEN",
+        "OUTPOST_SIP_T1_MS",
     ];
     for var in names
         .into_iter()
@@ -688,7 +689,7 @@ fn only_known_variables_are_read() {
     {
         assert!(asked.iter().any(|a| a == var), "{var} not read");
     }
-    assert_eq!(asked.len(), 23);
+    assert_eq!(asked.len(), 31, "23 network/log variables + 8 [sip] ones");
 }
 
 // --- defaults, files, the example --------------------------------------------

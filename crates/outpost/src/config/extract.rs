@@ -30,6 +30,19 @@ pub(super) const SCHEMA: &[(&str, &[&str])] = &[
     ("web", &["port"]),
     ("admin", &["listen"]),
     ("log", &["format", "level"]),
+    (
+        "sip",
+        &[
+            "t1_ms",
+            "t2_ms",
+            "t4_ms",
+            "max_message_size",
+            "max_connections",
+            "max_connections_per_source",
+            "idle_timeout_secs",
+            "max_transactions",
+        ],
+    ),
 ];
 
 /// Fields without an environment variable: the CLI owns `OUTPOST_DATA_DIR`.
@@ -181,6 +194,36 @@ pub(super) fn walk(root: &toml::Table, path: &Path, env: Env<'_>) -> Extraction 
         &mut config.log.level,
         w.take(log, "log", "level", values::log_level),
     );
+
+    let sip = w.table(root, "sip");
+    let c = &mut config.sip;
+    for (key, slot, min, max) in [
+        ("t1_ms", &mut c.t1_ms, 50, 10_000),
+        ("t2_ms", &mut c.t2_ms, 500, 60_000),
+        ("t4_ms", &mut c.t4_ms, 500, 60_000),
+        (
+            "max_message_size",
+            &mut c.max_message_size,
+            1_500,
+            1_048_576,
+        ),
+        ("max_connections", &mut c.max_connections, 1, 1_000_000),
+        (
+            "max_connections_per_source",
+            &mut c.max_connections_per_source,
+            1,
+            100_000,
+        ),
+        ("idle_timeout_secs", &mut c.idle_timeout_secs, 10, 86_400),
+        ("max_transactions", &mut c.max_transactions, 100, 10_000_000),
+    ] {
+        set(
+            slot,
+            w.take(sip, "sip", key, |raw| {
+                values::bounded_integer(raw, min, max)
+            }),
+        );
+    }
 
     Extraction {
         config,

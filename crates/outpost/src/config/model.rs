@@ -33,6 +33,8 @@ pub struct Config {
     pub admin: AdminConfig,
     /// Log output.
     pub log: LogConfig,
+    /// SIP stack limits and timers (SIG-3, SIG-4, SIG-10).
+    pub sip: SipConfig,
 }
 
 impl Default for Config {
@@ -47,6 +49,7 @@ impl Default for Config {
             web: WebConfig::default(),
             admin: AdminConfig::default(),
             log: LogConfig::default(),
+            sip: SipConfig::default(),
         }
     }
 }
@@ -588,4 +591,42 @@ fn enum_name<T: Copy + PartialEq>(table: &[(&'static str, T)], value: T) -> &'st
         .iter()
         .find(|(_, v)| *v == value)
         .map_or("?", |(name, _)| *name)
+}
+
+/// SIP stack limits and timers: RFC 3261 §17 timers and the bounds that keep
+/// a flood or a broken peer from exhausting memory (SIG-10).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SipConfig {
+    /// RFC 3261 T1, the round-trip estimate, in milliseconds.
+    pub t1_ms: u32,
+    /// RFC 3261 T2, the longest non-INVITE retransmit interval, in ms.
+    pub t2_ms: u32,
+    /// RFC 3261 T4, how long a message may stay in the network, in ms.
+    pub t4_ms: u32,
+    /// Largest SIP message accepted (header section + body), in bytes.
+    pub max_message_size: u32,
+    /// Open TCP/TLS connections in total, both sides together.
+    pub max_connections: u32,
+    /// Open TCP/TLS connections from one source address. Shared NAT: an
+    /// office of phones behind one address opens one connection each.
+    pub max_connections_per_source: u32,
+    /// A TCP/TLS connection with no traffic for this long is closed, in s.
+    pub idle_timeout_secs: u32,
+    /// Live transactions; beyond it new requests get 503 with Retry-After.
+    pub max_transactions: u32,
+}
+
+impl Default for SipConfig {
+    fn default() -> Self {
+        Self {
+            t1_ms: 500,
+            t2_ms: 4_000,
+            t4_ms: 5_000,
+            max_message_size: 65_535,
+            max_connections: 20_000,
+            max_connections_per_source: 256,
+            idle_timeout_secs: 600,
+            max_transactions: 100_000,
+        }
+    }
 }

@@ -34,6 +34,18 @@ impl Config {
             "log: {}, level {:?}",
             self.log.format, self.log.level
         ));
+        let sip = &self.sip;
+        lines.push(format!(
+            "SIP: T1 {} ms, T2 {} ms, T4 {} ms; messages up to {} bytes; connections {} ({} per source), idle {} s; transactions {}",
+            sip.t1_ms,
+            sip.t2_ms,
+            sip.t4_ms,
+            sip.max_message_size,
+            sip.max_connections,
+            sip.max_connections_per_source,
+            sip.idle_timeout_secs,
+            sip.max_transactions
+        ));
         if let Some(dir) = &self.data_dir {
             lines.push(format!("data directory: {}", dir.display()));
         }

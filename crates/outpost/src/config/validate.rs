@@ -30,6 +30,7 @@ pub(super) fn validate(extraction: &mut Extraction) {
     checker.daisy_chain();
     checker.ipbx_transport();
     checker.bindings();
+    checker.sip_timers();
 }
 
 struct Checker<'a> {
@@ -87,6 +88,20 @@ impl Checker<'_> {
             let shown = format!("\"{}\"", s.rtp_ports);
             self.blame(&field, shown, ErrorKind::OutOfBounds, message);
         }
+    }
+
+    /// RFC 3261 §17.1.2.2: T2 caps a doubling that starts at T1.
+    fn sip_timers(&mut self) {
+        let sip = &self.config.sip;
+        if !self.valid(&["sip.t1_ms", "sip.t2_ms"]) || sip.t1_ms <= sip.t2_ms {
+            return;
+        }
+        let message = format!(
+            "T2 ({} ms) must not be shorter than T1 ({} ms): retransmissions start at T1 and double up to T2",
+            sip.t2_ms, sip.t1_ms
+        );
+        let shown = sip.t2_ms.to_string();
+        self.blame("sip.t2_ms", shown, ErrorKind::Inconsistent, message);
     }
 
     /// NET-4: a daisy-chain element needs the peer it forwards to.

@@ -103,6 +103,34 @@ fn check_port(number: i64) -> Result<u16, Problem> {
         })
 }
 
+/// An integer within `min..=max` (bounds given in the message).
+pub(super) fn bounded_integer(raw: Raw<'_>, min: u32, max: u32) -> Result<u32, Problem> {
+    let number = match raw {
+        Raw::File(toml::Value::Integer(n)) => *n,
+        Raw::File(other) => {
+            return Err(Problem::new(
+                ErrorKind::WrongType,
+                format!("expected an integer {min}..{max}, got {}", type_name(other)),
+            ));
+        }
+        Raw::Env(s) => s.trim().parse::<i64>().map_err(|_| {
+            Problem::new(
+                ErrorKind::SyntaxError,
+                format!("not an integer; expected {min}..{max}"),
+            )
+        })?,
+    };
+    u32::try_from(number)
+        .ok()
+        .filter(|n| (min..=max).contains(n))
+        .ok_or_else(|| {
+            Problem::new(
+                ErrorKind::OutOfBounds,
+                format!("{number} is out of bounds, allowed {min}..{max}"),
+            )
+        })
+}
+
 /// A boolean; the environment also accepts 1/0, yes/no, on/off.
 pub(super) fn boolean(raw: Raw<'_>) -> Result<bool, Problem> {
     match raw {
