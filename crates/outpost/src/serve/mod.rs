@@ -16,10 +16,13 @@ use tokio_rustls::TlsAcceptor;
 use tracing::{info, warn};
 
 use crate::certs::{self, CertError};
-use crate::config::{Config, SideConfig};
+use crate::config::Config;
+use crate::core::Core;
 use crate::setup_token::{self, SetupToken, SetupTokenError};
 use crate::telemetry::{Metrics, listener_state};
-use listeners::{BindError, Listener, Transport};
+use crate::transport::ingress::Ingress;
+use crate::transport::{ConnectionTable, Sender, TransportLimits};
+use listeners::{BindError, SipSockets};
 
 /// File name of the SQLite database inside the data directory.
 pub const DATABASE_FILE: &str = "outpost.db";
@@ -68,6 +71,9 @@ pub enum ServeError {
     /// Metrics could not be installed.
     #[error("{0}")]
     Metrics(String),
+    /// The operating system's random source failed.
+    #[error("no random bytes from the operating system: {0}")]
+    Random(String),
     /// Signal handlers could not be installed.
     #[error("installing signal handlers: {0}")]
     Signals(std::io::Error),
@@ -136,10 +142,7 @@ pub async fn run(config: Config, data_dir: PathBuf) -> Result<(), ServeError> {
     let acceptor = TlsAcceptor::from(certs::server_config(&identity)?);
 
     let metrics = Metrics::install().map_err(ServeError::Metrics)?;
-    let mut sip = Vec::new();
-    for side in [&config.public, &config.private] {
-        sip.extend(bind_side(side, &acceptor).await?);
-    }
+    let sockets = SipSockets::bind([&config.public, &config.private]).await?;
     let admin_listener = tokio::net::TcpListener::bind(config.admin.listen)
         .await
         .map_err(|source| ServeError::AdminBind {
@@ -155,9 +158,19 @@ pub async fn run(config: Config, data_dir: PathBuf) -> Result<(), ServeError> {
 
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut tasks = JoinSet::new();
-    for listener in sip {
-        tasks.spawn(listener.serve(stop_rx.clone()));
-    }
+    let limits = transport_limits(&config);
+    let table = ConnectionTable::new(limits.max_connections, limits.max_connections_per_source);
+    let (core_tx, core_rx) = tokio::sync::mpsc::channel(limits.core_queue);
+    let sip_limits = outpost_sip::Limits {
+        max_message_size: limits.max_message_size,
+        ..outpost_sip::Limits::default()
+    };
+    let ingress = Ingress::new(sip_limits, core_tx, limits.retry_after_secs);
+    let sender = Sender::new(sockets.udp_sockets(), table.clone());
+    sockets.start(&mut tasks, &acceptor, &table, &ingress, &limits, &stop_rx);
+    drop(ingress);
+    let core = Core::new(txn_config(&config), sender, random_u64()?, limits.retry_after_secs);
+    tasks.spawn(core.run(core_rx, stop_rx.clone()));
     let mut admin_stop = stop_rx.clone();
     tasks.spawn(async move {
         listener_state("admin", "http", &admin_addr.to_string(), true);
@@ -191,20 +204,35 @@ pub async fn run(config: Config, data_dir: PathBuf) -> Result<(), ServeError> {
     Ok(())
 }
 
-async fn bind_side(side: &SideConfig, acceptor: &TlsAcceptor) -> Result<Vec<Listener>, ServeError> {
-    let name: &'static str = side.side.as_str();
-    let ip = side.bind_address();
-    let mut out = Vec::new();
-    if side.tls_enabled() {
-        let addr = SocketAddr::new(ip, side.sip_tls_port);
-        out.push(listeners::bind(name, Transport::Tls, addr, Some(acceptor.clone())).await?);
+fn transport_limits(config: &Config) -> TransportLimits {
+    let sip = &config.sip;
+    TransportLimits {
+        max_message_size: sip.max_message_size as usize,
+        max_connections: sip.max_connections as usize,
+        max_connections_per_source: sip.max_connections_per_source as usize,
+        idle_timeout: Duration::from_secs(u64::from(sip.idle_timeout_secs)),
+        ..TransportLimits::default()
     }
-    if side.plain_enabled() {
-        let addr = SocketAddr::new(ip, side.sip_port);
-        out.push(listeners::bind(name, Transport::Udp, addr, None).await?);
-        out.push(listeners::bind(name, Transport::Tcp, addr, None).await?);
+}
+
+fn txn_config(config: &Config) -> outpost_txn::Config {
+    let sip = &config.sip;
+    outpost_txn::Config {
+        timers: outpost_txn::TimerConfig {
+            t1: Duration::from_millis(u64::from(sip.t1_ms)),
+            t2: Duration::from_millis(u64::from(sip.t2_ms)),
+            t4: Duration::from_millis(u64::from(sip.t4_ms)),
+            ..outpost_txn::TimerConfig::default()
+        },
+        max_transactions: sip.max_transactions as usize,
+        ..outpost_txn::Config::default()
     }
-    Ok(out)
+}
+
+fn random_u64() -> Result<u64, ServeError> {
+    let mut bytes = [0u8; 8];
+    getrandom::fill(&mut bytes).map_err(|e| ServeError::Random(e.to_string()))?;
+    Ok(u64::from_le_bytes(bytes))
 }
 
 /// Prints the token on stdout, once, where the installer sees it; it never
