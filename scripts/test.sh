@@ -19,6 +19,7 @@ declare -A packages=(
   [openssl]=openssl
   [curl]=curl
   [sox]=sox
+  [stunnel]=stunnel4
 )
 missing=()
 for cmd in "${!packages[@]}"; do

@@ -24,4 +24,3 @@ pub fn reply(
     edit.apply()
         .unwrap_or_else(|_| Response::for_request(request, status, reason, tag).into_message())
 }
-

@@ -35,7 +35,12 @@ const IDLE_WAKE: Duration = Duration::from_secs(1);
 
 impl Core {
     /// A core with the given transaction settings.
-    pub fn new(config: outpost_txn::Config, sender: Sender, random: u64, retry_after_secs: u32) -> Self {
+    pub fn new(
+        config: outpost_txn::Config,
+        sender: Sender,
+        random: u64,
+        retry_after_secs: u32,
+    ) -> Self {
         Self {
             txn: TransactionLayer::new(config),
             sender,
@@ -45,7 +50,11 @@ impl Core {
     }
 
     /// Runs until `shutdown` turns true or every ingress is gone.
-    pub async fn run(mut self, mut inbound: mpsc::Receiver<Inbound>, mut shutdown: watch::Receiver<bool>) {
+    pub async fn run(
+        mut self,
+        mut inbound: mpsc::Receiver<Inbound>,
+        mut shutdown: watch::Receiver<bool>,
+    ) {
         loop {
             let wake = self
                 .txn
@@ -70,12 +79,19 @@ impl Core {
         if message.is_request() {
             let reliable = flow.transport.is_reliable();
             match self.txn.handle_request(now, message, flow, reliable) {
-                Ok(RequestOutcome::New(_) | RequestOutcome::Absorbed(_) | RequestOutcome::Ack(_) | RequestOutcome::Refused) => {}
+                Ok(
+                    RequestOutcome::New(_)
+                    | RequestOutcome::Absorbed(_)
+                    | RequestOutcome::Ack(_)
+                    | RequestOutcome::Refused,
+                ) => {}
                 Ok(other) => debug!(?other, "request outcome"),
                 // Validated by ingress, so this is rare: a request the
                 // transaction layer cannot key. It was answered or dropped
                 // by the layer's rules; nothing more to do.
-                Err(error) => debug!(peer = %flow.peer, %error, "request not accepted by the transaction layer"),
+                Err(error) => {
+                    debug!(peer = %flow.peer, %error, "request not accepted by the transaction layer")
+                }
             }
         } else if let Err(error) = self.txn.handle_response(now, message) {
             debug!(peer = %flow.peer, %error, "response not matched");
@@ -89,7 +105,11 @@ impl Core {
             let mut progressed = false;
             while let Some(transmit) = self.txn.poll_transmit() {
                 progressed = true;
-                if let Err(error) = self.sender.send(&transmit.destination, transmit.bytes).await {
+                if let Err(error) = self
+                    .sender
+                    .send(&transmit.destination, transmit.bytes)
+                    .await
+                {
                     debug!(peer = %transmit.destination.peer, %error, "send failed");
                     if let Some(id) = transmit.transaction {
                         self.txn.handle_transport_error(Instant::now(), id);
@@ -114,7 +134,9 @@ impl Core {
                 source,
                 cancels,
             } => {
-                let Ok(request) = request.into_request() else { return };
+                let Ok(request) = request.into_request() else {
+                    return;
+                };
                 let response = self.uas.respond(&request, cancels.is_some());
                 if let Err(error) = self.txn.send_response(now, transaction, response) {
                     warn!(peer = %source.peer, %error, "could not answer a request");
@@ -126,8 +148,12 @@ impl Core {
                     self.refuse(&request, &source).await;
                 }
             }
-            Event::AckReceived { source, .. } => debug!(peer = %source.peer, "ACK for a 2xx with no dialog ignored"),
-            Event::Timeout { transaction, timer } => debug!(%transaction, ?timer, "transaction timed out"),
+            Event::AckReceived { source, .. } => {
+                debug!(peer = %source.peer, "ACK for a 2xx with no dialog ignored")
+            }
+            Event::Timeout { transaction, timer } => {
+                debug!(%transaction, ?timer, "transaction timed out")
+            }
             Event::TransportError { transaction } => debug!(%transaction, "transport error"),
             _ => {}
         }

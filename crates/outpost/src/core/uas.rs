@@ -30,7 +30,7 @@ impl LocalUas {
         }
     }
 
-    fn to_tag(&mut self) -> String {
+    fn next_tag(&mut self) -> String {
         self.tag_counter += 1;
         format!("op{}.{:x}", self.tag_prefix, self.tag_counter)
     }
@@ -38,24 +38,47 @@ impl LocalUas {
     /// The response to `request`. `cancels_live_invite` is, for a CANCEL,
     /// whether it matched an INVITE transaction still alive.
     pub fn respond(&mut self, request: &Request, cancels_live_invite: bool) -> Message {
-        let tag = self.to_tag();
+        let tag = self.next_tag();
         if let Err(error) = request.check_scheme() {
             // RFC 3261 §8.2.2.1 / RFC 4475 §3.3.12.
-            return reply(request, StatusCode::from(&error), "Unsupported URI Scheme", Some(&tag), &[]);
+            return reply(
+                request,
+                StatusCode::from(&error),
+                "Unsupported URI Scheme",
+                Some(&tag),
+                &[],
+            );
         }
         if let Ok(required) = request.require() {
             // Nothing is supported yet, so every Require is unknown
             // (RFC 3261 §8.2.2.3); CANCEL and ACK are exempt.
-            let unknown: Vec<&str> = required.into_iter().filter(|t| !SUPPORTED.contains(t)).collect();
+            let unknown: Vec<&str> = required
+                .into_iter()
+                .filter(|t| !SUPPORTED.contains(t))
+                .collect();
             if !unknown.is_empty() && !matches!(request.method(), Method::Cancel | Method::Ack) {
                 let list = unknown.join(", ");
-                return reply(request, StatusCode(420), "Bad Extension", Some(&tag), &[(HeaderName::Unsupported, &list)]);
+                return reply(
+                    request,
+                    StatusCode(420),
+                    "Bad Extension",
+                    Some(&tag),
+                    &[(HeaderName::Unsupported, &list)],
+                );
             }
         }
         let for_a_user = request.uri().is_some_and(|uri| uri.user().is_some());
         match request.method() {
-            Method::Cancel if cancels_live_invite => reply(request, StatusCode(200), "OK", Some(&tag), &[]),
-            Method::Cancel => reply(request, StatusCode(481), "Call/Transaction Does Not Exist", Some(&tag), &[]),
+            Method::Cancel if cancels_live_invite => {
+                reply(request, StatusCode(200), "OK", Some(&tag), &[])
+            }
+            Method::Cancel => reply(
+                request,
+                StatusCode(481),
+                "Call/Transaction Does Not Exist",
+                Some(&tag),
+                &[],
+            ),
             _ if for_a_user => reply(request, StatusCode(404), "Not Found", Some(&tag), &[]),
             Method::Options => {
                 let supported = SUPPORTED.join(", ");
@@ -71,7 +94,13 @@ impl LocalUas {
                     ],
                 )
             }
-            _ => reply(request, StatusCode(405), "Method Not Allowed", Some(&tag), &[(HeaderName::Allow, ALLOW)]),
+            _ => reply(
+                request,
+                StatusCode(405),
+                "Method Not Allowed",
+                Some(&tag),
+                &[(HeaderName::Allow, ALLOW)],
+            ),
         }
     }
 }
@@ -91,7 +120,7 @@ mod tests {
 
     const OPTIONS: &str = "OPTIONS sip:198.18.0.1 SIP/2.0\nVia: SIP/2.0/UDP 198.18.0.2:5060;branch=z9hG4bKa\nFrom: <sip:probe@198.18.0.2>;tag=1\nTo: <sip:198.18.0.1>\nCall-ID: c1\nCSeq: 7 OPTIONS\nMax-Forwards: 70\nContent-Length: 0\n\n";
 
-    fn answer(text: &str) -> outpost_sip::Message {
+    fn answer(text: &str) -> Message {
         let mut uas = LocalUas::new(42);
         let response = uas.respond(&request(text), false);
         // What goes on the wire parses back the same.
@@ -112,7 +141,9 @@ mod tests {
 
     #[test]
     fn other_methods_users_schemes_and_extensions() {
-        let invite = OPTIONS.replace("OPTIONS sip", "INVITE sip").replace("7 OPTIONS", "7 INVITE");
+        let invite = OPTIONS
+            .replace("OPTIONS sip", "INVITE sip")
+            .replace("7 OPTIONS", "7 INVITE");
         let r = answer(&invite);
         assert_eq!(r.status(), Some(StatusCode(405)));
         assert_eq!(r.header(&HeaderName::Allow), Some(ALLOW));
@@ -123,7 +154,9 @@ mod tests {
         let r = answer(&OPTIONS.replace("Max-Forwards", "Require: nothingweknow\nMax-Forwards"));
         assert_eq!(r.status(), Some(StatusCode(420)));
         assert_eq!(r.header(&HeaderName::Unsupported), Some("nothingweknow"));
-        let cancel = OPTIONS.replace("OPTIONS sip", "CANCEL sip").replace("7 OPTIONS", "7 CANCEL");
+        let cancel = OPTIONS
+            .replace("OPTIONS sip", "CANCEL sip")
+            .replace("7 OPTIONS", "7 CANCEL");
         assert_eq!(answer(&cancel).status(), Some(StatusCode(481)));
     }
 }

@@ -73,7 +73,11 @@ impl SipSockets {
                 let addr = SocketAddr::new(ip, side.sip_tls_port);
                 let listener = bind_err(side.side, "tls", addr, TcpListener::bind(addr).await)?;
                 let local = bind_err(side.side, "tls", addr, listener.local_addr())?;
-                bound.push((side.side, local, Bound::Stream(listener, TransportKind::Tls)));
+                bound.push((
+                    side.side,
+                    local,
+                    Bound::Stream(listener, TransportKind::Tls),
+                ));
             }
             if side.plain_enabled() {
                 let addr = SocketAddr::new(ip, side.sip_port);
@@ -82,7 +86,11 @@ impl SipSockets {
                 bound.push((side.side, local, Bound::Datagram(Arc::new(socket))));
                 let listener = bind_err(side.side, "tcp", addr, TcpListener::bind(addr).await)?;
                 let local = bind_err(side.side, "tcp", addr, listener.local_addr())?;
-                bound.push((side.side, local, Bound::Stream(listener, TransportKind::Tcp)));
+                bound.push((
+                    side.side,
+                    local,
+                    Bound::Stream(listener, TransportKind::Tcp),
+                ));
             }
         }
         Ok(Self { bound })
@@ -144,7 +152,12 @@ impl SipSockets {
     }
 }
 
-fn bind_err<T>(side: Side, transport: &'static str, addr: SocketAddr, result: std::io::Result<T>) -> Result<T, BindError> {
+fn bind_err<T>(
+    side: Side,
+    transport: &'static str,
+    addr: SocketAddr,
+    result: std::io::Result<T>,
+) -> Result<T, BindError> {
     result.map_err(|source| BindError {
         side,
         transport,

@@ -169,7 +169,12 @@ pub async fn run(config: Config, data_dir: PathBuf) -> Result<(), ServeError> {
     let sender = Sender::new(sockets.udp_sockets(), table.clone());
     sockets.start(&mut tasks, &acceptor, &table, &ingress, &limits, &stop_rx);
     drop(ingress);
-    let core = Core::new(txn_config(&config), sender, random_u64()?, limits.retry_after_secs);
+    let core = Core::new(
+        txn_config(&config),
+        sender,
+        random_u64()?,
+        limits.retry_after_secs,
+    );
     tasks.spawn(core.run(core_rx, stop_rx.clone()));
     let mut admin_stop = stop_rx.clone();
     tasks.spawn(async move {

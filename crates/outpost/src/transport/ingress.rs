@@ -78,15 +78,27 @@ impl Ingress {
         count(&flow, "framing");
         debug!(side = %flow.side, peer = %flow.peer, %error, "stream framing error");
         let status = match error {
-            FramingError::MessageTooLarge { .. } | FramingError::HeaderTooLarge { .. } => StatusCode(513),
+            FramingError::MessageTooLarge { .. } | FramingError::HeaderTooLarge { .. } => {
+                StatusCode(513)
+            }
             _ => StatusCode(400),
         };
-        let reply = error
-            .head()
-            .and_then(|head| outpost_sip::parse(head.clone(), &Limits::relaxed()).ok())
-            .and_then(|message| message.into_request().ok())
-            .filter(|request| request.method() != &Method::Ack)
-            .map(|request| Response::for_request(&request, status, &error.to_string(), None));
+        let reply = error.head().and_then(|head| {
+            match outpost_sip::parse(head.clone(), &Limits::relaxed()) {
+                Ok(message) => message
+                    .into_request()
+                    .ok()
+                    .filter(|request| request.method() != &Method::Ack)
+                    .map(|request| {
+                        Response::for_request(&request, status, &error.to_string(), None)
+                    }),
+                // The header section itself is malformed (e.g. the
+                // Content-Length value): answer what the parser says.
+                Err(parse_error) => Response::for_error(&parse_error, None).filter(|_| {
+                    parse_error.context().and_then(|c| c.method.as_ref()) != Some(&Method::Ack)
+                }),
+            }
+        });
         match reply {
             Some(response) => Verdict::ReplyAndClose(response.as_bytes().clone()),
             None => Verdict::Close,
@@ -109,7 +121,9 @@ impl Ingress {
         .increment(1);
         match self.core.try_send(Inbound { flow, message }) {
             Ok(()) => Verdict::Delivered,
-            Err(mpsc::error::TrySendError::Full(Inbound { message, .. })) => self.saturated(flow, message),
+            Err(mpsc::error::TrySendError::Full(Inbound { message, .. })) => {
+                self.saturated(flow, message)
+            }
             Err(mpsc::error::TrySendError::Closed(_)) => Verdict::Dropped,
         }
     }
@@ -118,7 +132,9 @@ impl Ingress {
         count(&flow, "malformed");
         match Response::for_error(error, None) {
             // ACKs are never answered (RFC 3261 §17.2.1).
-            Some(response) if error.context().and_then(|c| c.method.as_ref()) != Some(&Method::Ack) => {
+            Some(response)
+                if error.context().and_then(|c| c.method.as_ref()) != Some(&Method::Ack) =>
+            {
                 debug!(side = %flow.side, peer = %flow.peer, %error, status = %StatusCode::from(error), "malformed request answered");
                 Verdict::Reply(response.as_bytes().clone())
             }

@@ -156,7 +156,10 @@ pub struct Sender {
 
 impl Sender {
     /// A sender over the given UDP sockets and connection table.
-    pub fn new(udp: HashMap<(Side, SocketAddr), Arc<UdpSocket>>, connections: ConnectionTable) -> Self {
+    pub fn new(
+        udp: HashMap<(Side, SocketAddr), Arc<UdpSocket>>,
+        connections: ConnectionTable,
+    ) -> Self {
         Self {
             udp: Arc::new(udp),
             connections,
@@ -173,18 +176,28 @@ impl Sender {
     pub async fn send(&self, flow: &Flow, bytes: Bytes) -> Result<(), SendError> {
         match flow.connection {
             Some(id) => {
-                let entry = self.connections.get(id).ok_or(SendError::ConnectionClosed(id))?;
+                let entry = self
+                    .connections
+                    .get(id)
+                    .ok_or(SendError::ConnectionClosed(id))?;
                 entry.outbox.try_send(bytes).map_err(|e| match e {
-                    tokio::sync::mpsc::error::TrySendError::Full(_) => SendError::ConnectionSaturated(id),
-                    tokio::sync::mpsc::error::TrySendError::Closed(_) => SendError::ConnectionClosed(id),
+                    tokio::sync::mpsc::error::TrySendError::Full(_) => {
+                        SendError::ConnectionSaturated(id)
+                    }
+                    tokio::sync::mpsc::error::TrySendError::Closed(_) => {
+                        SendError::ConnectionClosed(id)
+                    }
                 })
             }
             None => {
-                let socket = self.udp.get(&(flow.side, flow.local)).ok_or(SendError::NoSocket {
-                    side: flow.side,
-                    transport: "udp",
-                    local: flow.local,
-                })?;
+                let socket = self
+                    .udp
+                    .get(&(flow.side, flow.local))
+                    .ok_or(SendError::NoSocket {
+                        side: flow.side,
+                        transport: "udp",
+                        local: flow.local,
+                    })?;
                 socket
                     .send_to(&bytes, flow.peer)
                     .await

@@ -64,9 +64,18 @@ pub async fn serve(listener: TcpListener, ctx: StreamContext, mut shutdown: watc
     connections.abort_all();
 }
 
-async fn connection(stream: TcpStream, peer: SocketAddr, local: SocketAddr, ctx: StreamContext, shutdown: watch::Receiver<bool>) {
+async fn connection(
+    stream: TcpStream,
+    peer: SocketAddr,
+    local: SocketAddr,
+    ctx: StreamContext,
+    shutdown: watch::Receiver<bool>,
+) {
     let (outbox, inbox) = mpsc::channel(ctx.limits.connection_queue);
-    let admission = match ctx.table.admit(ctx.side, ctx.transport, peer, local, outbox) {
+    let admission = match ctx
+        .table
+        .admit(ctx.side, ctx.transport, peer, local, outbox)
+    {
         Ok(admission) => admission,
         Err(e) => {
             metrics::counter!("outpost_connections_refused_total", "side" => ctx.side.as_str(), "reason" => admit_reason(&e)).increment(1);
@@ -85,17 +94,20 @@ async fn connection(stream: TcpStream, peer: SocketAddr, local: SocketAddr, ctx:
     gauge.increment(1.0);
     match &ctx.tls {
         None => run(stream, flow, inbox, &ctx, shutdown).await,
-        Some(acceptor) => match tokio::time::timeout(ctx.limits.handshake_timeout, acceptor.accept(stream)).await {
-            Ok(Ok(tls)) => {
-                debug!(side = %ctx.side, %peer, version = ?tls.get_ref().1.protocol_version(), "TLS handshake complete");
-                run(tls, flow, inbox, &ctx, shutdown).await;
+        Some(acceptor) => {
+            match tokio::time::timeout(ctx.limits.handshake_timeout, acceptor.accept(stream)).await
+            {
+                Ok(Ok(tls)) => {
+                    debug!(side = %ctx.side, %peer, version = ?tls.get_ref().1.protocol_version(), "TLS handshake complete");
+                    run(tls, flow, inbox, &ctx, shutdown).await;
+                }
+                Ok(Err(e)) => {
+                    metrics::counter!("outpost_tls_handshake_failures_total", "side" => ctx.side.as_str()).increment(1);
+                    debug!(side = %ctx.side, %peer, error = %e, "TLS handshake failed");
+                }
+                Err(_) => debug!(side = %ctx.side, %peer, "TLS handshake timed out"),
             }
-            Ok(Err(e)) => {
-                metrics::counter!("outpost_tls_handshake_failures_total", "side" => ctx.side.as_str()).increment(1);
-                debug!(side = %ctx.side, %peer, error = %e, "TLS handshake failed");
-            }
-            Err(_) => debug!(side = %ctx.side, %peer, "TLS handshake timed out"),
-        },
+        }
     }
     gauge.decrement(1.0);
     drop(admission);
@@ -120,8 +132,13 @@ enum Closed {
     Verdict,
 }
 
-async fn run<S>(stream: S, flow: Flow, mut inbox: mpsc::Receiver<Bytes>, ctx: &StreamContext, mut shutdown: watch::Receiver<bool>)
-where
+async fn run<S>(
+    stream: S,
+    flow: Flow,
+    mut inbox: mpsc::Receiver<Bytes>,
+    ctx: &StreamContext,
+    mut shutdown: watch::Receiver<bool>,
+) where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     let (mut reader, mut writer) = tokio::io::split(stream);
@@ -158,7 +175,12 @@ where
 }
 
 /// Handles every complete frame in `buf`. `Ok(false)`: close the connection.
-async fn drain_frames<W: AsyncWrite + Unpin>(buf: &mut BytesMut, flow: Flow, ctx: &StreamContext, writer: &mut W) -> Result<bool, Closed> {
+async fn drain_frames<W: AsyncWrite + Unpin>(
+    buf: &mut BytesMut,
+    flow: Flow,
+    ctx: &StreamContext,
+    writer: &mut W,
+) -> Result<bool, Closed> {
     loop {
         let verdict = match framing::next_frame(buf, ctx.limits.max_message_size) {
             Ok(None) => return Ok(true),

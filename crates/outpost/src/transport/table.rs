@@ -98,7 +98,9 @@ impl ConnectionTable {
     fn lock(&self) -> MutexGuard<'_, Inner> {
         // A panic while holding this lock cannot leave the maps half
         // updated (each operation is a few inserts), so poisoning is ignored.
-        self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Admits a new connection, or says which limit refuses it.
@@ -163,7 +165,12 @@ impl ConnectionTable {
 
     /// The most recent open connection from `peer` on `side` (used when a
     /// request must reach a phone by address, e.g. from a stored binding).
-    pub fn find_by_peer(&self, side: Side, transport: TransportKind, peer: SocketAddr) -> Option<FlowId> {
+    pub fn find_by_peer(
+        &self,
+        side: Side,
+        transport: TransportKind,
+        peer: SocketAddr,
+    ) -> Option<FlowId> {
         self.lock()
             .connections
             .iter()
@@ -196,12 +203,26 @@ mod tests {
         let table = ConnectionTable::new(3, 2);
         let (tx, _rx) = mpsc::channel(1);
         let local = addr("198.18.0.1:5063");
-        let admit = |peer: &str| table.admit(Side::Public, TransportKind::Tls, addr(peer), local, tx.clone());
+        let admit = |peer: &str| {
+            table.admit(
+                Side::Public,
+                TransportKind::Tls,
+                addr(peer),
+                local,
+                tx.clone(),
+            )
+        };
         let a1 = admit("198.18.0.2:1000").unwrap();
         let _a2 = admit("198.18.0.2:1001").unwrap();
-        assert!(matches!(admit("198.18.0.2:1002"), Err(AdmitError::PerSource { limit: 2, .. })));
+        assert!(matches!(
+            admit("198.18.0.2:1002"),
+            Err(AdmitError::PerSource { limit: 2, .. })
+        ));
         let _b1 = admit("198.18.0.3:1000").unwrap();
-        assert!(matches!(admit("198.18.0.4:1000"), Err(AdmitError::Total { limit: 3 })));
+        assert!(matches!(
+            admit("198.18.0.4:1000"),
+            Err(AdmitError::Total { limit: 3 })
+        ));
         assert_eq!(table.len(), 3);
         let id = a1.id();
         assert_eq!(table.get(id).unwrap().peer, addr("198.18.0.2:1000"));

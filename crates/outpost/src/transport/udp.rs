@@ -17,7 +17,13 @@ use crate::config::Side;
 const DATAGRAM_BUFFER: usize = 65_535;
 
 /// Receives on `socket` until `shutdown` turns true.
-pub async fn serve(socket: Arc<UdpSocket>, side: Side, local: SocketAddr, ingress: Ingress, mut shutdown: watch::Receiver<bool>) {
+pub async fn serve(
+    socket: Arc<UdpSocket>,
+    side: Side,
+    local: SocketAddr,
+    ingress: Ingress,
+    mut shutdown: watch::Receiver<bool>,
+) {
     let mut buf = vec![0u8; DATAGRAM_BUFFER];
     loop {
         let (len, peer) = tokio::select! {
