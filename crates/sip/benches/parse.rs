@@ -6,6 +6,9 @@ use bytes::Bytes;
 use criterion::{Criterion, black_box, criterion_group, criterion_main};
 use outpost_sip::{HeaderName, Limits, Message, parse};
 
+#[path = "../tests/common/oracles.rs"]
+mod oracles;
+
 const INVITE: &[u8] = b"INVITE sip:bob@biloxi.example.com SIP/2.0\r\n\
 Via: SIP/2.0/TLS client.atlanta.example.com:5061;branch=z9hG4bK74bf9;rport\r\n\
 Via: SIP/2.0/UDP 192.0.2.10:5060;branch=z9hG4bK4b43c2ff8.1;received=192.0.2.10\r\n\
@@ -93,6 +96,17 @@ fn benches(c: &mut Criterion) {
     let limits = Limits::default();
     c.bench_function("parse/invite", |b| {
         b.iter(|| parse(black_box(invite.clone()), &limits).unwrap())
+    });
+    // Parse and read what routing needs, side by side with two other Rust
+    // SIP parsers (ARCHITECTURE.md "Chosen dependencies").
+    c.bench_function("routing/outpost/invite", |b| {
+        b.iter(|| oracles::ours(&parse(black_box(invite.clone()), &limits).unwrap()))
+    });
+    c.bench_function("routing/rsip/invite", |b| {
+        b.iter(|| oracles::rsip_facts(black_box(INVITE)).unwrap())
+    });
+    c.bench_function("routing/ezk/invite", |b| {
+        b.iter(|| oracles::ezk_facts(black_box(INVITE)).unwrap())
     });
     for (name, msg) in [("invite", INVITE), ("register", REGISTER), ("200ok", OK)] {
         let buf = Bytes::from_static(msg);
