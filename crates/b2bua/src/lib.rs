@@ -1,0 +1,1 @@
+//! Placeholder: the B2BUA is being written.

@@ -1,0 +1,1 @@
+//! Placeholder: the guard is being written.
