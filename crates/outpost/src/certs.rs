@@ -164,6 +164,40 @@ pub fn server_config(identity: &TlsIdentity) -> Result<Arc<rustls::ServerConfig>
     Ok(Arc::new(config))
 }
 
+/// A rustls client configuration for outgoing TLS (TLS 1.2 and 1.3 only):
+/// it trusts Outpost's own certificate (a daisy-chain peer uses the same
+/// kind) and the CAs in `ca_file` (`ipbx.ca_file`).
+pub fn client_config(
+    identity: &TlsIdentity,
+    ca_file: Option<&Path>,
+) -> Result<Arc<rustls::ClientConfig>, CertError> {
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in &identity.chain {
+        roots.add(cert.clone())?;
+    }
+    if let Some(path) = ca_file {
+        let bad = |what: String| CertError::BadPem {
+            path: path.to_path_buf(),
+            what: format!("{what}; fix ipbx.ca_file"),
+        };
+        let certs = CertificateDer::pem_file_iter(path)
+            .and_then(|it| it.collect::<Result<Vec<_>, _>>())
+            .map_err(|e| bad(e.to_string()))?;
+        if certs.is_empty() {
+            return Err(bad("no certificate found".into()));
+        }
+        for cert in certs {
+            roots.add(cert)?;
+        }
+    }
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(Arc::new(config))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

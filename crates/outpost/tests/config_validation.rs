@@ -689,7 +689,7 @@ fn only_known_variables_are_read() {
     {
         assert!(asked.iter().any(|a| a == var), "{var} not read");
     }
-    assert_eq!(asked.len(), 31, "23 network/log variables + 8 [sip] ones");
+    assert_eq!(asked.len(), 32, "24 network/log variables + 8 [sip] ones");
 }
 
 // --- defaults, files, the example --------------------------------------------
@@ -748,6 +748,7 @@ fn example_config() -> Config {
         ..SideConfig::default_for(Side::Private)
     };
     expected.ipbx.address = Some(IpbxHost::Name("ipbx.lan".to_owned()));
+    expected.ipbx.ca_file = Some(PathBuf::from("/etc/outpost/ipbx-ca.pem"));
     expected
 }
 

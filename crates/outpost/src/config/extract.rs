@@ -26,7 +26,7 @@ pub(super) const SCHEMA: &[(&str, &[&str])] = &[
     ("", &["fqdn", "mode", "data_dir"]),
     ("public", SIDE_KEYS),
     ("private", SIDE_KEYS),
-    ("ipbx", &["address", "port", "transport"]),
+    ("ipbx", &["address", "port", "transport", "ca_file"]),
     ("web", &["port"]),
     ("admin", &["listen"]),
     ("log", &["format", "level"]),
@@ -171,6 +171,10 @@ pub(super) fn walk(root: &toml::Table, path: &Path, env: Env<'_>) -> Extraction 
     set(
         &mut config.ipbx.transport,
         w.take(ipbx, "ipbx", "transport", values::enum_value),
+    );
+    set(
+        &mut config.ipbx.ca_file,
+        w.take(ipbx, "ipbx", "ca_file", values::optional_path),
     );
 
     let web = w.table(root, "web");

@@ -408,6 +408,9 @@ pub struct IpbxConfig {
     pub port: u16,
     /// Transport toward the iPBX (default TLS).
     pub transport: IpbxTransport,
+    /// PEM file of the CA(s) that sign the iPBX's TLS certificate. Outpost's
+    /// own certificate is trusted too (daisy chain). `None`: only that.
+    pub ca_file: Option<PathBuf>,
 }
 
 impl Default for IpbxConfig {
@@ -416,6 +419,7 @@ impl Default for IpbxConfig {
             address: None,
             port: 5061,
             transport: IpbxTransport::Tls,
+            ca_file: None,
         }
     }
 }

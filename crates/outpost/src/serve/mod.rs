@@ -16,10 +16,11 @@ use tokio_rustls::TlsAcceptor;
 use tracing::{info, warn};
 
 use crate::certs::{self, CertError};
-use crate::config::Config;
+use crate::config::{Config, Side};
 use crate::core::Core;
 use crate::setup_token::{self, SetupToken, SetupTokenError};
 use crate::telemetry::{Metrics, listener_state};
+use crate::transport::connect::Connector;
 use crate::transport::ingress::Ingress;
 use crate::transport::{ConnectionTable, Sender, TransportLimits};
 use listeners::{BindError, SipSockets};
@@ -166,7 +167,18 @@ pub async fn run(config: Config, data_dir: PathBuf) -> Result<(), ServeError> {
         ..outpost_sip::Limits::default()
     };
     let ingress = Ingress::new(sip_limits, core_tx, limits.retry_after_secs);
-    let sender = Sender::new(sockets.udp_sockets(), table.clone());
+    let connector = Connector::new(
+        table.clone(),
+        ingress.clone(),
+        limits.clone(),
+        certs::client_config(&identity, config.ipbx.ca_file.as_deref())?,
+        [
+            (Side::Public, config.public.interface),
+            (Side::Private, config.private.interface),
+        ],
+        stop_rx.clone(),
+    );
+    let sender = Sender::new(sockets.udp_sockets(), table.clone(), Some(connector));
     sockets.start(&mut tasks, &acceptor, &table, &ingress, &limits, &stop_rx);
     drop(ingress);
     let core = Core::new(

@@ -8,6 +8,7 @@
 //! full the driver itself answers 503 with Retry-After (see [`ingress`]).
 //! They never interpret SIP beyond that.
 
+pub mod connect;
 pub mod ingress;
 pub mod stream;
 pub mod table;
@@ -152,17 +153,21 @@ pub enum SendError {
 pub struct Sender {
     udp: Arc<HashMap<(Side, SocketAddr), Arc<UdpSocket>>>,
     connections: ConnectionTable,
+    connector: Option<Arc<connect::Connector>>,
 }
 
 impl Sender {
-    /// A sender over the given UDP sockets and connection table.
+    /// A sender over the given UDP sockets and connection table; with a
+    /// connector it also opens TCP/TLS connections on demand.
     pub fn new(
         udp: HashMap<(Side, SocketAddr), Arc<UdpSocket>>,
         connections: ConnectionTable,
+        connector: Option<connect::Connector>,
     ) -> Self {
         Self {
             udp: Arc::new(udp),
             connections,
+            connector: connector.map(Arc::new),
         }
     }
 
@@ -171,10 +176,25 @@ impl Sender {
         &self.connections
     }
 
-    /// Sends `bytes` the way `flow` names: over its connection, or from the
-    /// UDP socket at `flow.local` to `flow.peer`.
+    /// Sends `bytes` the way `flow` names: over its connection; over an
+    /// open (or new) connection to `flow.peer` for TCP/TLS without one; or
+    /// from the UDP socket of `flow.side` to `flow.peer`.
     pub async fn send(&self, flow: &Flow, bytes: Bytes) -> Result<(), SendError> {
-        match flow.connection {
+        let connection = match (flow.connection, flow.transport, &self.connector) {
+            (Some(id), _, _) => Some(id),
+            (None, TransportKind::Tcp | TransportKind::Tls, Some(connector)) => {
+                Some(connector.connection_for(flow).await?)
+            }
+            (None, TransportKind::Tcp | TransportKind::Tls, None) => {
+                return Err(SendError::NoSocket {
+                    side: flow.side,
+                    transport: flow.transport.as_str(),
+                    local: flow.local,
+                });
+            }
+            (None, TransportKind::Udp, _) => None,
+        };
+        match connection {
             Some(id) => {
                 let entry = self
                     .connections
@@ -190,14 +210,11 @@ impl Sender {
                 })
             }
             None => {
-                let socket = self
-                    .udp
-                    .get(&(flow.side, flow.local))
-                    .ok_or(SendError::NoSocket {
-                        side: flow.side,
-                        transport: "udp",
-                        local: flow.local,
-                    })?;
+                let socket = self.udp_socket(flow).ok_or(SendError::NoSocket {
+                    side: flow.side,
+                    transport: "udp",
+                    local: flow.local,
+                })?;
                 socket
                     .send_to(&bytes, flow.peer)
                     .await
@@ -208,5 +225,19 @@ impl Sender {
                     })
             }
         }
+    }
+
+    /// The UDP socket a datagram on `flow` leaves from: the one at
+    /// `flow.local`, or, for a flow the core made up (a request to the
+    /// iPBX), the side's socket of the peer's address family.
+    fn udp_socket(&self, flow: &Flow) -> Option<&Arc<UdpSocket>> {
+        self.udp.get(&(flow.side, flow.local)).or_else(|| {
+            self.udp
+                .iter()
+                .find(|((side, local), _)| {
+                    *side == flow.side && local.is_ipv4() == flow.peer.is_ipv4()
+                })
+                .map(|(_, socket)| socket)
+        })
     }
 }

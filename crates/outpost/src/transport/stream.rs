@@ -132,7 +132,7 @@ enum Closed {
     Verdict,
 }
 
-async fn run<S>(
+pub(super) async fn run<S>(
     stream: S,
     flow: Flow,
     mut inbox: mpsc::Receiver<Bytes>,
