@@ -157,11 +157,24 @@ fn write_private(path: &Path, data: &[u8]) -> std::io::Result<()> {
 /// aws-lc-rs provider installed explicitly.
 pub fn server_config(identity: &TlsIdentity) -> Result<Arc<rustls::ServerConfig>, CertError> {
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let config = rustls::ServerConfig::builder_with_provider(provider)
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
         .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])?
         .with_no_client_auth()
         .with_single_cert(identity.chain.clone(), identity.key.clone_key())?;
+    config.key_log = key_log();
     Ok(Arc::new(config))
+}
+
+/// TLS session keys go to the file named by `SSLKEYLOGFILE` when that
+/// variable is set (as in curl and browsers), so a capture can be decrypted
+/// for troubleshooting; otherwise nothing is written. Startup warns when it
+/// is set, because whoever reads that file can read the traffic.
+fn key_log() -> Arc<dyn rustls::KeyLog> {
+    if std::env::var_os("SSLKEYLOGFILE").is_some() {
+        Arc::new(rustls::KeyLogFile::new())
+    } else {
+        Arc::new(rustls::NoKeyLog)
+    }
 }
 
 /// A rustls client configuration for outgoing TLS (TLS 1.2 and 1.3 only):
@@ -191,10 +204,11 @@ pub fn client_config(
         }
     }
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let config = rustls::ClientConfig::builder_with_provider(provider)
+    let mut config = rustls::ClientConfig::builder_with_provider(provider)
         .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])?
         .with_root_certificates(roots)
         .with_no_client_auth();
+    config.key_log = key_log();
     Ok(Arc::new(config))
 }
 

@@ -89,6 +89,8 @@ pub struct Ipbx {
     addr: SocketAddrV4,
     config_path: PathBuf,
     config: IpbxConfig,
+    /// Kamailio's control socket (kamcmd).
+    ctl: PathBuf,
 }
 
 /// Values pasted into the script: refuse anything that could break out of a
@@ -107,8 +109,44 @@ fn check_token(kind: &str, value: &str) -> Result<()> {
     }
 }
 
+/// One contact of the location table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Binding {
+    /// The address of record (the registered user).
+    pub aor: String,
+    /// The registered Contact URI.
+    pub contact: String,
+    /// The source the REGISTER came from, when Kamailio recorded one.
+    pub received: Option<String>,
+}
+
+/// Parses `kamcmd ul.dump` text output into bindings.
+pub fn parse_ul_dump(text: &str) -> Vec<Binding> {
+    let mut out = Vec::new();
+    let mut aor = String::new();
+    for line in text.lines().map(str::trim) {
+        if let Some(v) = line.strip_prefix("AoR:") {
+            aor = v.trim().to_owned();
+        } else if let Some(v) = line.strip_prefix("Address:") {
+            out.push(Binding {
+                aor: aor.clone(),
+                contact: v.trim().to_owned(),
+                received: None,
+            });
+        } else if let Some(v) = line.strip_prefix("Received:") {
+            let v = v.trim();
+            if let Some(last) = out.last_mut() {
+                if !v.is_empty() && v != "[not set]" {
+                    last.received = Some(v.to_owned());
+                }
+            }
+        }
+    }
+    out
+}
+
 /// The generated `kamailio.cfg` for `config` listening on `addr`.
-pub fn render_config(config: &IpbxConfig, addr: SocketAddrV4) -> Result<String> {
+pub fn render_config(config: &IpbxConfig, addr: SocketAddrV4, ctl: &Path) -> Result<String> {
     check_token("realm", &config.realm)?;
     for alias in &config.aliases {
         check_token("alias", alias)?;
@@ -132,7 +170,8 @@ pub fn render_config(config: &IpbxConfig, addr: SocketAddrV4) -> Result<String> 
         .replace("@ALIASES@\n", &aliases)
         .replace("@MPATH@", MODULE_DIR)
         .replace("@REALM@", &config.realm)
-        .replace("@PASSWD@\n", &passwd))
+        .replace("@PASSWD@\n", &passwd)
+        .replace("@CTL@", &ctl.display().to_string()))
 }
 
 impl Ipbx {
@@ -148,7 +187,8 @@ impl Ipbx {
         std::fs::create_dir_all(&dir)
             .map_err(|e| TestbedError::io("creating the Kamailio directory", &dir, e))?;
         let config_path = dir.join("kamailio.cfg");
-        let text = render_config(&config, addr)?;
+        let ctl = dir.join("ctl.sock");
+        let text = render_config(&config, addr, &ctl)?;
         std::fs::write(&config_path, text)
             .map_err(|e| TestbedError::io("writing kamailio.cfg", &config_path, e))?;
 
@@ -183,7 +223,20 @@ impl Ipbx {
             addr,
             config_path,
             config,
+            ctl,
         })
+    }
+
+    /// The registrar's location table: (AoR, contact URI) pairs, read over
+    /// Kamailio's control socket with `kamcmd ul.dump`.
+    pub fn location(&self) -> Result<Vec<Binding>> {
+        require_tools(&["kamcmd"], "reading the iPBX location table")?;
+        let mut cmd = std::process::Command::new("kamcmd");
+        cmd.arg("-s")
+            .arg(format!("unix:{}", self.ctl.display()))
+            .arg("ul.dump");
+        let out = crate::run_checked(&mut cmd)?;
+        Ok(parse_ul_dump(&String::from_utf8_lossy(&out.stdout)))
     }
 
     /// Where it listens (UDP and TCP).
@@ -282,7 +335,10 @@ loadmodule "siputils.so"
 loadmodule "xlog.so"
 loadmodule "sanity.so"
 loadmodule "auth.so"
+loadmodule "ctl.so"
+loadmodule "kex.so"
 
+modparam("ctl", "binrpc", "unix:@CTL@")
 modparam("usrloc", "db_mode", 0)
 modparam("registrar", "max_expires", 3600)
 modparam("rr", "enable_full_lr", 1)
@@ -422,8 +478,12 @@ mod tests {
     #[test]
     fn renders_subscribers_and_listeners() {
         let cfg = IpbxConfig::new([("1001", "s3cret"), ("1002", "pw2")]).realm("pbx.test");
-        let text =
-            render_config(&cfg, SocketAddrV4::new(Ipv4Addr::new(198, 18, 1, 10), 5060)).unwrap();
+        let text = render_config(
+            &cfg,
+            SocketAddrV4::new(Ipv4Addr::new(198, 18, 1, 10), 5060),
+            Path::new("/tmp/ctl"),
+        )
+        .unwrap();
         assert!(text.contains("listen=udp:198.18.1.10:5060"));
         assert!(text.contains("listen=tcp:198.18.1.10:5060"));
         assert!(text.contains(r#"if ($au == "1001") { $var(pw) = "s3cret"; }"#));
@@ -446,8 +506,12 @@ mod tests {
     #[test]
     fn refuses_script_injection() {
         let cfg = IpbxConfig::new([("1001", "a\"; exit; \"")]);
-        let err = render_config(&cfg, SocketAddrV4::new(Ipv4Addr::new(198, 18, 1, 10), 5060))
-            .unwrap_err();
+        let err = render_config(
+            &cfg,
+            SocketAddrV4::new(Ipv4Addr::new(198, 18, 1, 10), 5060),
+            Path::new("/tmp/ctl"),
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("password"), "{err}");
     }
 }

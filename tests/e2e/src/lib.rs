@@ -68,8 +68,10 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub mod baresip;
+pub mod capture;
 pub mod kamailio;
 pub mod netns;
+pub mod outpost;
 pub mod process;
 pub mod tone;
 pub mod wait;
@@ -77,6 +79,7 @@ pub mod wait;
 pub use baresip::{Direction, Event, EventKind, MediaEnc, Phone, PhoneConfig, Transport};
 pub use kamailio::{Ipbx, IpbxConfig};
 pub use netns::{Host, Lab, Network};
+pub use outpost::{DeviceSpec, OutpostNode, OutpostSpec};
 pub use process::Process;
 pub use wait::wait_until;
 

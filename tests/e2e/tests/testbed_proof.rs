@@ -162,6 +162,13 @@ fn phone_behind_nat_arrives_from_the_router_address() {
     // The Contact still names the private address (no NAT fix-up in the
     // iPBX), but the packets came from the router.
     assert!(line.contains("198.19.1.20"), "{line}");
+    let location = ipbx.location().unwrap();
+    assert!(
+        location
+            .iter()
+            .any(|b| b.aor == "1001" && b.contact.contains("198.19.1.20")),
+        "location table: {location:?}"
+    );
     assert!(
         !ipbx
             .log_lines()

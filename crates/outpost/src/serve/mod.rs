@@ -141,6 +141,9 @@ pub async fn run(config: Config, data_dir: PathBuf) -> Result<(), ServeError> {
         info!(cert = %identity.cert_path.display(), "using certificate");
     }
     let acceptor = TlsAcceptor::from(certs::server_config(&identity)?);
+    if let Some(path) = std::env::var_os("SSLKEYLOGFILE") {
+        warn!(file = %Path::new(&path).display(), "SSLKEYLOGFILE is set: TLS session keys are written there and anyone who reads it can decrypt SIP traffic; unset it in production");
+    }
 
     let metrics = Metrics::install().map_err(ServeError::Metrics)?;
     let sockets = SipSockets::bind([&config.public, &config.private]).await?;

@@ -1,0 +1,89 @@
+//! Packet captures with tshark inside a lab host, decoded afterwards to the
+//! SIP messages they carry (TLS too, given the key log of one endpoint), so
+//! a test can check what really crossed an interface.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use crate::netns::Host;
+use crate::process::Process;
+use crate::{Result, require_tools};
+
+/// How long tshark may take to start capturing.
+const START_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// A running capture on one interface of a host.
+pub struct Capture {
+    process: Process,
+    file: PathBuf,
+}
+
+impl Capture {
+    /// Starts `tshark -i IFACE -w FILE` in `host`, with an optional BPF
+    /// filter, and waits until it captures.
+    pub fn start(host: &Host, iface: &str, filter: Option<&str>) -> Result<Self> {
+        require_tools(&["tshark"], "packet captures")?;
+        let file = host.lab_dir().join(format!(
+            "{}-{iface}-{}.pcapng",
+            host.name(),
+            std::process::id()
+        ));
+        let mut cmd = host.command("tshark");
+        cmd.args(["-i", iface, "-n", "-w"]).arg(&file);
+        if let Some(f) = filter {
+            cmd.args(["-f", f]);
+        }
+        let mut process = host.spawn(cmd, &format!("tshark-{}-{iface}", host.name()))?;
+        process.wait_for_log("Capturing on", START_TIMEOUT)?;
+        Ok(Self { process, file })
+    }
+
+    /// Stops the capture and returns the file.
+    pub fn stop(mut self) -> PathBuf {
+        let _ = self.process.stop();
+        self.file
+    }
+}
+
+/// The SIP messages in a capture file, each as its decoded text (start
+/// line and headers as tshark prints them), decrypting TLS with `keylog`
+/// when given.
+pub fn sip_messages(file: &Path, keylog: Option<&Path>) -> Result<Vec<String>> {
+    require_tools(&["tshark"], "decoding captures")?;
+    let mut cmd = Command::new("tshark");
+    cmd.arg("-r").arg(file).args([
+        "-n",
+        "-Y",
+        "sip",
+        "-T",
+        "fields",
+        "-E",
+        "separator=/t",
+        "-e",
+        "sip.Request-Line",
+        "-e",
+        "sip.Status-Line",
+        "-e",
+        "sip.msg_hdr",
+    ]);
+    if let Some(k) = keylog {
+        cmd.arg("-o")
+            .arg(format!("tls.keylog_file:{}", k.display()));
+    }
+    // Plain SIP on the project's non-standard ports too.
+    cmd.args([
+        "-d",
+        "tcp.port==5063,sip",
+        "-d",
+        "tcp.port==5064,sip",
+        "-o",
+        "tls.desegment_ssl_records:TRUE",
+    ]);
+    let out = crate::run_checked(&mut cmd)?;
+    Ok(String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(str::to_owned)
+        .collect())
+}

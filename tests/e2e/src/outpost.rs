@@ -1,0 +1,201 @@
+//! Outpost itself in the test bed: a host with a public and a private leg
+//! runs `outpost serve` from a generated configuration, with ICPs and
+//! devices written beforehand with the `outpost` CLI, like an installer
+//! would.
+//!
+//! The binary's path is given by the caller (`env!("CARGO_BIN_EXE_outpost")`
+//! in the `outpost` package's tests): this crate cannot build it.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use crate::netns::{Host, Network};
+use crate::process::Process;
+use crate::{Result, TestbedError};
+
+/// How long `outpost serve` may take to start.
+const START_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A teleworker device to create before the start.
+#[derive(Debug, Clone)]
+pub struct DeviceSpec {
+    /// Set-side username (what the phone registers with).
+    pub username: String,
+    /// Set-side password.
+    pub password: String,
+    /// ICP-side username; empty = same as the set side.
+    pub icp_username: String,
+    /// ICP-side password; empty = same as the set side.
+    pub icp_password: String,
+}
+
+impl DeviceSpec {
+    /// A device whose ICP-side credentials differ from the set side.
+    pub fn translated(
+        username: &str,
+        password: &str,
+        icp_username: &str,
+        icp_password: &str,
+    ) -> Self {
+        Self {
+            username: username.into(),
+            password: password.into(),
+            icp_username: icp_username.into(),
+            icp_password: icp_password.into(),
+        }
+    }
+}
+
+/// What to run.
+#[derive(Debug, Clone)]
+pub struct OutpostSpec {
+    /// The `outpost` binary.
+    pub binary: PathBuf,
+    /// Network of the public leg (toward phones).
+    pub public: Network,
+    /// Network of the private leg (toward the iPBX).
+    pub private: Network,
+    /// The iPBX (Kamailio) SIP address; UDP.
+    pub ipbx: SocketAddr,
+    /// Devices to create.
+    pub devices: Vec<DeviceSpec>,
+    /// Extra TOML appended to the generated configuration.
+    pub extra_toml: String,
+}
+
+/// A running Outpost in a lab host.
+pub struct OutpostNode {
+    process: Process,
+    data_dir: PathBuf,
+    config: PathBuf,
+    public_ip: Ipv4Addr,
+    private_ip: Ipv4Addr,
+}
+
+impl OutpostNode {
+    /// Writes the configuration, creates the ICP and the devices with the
+    /// CLI, starts `outpost serve` in `host` and waits until it runs.
+    pub fn start(host: &Host, spec: &OutpostSpec) -> Result<Self> {
+        let missing = |net: &Network| {
+            TestbedError::Config(format!(
+                "the Outpost host has no leg on network {}",
+                net.name()
+            ))
+        };
+        let public_ip = host
+            .ip_on(&spec.public)
+            .ok_or_else(|| missing(&spec.public))?;
+        let private_ip = host
+            .ip_on(&spec.private)
+            .ok_or_else(|| missing(&spec.private))?;
+        let dir = host.lab().unique_path("outpost", "");
+        let data_dir = dir.join("data");
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| TestbedError::io("creating the Outpost directory", &dir, e))?;
+        let config = dir.join("outpost.toml");
+        let text = format!(
+            "[public]\ninterface = \"{public_ip}\"\nprotocols = \"tls+udp/tcp\"\n\n[private]\ninterface = \"{private_ip}\"\nprotocols = \"udp/tcp\"\n\n[ipbx]\naddress = \"{}\"\nport = {}\ntransport = \"udp\"\n\n[log]\nlevel = \"outpost=debug,info\"\n\n{}\n",
+            spec.ipbx.ip(),
+            spec.ipbx.port(),
+            spec.extra_toml
+        );
+        std::fs::write(&config, text)
+            .map_err(|e| TestbedError::io("writing outpost.toml", &config, e))?;
+
+        let cli = |args: &[&str], env: &[(&str, &str)]| -> Result<()> {
+            let mut cmd = Command::new(&spec.binary);
+            cmd.arg("--config")
+                .arg(&config)
+                .arg("--data-dir")
+                .arg(&data_dir)
+                .args(args);
+            for (k, v) in env {
+                cmd.env(k, v);
+            }
+            crate::run_checked(&mut cmd).map(|_| ())
+        };
+        let ipbx = spec.ipbx.ip().to_string();
+        cli(
+            &[
+                "icps",
+                "add",
+                "--name",
+                "ipbx",
+                "--host",
+                &ipbx,
+                "--transports",
+                "udp,tcp",
+            ],
+            &[],
+        )?;
+        for d in &spec.devices {
+            let mut args = vec!["devices", "add", "--username", d.username.as_str()];
+            if !d.icp_username.is_empty() {
+                args.extend(["--icp-username", d.icp_username.as_str()]);
+            }
+            let mut env = vec![("OUTPOST_DEVICE_PASSWORD", d.password.as_str())];
+            if !d.icp_password.is_empty() {
+                env.push(("OUTPOST_DEVICE_ICP_PASSWORD", d.icp_password.as_str()));
+            }
+            cli(&args, &env)?;
+        }
+
+        let mut cmd = host.command(&spec.binary);
+        cmd.arg("--config")
+            .arg(&config)
+            .arg("--data-dir")
+            .arg(&data_dir)
+            .arg("serve");
+        let mut process = host.spawn(cmd, "outpost")?;
+        process.wait_for_log("outpost running", START_TIMEOUT)?;
+        Ok(Self {
+            process,
+            data_dir,
+            config,
+            public_ip,
+            private_ip,
+        })
+    }
+
+    /// The TLS certificate phones must trust (self-signed at first start).
+    pub fn ca_file(&self) -> PathBuf {
+        self.data_dir.join("tls/default.crt")
+    }
+
+    /// Public SIP/TLS address (port 5063).
+    pub fn public_tls(&self) -> SocketAddr {
+        SocketAddr::from((self.public_ip, 5063))
+    }
+
+    /// Public plain SIP address (UDP and TCP 5060).
+    pub fn public_plain(&self) -> SocketAddr {
+        SocketAddr::from((self.public_ip, 5060))
+    }
+
+    /// Private-side address.
+    pub fn private_ip(&self) -> Ipv4Addr {
+        self.private_ip
+    }
+
+    /// Public-side address.
+    pub fn public_ip(&self) -> Ipv4Addr {
+        self.public_ip
+    }
+
+    /// The data directory.
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
+    /// The configuration file.
+    pub fn config_path(&self) -> &Path {
+        &self.config
+    }
+
+    /// The process (log, stop).
+    pub fn process(&mut self) -> &mut Process {
+        &mut self.process
+    }
+}
