@@ -68,3 +68,30 @@ fn unknown_sip_key_suggests_the_right_one() {
     let e = load("[sip]\nt1_msec = 500\n", &[]).unwrap_err();
     assert!(e.to_string().contains("did you mean \"t1_ms\""), "{e}");
 }
+
+#[test]
+fn registration_expiries_are_bounded_and_ordered() {
+    let c = load("", &[]).unwrap();
+    assert_eq!(
+        (
+            c.registration.phone_expiry_secs,
+            c.registration.icp_expiry_secs
+        ),
+        (120, 3600)
+    );
+    let e = load(
+        "[registration]\nphone_expiry_secs = 600\nicp_expiry_secs = 300\n",
+        &[],
+    )
+    .unwrap_err();
+    let err = e.for_field("registration.icp_expiry_secs").next().unwrap();
+    assert_eq!(err.kind, ErrorKind::Inconsistent, "{e}");
+    let e = load("[registration]\nphone_expiry_secs = 5\n", &[]).unwrap_err();
+    assert!(e.to_string().contains("allowed 20..86400"), "{e}");
+    let c = load(
+        "",
+        &[("OUTPOST_REGISTRATION_TRUST_REGISTERED_CONNECTION", "yes")],
+    )
+    .unwrap();
+    assert!(c.registration.trust_registered_connection);
+}

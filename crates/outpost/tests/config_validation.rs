@@ -689,7 +689,11 @@ fn only_known_variables_are_read() {
     {
         assert!(asked.iter().any(|a| a == var), "{var} not read");
     }
-    assert_eq!(asked.len(), 32, "24 network/log variables + 8 [sip] ones");
+    assert_eq!(
+        asked.len(),
+        37,
+        "24 network/log variables, 8 [sip], 5 [registration]"
+    );
 }
 
 // --- defaults, files, the example --------------------------------------------

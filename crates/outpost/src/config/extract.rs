@@ -43,6 +43,16 @@ pub(super) const SCHEMA: &[(&str, &[&str])] = &[
             "max_transactions",
         ],
     ),
+    (
+        "registration",
+        &[
+            "phone_expiry_secs",
+            "icp_expiry_secs",
+            "heartbeat_secs",
+            "max_calls",
+            "trust_registered_connection",
+        ],
+    ),
 ];
 
 /// Fields without an environment variable: the CLI owns `OUTPOST_DATA_DIR`.
@@ -228,6 +238,31 @@ pub(super) fn walk(root: &toml::Table, path: &Path, env: Env<'_>) -> Extraction 
             }),
         );
     }
+
+    let reg = w.table(root, "registration");
+    let r = &mut config.registration;
+    for (key, slot, min, max) in [
+        ("phone_expiry_secs", &mut r.phone_expiry_secs, 20, 86_400),
+        ("icp_expiry_secs", &mut r.icp_expiry_secs, 60, 86_400),
+        ("heartbeat_secs", &mut r.heartbeat_secs, 0, 3_600),
+        ("max_calls", &mut r.max_calls, 1, 1_000_000),
+    ] {
+        set(
+            slot,
+            w.take(reg, "registration", key, |raw| {
+                values::bounded_integer(raw, min, max)
+            }),
+        );
+    }
+    set(
+        &mut r.trust_registered_connection,
+        w.take(
+            reg,
+            "registration",
+            "trust_registered_connection",
+            values::boolean,
+        ),
+    );
 
     Extraction {
         config,

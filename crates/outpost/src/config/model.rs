@@ -35,6 +35,8 @@ pub struct Config {
     pub log: LogConfig,
     /// SIP stack limits and timers (SIG-3, SIG-4, SIG-10).
     pub sip: SipConfig,
+    /// Remote-worker registrations and calls through the B2BUA (SIG-6..8).
+    pub registration: RegistrationConfig,
 }
 
 impl Default for Config {
@@ -50,6 +52,7 @@ impl Default for Config {
             admin: AdminConfig::default(),
             log: LogConfig::default(),
             sip: SipConfig::default(),
+            registration: RegistrationConfig::default(),
         }
     }
 }
@@ -631,6 +634,37 @@ impl Default for SipConfig {
             max_connections_per_source: 256,
             idle_timeout_secs: 600,
             max_transactions: 100_000,
+        }
+    }
+}
+
+/// Remote-worker registrations (SIG-6) and the B2BUA's trust rules (SIG-7).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegistrationConfig {
+    /// Expiry granted to phones, in seconds: short, so phones behind NAT
+    /// refresh (and keep their NAT binding open) often.
+    pub phone_expiry_secs: u32,
+    /// Expiry requested from the iPBX, in seconds; not shorter than the
+    /// phone-side expiry.
+    pub icp_expiry_secs: u32,
+    /// Accept requests on the TLS/TCP connection of an authenticated
+    /// registration without challenging them again.
+    pub trust_registered_connection: bool,
+    /// Interval of OPTIONS heartbeats to phones registered over UDP, in
+    /// seconds; 0 turns them off.
+    pub heartbeat_secs: u32,
+    /// Concurrent calls through the B2BUA; beyond it new calls get 503.
+    pub max_calls: u32,
+}
+
+impl Default for RegistrationConfig {
+    fn default() -> Self {
+        Self {
+            phone_expiry_secs: 120,
+            icp_expiry_secs: 3600,
+            trust_registered_connection: false,
+            heartbeat_secs: 30,
+            max_calls: 10_000,
         }
     }
 }

@@ -46,6 +46,15 @@ impl Config {
             sip.idle_timeout_secs,
             sip.max_transactions
         ));
+        let r = &self.registration;
+        lines.push(format!(
+            "registrations: phones {} s, iPBX {} s, heartbeat {}, trust registered connections: {}; calls up to {}",
+            r.phone_expiry_secs,
+            r.icp_expiry_secs,
+            if r.heartbeat_secs == 0 { "off".to_owned() } else { format!("{} s", r.heartbeat_secs) },
+            if r.trust_registered_connection { "yes" } else { "no" },
+            r.max_calls
+        ));
         if let Some(dir) = &self.data_dir {
             lines.push(format!("data directory: {}", dir.display()));
         }

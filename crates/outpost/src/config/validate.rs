@@ -31,6 +31,7 @@ pub(super) fn validate(extraction: &mut Extraction) {
     checker.ipbx_transport();
     checker.bindings();
     checker.sip_timers();
+    checker.expiries();
 }
 
 struct Checker<'a> {
@@ -102,6 +103,24 @@ impl Checker<'_> {
         );
         let shown = sip.t2_ms.to_string();
         self.blame("sip.t2_ms", shown, ErrorKind::Inconsistent, message);
+    }
+
+    /// SIG-6: the iPBX binding must outlive the phone's, which refreshes it.
+    fn expiries(&mut self) {
+        let r = &self.config.registration;
+        let fields = [
+            "registration.phone_expiry_secs",
+            "registration.icp_expiry_secs",
+        ];
+        if !self.valid(&fields) || r.phone_expiry_secs <= r.icp_expiry_secs {
+            return;
+        }
+        let message = format!(
+            "the iPBX-side expiry ({} s) must not be shorter than the phone-side expiry ({} s): Outpost refreshes the iPBX binding while the phone keeps refreshing its own",
+            r.icp_expiry_secs, r.phone_expiry_secs
+        );
+        let shown = r.icp_expiry_secs.to_string();
+        self.blame(fields[1], shown, ErrorKind::Inconsistent, message);
     }
 
     /// NET-4: a daisy-chain element needs the peer it forwards to.
