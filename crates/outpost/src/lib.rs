@@ -8,6 +8,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod core;
+pub mod guard_admin;
 pub mod replies;
 pub mod serve;
 pub mod setup_token;

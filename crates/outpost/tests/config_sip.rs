@@ -95,3 +95,24 @@ fn registration_expiries_are_bounded_and_ordered() {
     .unwrap();
     assert!(c.registration.trust_registered_connection);
 }
+
+#[test]
+fn digest_algorithms_are_a_checked_list() {
+    use outpost_sip::auth::Algorithm;
+    let c = load(
+        "[registration]\ndigest_algorithms = \"SHA-256, MD5\"\n",
+        &[],
+    )
+    .unwrap();
+    assert_eq!(
+        c.registration.digest_algorithms,
+        vec![Algorithm::Sha256, Algorithm::Md5]
+    );
+    let e = load("[registration]\ndigest_algorithms = \"MD5, SHA-1\"\n", &[]).unwrap_err();
+    assert!(
+        e.to_string().contains("unknown digest algorithm \"SHA-1\""),
+        "{e}"
+    );
+    let e = load("[registration]\ndigest_algorithms = \"MD5,md5\"\n", &[]).unwrap_err();
+    assert!(e.to_string().contains("listed twice"), "{e}");
+}

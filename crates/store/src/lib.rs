@@ -1,5 +1,6 @@
-//! Outpost persistence: ICPs (SPEC PRO-1), teleworker SIP devices (PRO-2)
-//! and key/value settings, kept in one embedded SQLite database.
+//! Outpost persistence: ICPs (SPEC PRO-1), teleworker SIP devices (PRO-2),
+//! key/value settings, and the guard's lists and settings (SEC-10, see
+//! [`Store::guard_allow_list`]), kept in one embedded SQLite database.
 //!
 //! What it does:
 //! - opens (creating if missing) the database file, sets `journal_mode=WAL`,
@@ -44,6 +45,7 @@ use rusqlite::Connection;
 mod csv_import;
 mod device;
 mod error;
+mod guard;
 mod icp;
 mod mac;
 pub mod migrations;
@@ -53,6 +55,9 @@ mod settings;
 pub use csv_import::{ImportReport, MAX_IMPORT_BYTES, MAX_IMPORT_ROWS};
 pub use device::{Device, NewDevice};
 pub use error::{FieldProblem, Item, LineError, StoreError};
+pub use guard::{
+    AllowEntry, DenyEntry, DenyList, GUARD_ALLOW_MAX, GuardChange, canonical_guard_address,
+};
 pub use icp::{Icp, NewIcp};
 pub use mac::normalize_mac;
 pub use secret::Secret;

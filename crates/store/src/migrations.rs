@@ -52,6 +52,41 @@ const MIGRATIONS: &[&str] = &[
         value TEXT NOT NULL
     ) STRICT;
     ",
+    // 2: the guard (SEC-2, SEC-3, SEC-6, SEC-10): allow-list, the DoS and
+    // brute-force deny-lists, guard settings, and a revision counter bumped
+    // by every guard write so a running server can notice CLI changes.
+    // Times are seconds since the Unix epoch; `expires` NULL is "never".
+    "
+    CREATE TABLE guard_allow (
+        id      INTEGER PRIMARY KEY AUTOINCREMENT,
+        address TEXT    NOT NULL UNIQUE CHECK (address <> ''),
+        note    TEXT    NOT NULL,
+        added   INTEGER NOT NULL CHECK (added >= 0)
+    ) STRICT;
+
+    CREATE TABLE guard_deny (
+        id      INTEGER PRIMARY KEY AUTOINCREMENT,
+        address TEXT    NOT NULL CHECK (address <> ''),
+        list    TEXT    NOT NULL CHECK (list IN ('dos', 'bruteforce')),
+        reason  TEXT    NOT NULL CHECK (reason <> ''),
+        detail  TEXT    NOT NULL,
+        added   INTEGER NOT NULL CHECK (added >= 0),
+        expires INTEGER CHECK (expires IS NULL OR expires >= added),
+        UNIQUE (list, address)
+    ) STRICT;
+    CREATE INDEX guard_deny_expires ON guard_deny (expires) WHERE expires IS NOT NULL;
+
+    CREATE TABLE guard_settings (
+        key   TEXT NOT NULL PRIMARY KEY,
+        value TEXT NOT NULL
+    ) STRICT;
+
+    CREATE TABLE guard_revision (
+        id       INTEGER PRIMARY KEY CHECK (id = 1),
+        revision INTEGER NOT NULL
+    ) STRICT;
+    INSERT INTO guard_revision (id, revision) VALUES (1, 0);
+    ",
 ];
 
 /// The schema version this code produces and understands.

@@ -35,7 +35,18 @@ fn fresh_file_is_migrated_to_latest() {
     assert_eq!(store.schema_version().unwrap(), migrations::LATEST);
     drop(store);
     assert_eq!(raw_user_version(&path), migrations::LATEST);
-    assert_eq!(table_names(&path), ["devices", "icps", "settings"]);
+    assert_eq!(
+        table_names(&path),
+        [
+            "devices",
+            "guard_allow",
+            "guard_deny",
+            "guard_revision",
+            "guard_settings",
+            "icps",
+            "settings"
+        ]
+    );
 }
 
 #[test]

@@ -82,6 +82,42 @@ pub struct Phone {
     process: Process,
 }
 
+/// A throw-away self-signed certificate + key for the phone's TLS context
+/// (`phone.pem` in its directory), made with openssl.
+fn make_phone_certificate(dir: &Path) -> Result<()> {
+    require_tools(&["openssl"], "the phone's TLS certificate")?;
+    let cert = dir.join("phone.crt");
+    let key = dir.join("phone.key");
+    let mut cmd = std::process::Command::new("openssl");
+    cmd.args([
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=phone",
+    ])
+    .arg("-keyout")
+    .arg(&key)
+    .arg("-out")
+    .arg(&cert);
+    crate::run_checked(&mut cmd)?;
+    let pem = dir.join("phone.pem");
+    let mut text = std::fs::read_to_string(&cert)
+        .map_err(|e| TestbedError::io("reading the phone certificate", &cert, e))?;
+    text.push_str(
+        &std::fs::read_to_string(&key)
+            .map_err(|e| TestbedError::io("reading the phone key", &key, e))?,
+    );
+    std::fs::write(&pem, text)
+        .map_err(|e| TestbedError::io("writing the phone certificate", &pem, e))
+}
+
 impl Phone {
     /// Writes the phone's configuration, starts baresip in `host`, connects
     /// to its `ctrl_tcp` and creates the account with `uanew` (which starts
@@ -103,6 +139,9 @@ impl Phone {
             let path = dir.join(file);
             std::fs::write(&path, text)
                 .map_err(|e| TestbedError::io("writing the baresip configuration", &path, e))?;
+        }
+        if config.transport == Transport::Tls {
+            make_phone_certificate(&dir)?;
         }
         let mut cmd = host.command("baresip");
         cmd.arg("-f").arg(&dir);

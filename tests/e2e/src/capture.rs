@@ -46,8 +46,8 @@ impl Capture {
     }
 }
 
-/// The SIP messages in a capture file, each as its decoded text (start
-/// line and headers as tshark prints them), decrypting TLS with `keylog`
+/// The SIP messages in a capture file, each as its decoded start line and
+/// header section (bodies left out), decrypting TLS with `keylog`
 /// when given.
 pub fn sip_messages(file: &Path, keylog: Option<&Path>) -> Result<Vec<String>> {
     require_tools(&["tshark"], "decoding captures")?;
@@ -71,19 +71,25 @@ pub fn sip_messages(file: &Path, keylog: Option<&Path>) -> Result<Vec<String>> {
         cmd.arg("-o")
             .arg(format!("tls.keylog_file:{}", k.display()));
     }
-    // Plain SIP on the project's non-standard ports too.
-    cmd.args([
-        "-d",
-        "tcp.port==5063,sip",
-        "-d",
-        "tcp.port==5064,sip",
-        "-o",
-        "tls.desegment_ssl_records:TRUE",
-    ]);
+    // SIP over TLS on Outpost's ports (5063 public, 5064 private).
+    for port in ["5063", "5064"] {
+        cmd.args([
+            "-d",
+            &format!("tcp.port=={port},tls"),
+            "-d",
+            &format!("tls.port=={port},sip"),
+        ]);
+    }
     let out = crate::run_checked(&mut cmd)?;
+    // One message per line; tshark prints the header section's line breaks
+    // as literal `\r\n`, turned back into newlines here.
     Ok(String::from_utf8_lossy(&out.stdout)
         .lines()
         .filter(|l| !l.trim().is_empty())
-        .map(str::to_owned)
+        .map(|l| {
+            let text = l.replace("\\r\\n", "\n");
+            // Start line and headers only: the body ends at the blank line.
+            text.split("\n\n").next().unwrap_or_default().to_owned()
+        })
         .collect())
 }

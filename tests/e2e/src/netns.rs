@@ -433,6 +433,8 @@ fn remove_namespace(name: &str) {
     if let Err(e) = ip(&["netns", "del", name]) {
         eprintln!("outpost-testbed: could not delete namespace {name}: {e}");
     }
+    // Per-namespace /etc files (see `Host::add_hosts_entry`).
+    let _ = std::fs::remove_dir_all(Path::new("/etc/netns").join(name));
 }
 
 /// Names of all namespaces (`ip netns list`).
@@ -568,6 +570,22 @@ impl Host {
     pub fn spawn(&self, cmd: Command, log_name: &str) -> Result<Process> {
         let log_path = self.lab.unique_path(log_name, ".log");
         Process::spawn_inner(log_name, cmd, log_path, Some(Arc::clone(&self.lab.pids)))
+    }
+
+    /// Adds `name` → `ip` to this host's own `/etc/hosts` (`ip netns exec`
+    /// bind-mounts `/etc/netns/NETNS/hosts` over `/etc/hosts`), so programs
+    /// in the host can reach a server by name, as real phones do with an
+    /// FQDN. Removed with the namespace.
+    pub fn add_hosts_entry(&self, name: &str, ip: Ipv4Addr) -> Result<()> {
+        let dir = PathBuf::from("/etc/netns").join(&self.netns);
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| TestbedError::io("creating the namespace's /etc", &dir, e))?;
+        let file = dir.join("hosts");
+        let mut text =
+            std::fs::read_to_string(&file).unwrap_or_else(|_| "127.0.0.1\tlocalhost\n".to_owned());
+        text.push_str(&format!("{ip}\t{name}\n"));
+        std::fs::write(&file, text)
+            .map_err(|e| TestbedError::io("writing the namespace's hosts file", &file, e))
     }
 
     fn ip_route_default(&self, gateway: Ipv4Addr) -> Result<()> {

@@ -61,7 +61,10 @@ pub struct OutpostSpec {
     pub ipbx: SocketAddr,
     /// Devices to create.
     pub devices: Vec<DeviceSpec>,
-    /// Extra TOML appended to the generated configuration.
+    /// Extra environment for `outpost serve` (e.g. `SSLKEYLOGFILE`).
+    pub env: Vec<(String, String)>,
+    /// Extra TOML put first in the generated configuration (top-level keys,
+    /// then whole tables that the generated ones do not repeat).
     pub extra_toml: String,
 }
 
@@ -96,10 +99,10 @@ impl OutpostNode {
             .map_err(|e| TestbedError::io("creating the Outpost directory", &dir, e))?;
         let config = dir.join("outpost.toml");
         let text = format!(
-            "[public]\ninterface = \"{public_ip}\"\nprotocols = \"tls+udp/tcp\"\n\n[private]\ninterface = \"{private_ip}\"\nprotocols = \"udp/tcp\"\n\n[ipbx]\naddress = \"{}\"\nport = {}\ntransport = \"udp\"\n\n[log]\nlevel = \"outpost=debug,info\"\n\n{}\n",
+            "{}\n[public]\ninterface = \"{public_ip}\"\nprotocols = \"tls+udp/tcp\"\n\n[private]\ninterface = \"{private_ip}\"\nprotocols = \"udp/tcp\"\n\n[ipbx]\naddress = \"{}\"\nport = {}\ntransport = \"udp\"\n\n[log]\nlevel = \"outpost=debug,info\"\n",
+            spec.extra_toml,
             spec.ipbx.ip(),
             spec.ipbx.port(),
-            spec.extra_toml
         );
         std::fs::write(&config, text)
             .map_err(|e| TestbedError::io("writing outpost.toml", &config, e))?;
@@ -148,6 +151,9 @@ impl OutpostNode {
             .arg("--data-dir")
             .arg(&data_dir)
             .arg("serve");
+        for (k, v) in &spec.env {
+            cmd.env(k, v);
+        }
         let mut process = host.spawn(cmd, "outpost")?;
         process.wait_for_log("outpost running", START_TIMEOUT)?;
         Ok(Self {

@@ -51,6 +51,7 @@ pub(super) const SCHEMA: &[(&str, &[&str])] = &[
             "heartbeat_secs",
             "max_calls",
             "trust_registered_connection",
+            "digest_algorithms",
         ],
     ),
 ];
@@ -261,6 +262,15 @@ pub(super) fn walk(root: &toml::Table, path: &Path, env: Env<'_>) -> Extraction 
             "registration",
             "trust_registered_connection",
             values::boolean,
+        ),
+    );
+    set(
+        &mut r.digest_algorithms,
+        w.take(
+            reg,
+            "registration",
+            "digest_algorithms",
+            values::digest_algorithms,
         ),
     );
 

@@ -655,6 +655,8 @@ pub struct RegistrationConfig {
     pub heartbeat_secs: u32,
     /// Concurrent calls through the B2BUA; beyond it new calls get 503.
     pub max_calls: u32,
+    /// Digest algorithms offered to phones, in order (RFC 7616 names).
+    pub digest_algorithms: Vec<outpost_sip::auth::Algorithm>,
 }
 
 impl Default for RegistrationConfig {
@@ -665,6 +667,7 @@ impl Default for RegistrationConfig {
             trust_registered_connection: false,
             heartbeat_secs: 30,
             max_calls: 10_000,
+            digest_algorithms: vec![outpost_sip::auth::Algorithm::Md5],
         }
     }
 }

@@ -48,11 +48,12 @@ impl Config {
         ));
         let r = &self.registration;
         lines.push(format!(
-            "registrations: phones {} s, iPBX {} s, heartbeat {}, trust registered connections: {}; calls up to {}",
+            "registrations: phones {} s, iPBX {} s, heartbeat {}, trust registered connections: {}, digest {}; calls up to {}",
             r.phone_expiry_secs,
             r.icp_expiry_secs,
             if r.heartbeat_secs == 0 { "off".to_owned() } else { format!("{} s", r.heartbeat_secs) },
             if r.trust_registered_connection { "yes" } else { "no" },
+            r.digest_algorithms.iter().map(|a| a.as_str()).collect::<Vec<_>>().join(", "),
             r.max_calls
         ));
         if let Some(dir) = &self.data_dir {

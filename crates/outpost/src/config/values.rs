@@ -131,6 +131,35 @@ pub(super) fn bounded_integer(raw: Raw<'_>, min: u32, max: u32) -> Result<u32, P
         })
 }
 
+/// A comma-separated list of digest algorithms, e.g. "MD5" or
+/// "SHA-256, MD5"; at least one, no repeats.
+pub(super) fn digest_algorithms(
+    raw: Raw<'_>,
+) -> Result<Vec<outpost_sip::auth::Algorithm>, Problem> {
+    use outpost_sip::auth::Algorithm;
+    const ALLOWED: &str = "MD5, SHA-256 (comma-separated, in the order offered)";
+    let s = text(raw, "a string such as \"MD5\" or \"SHA-256, MD5\"")?;
+    let mut out = Vec::new();
+    for name in s.split(',').map(str::trim) {
+        let algorithm = Algorithm::from_name(name)
+            .filter(|a| matches!(a, Algorithm::Md5 | Algorithm::Sha256))
+            .ok_or_else(|| {
+                Problem::new(
+                    ErrorKind::NotAllowed,
+                    format!("unknown digest algorithm {name:?}; allowed: {ALLOWED}"),
+                )
+            })?;
+        if out.contains(&algorithm) {
+            return Err(Problem::new(
+                ErrorKind::NotAllowed,
+                format!("{name} is listed twice"),
+            ));
+        }
+        out.push(algorithm);
+    }
+    Ok(out)
+}
+
 /// A boolean; the environment also accepts 1/0, yes/no, on/off.
 pub(super) fn boolean(raw: Raw<'_>) -> Result<bool, Problem> {
     match raw {

@@ -1,97 +1,122 @@
-//! The SIP core: one task that owns the transaction layer (sans-IO,
-//! `outpost-txn`) and the transaction users, fed by the transport drivers
-//! through a bounded queue and sending through [`Sender`].
+//! The SIP core: one task that owns the transaction layer (`outpost-txn`)
+//! and the transaction users — the B2BUA (`outpost-b2bua`) for phones and
+//! the iPBX, and Outpost's own UAS for requests addressed to itself — fed by
+//! the transport drivers through bounded queues and sending through
+//! [`Sender`].
 //!
 //! A request's path: transport driver → ingress (parse, validate) → here:
-//! transaction layer → transaction user (today Outpost's own UAS; the
-//! B2BUA next) → transaction layer → [`Sender`] → transport driver.
-//! Keeping the protocol state in one task means no locks on it; the
-//! drivers do the parallel work (I/O, TLS, parsing).
+//! transaction layer → B2BUA or own UAS → transaction layer → [`Sender`] →
+//! transport driver. Keeping the protocol state in one task means no locks
+//! on it; the drivers do the parallel work (I/O, TLS, parsing).
 
+pub mod directory;
 pub mod uas;
 
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use outpost_b2bua::{B2bua, B2buaEvent};
 use outpost_sip::{Method, Request};
-use outpost_txn::{Event, RequestOutcome, TransactionLayer};
+use outpost_txn::{Event, TransactionLayer};
 use tokio::sync::{mpsc, watch};
-use tracing::{debug, warn};
+use tracing::{debug, info, warn};
 
 use crate::transport::ingress::{Inbound, service_unavailable};
 use crate::transport::{Flow, Sender};
+use directory::StoreDirectory;
 use uas::LocalUas;
+
+/// Longest sleep when no timer is armed, so gauges stay fresh; waking
+/// costs nothing measurable.
+const IDLE_WAKE: Duration = Duration::from_secs(1);
+
+/// What the core reads: parsed messages, and connections that closed.
+pub struct CoreInputs {
+    /// Messages from every transport.
+    pub messages: mpsc::Receiver<Inbound>,
+    /// TCP/TLS connections that ended (the B2BUA marks phones disconnected).
+    pub closed: mpsc::Receiver<Flow>,
+}
 
 /// The SIP core task.
 pub struct Core {
     txn: TransactionLayer<Flow>,
+    b2bua: B2bua<Flow>,
+    directory: StoreDirectory,
     sender: Sender,
     uas: LocalUas,
     retry_after_secs: u32,
 }
 
-/// Longest sleep when no timer is armed, so the transaction gauge stays
-/// fresh; waking costs nothing measurable.
-const IDLE_WAKE: Duration = Duration::from_secs(1);
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
 
 impl Core {
-    /// A core with the given transaction settings.
+    /// A core with the given transaction settings and B2BUA.
     pub fn new(
         config: outpost_txn::Config,
+        b2bua: B2bua<Flow>,
+        directory: StoreDirectory,
         sender: Sender,
         random: u64,
         retry_after_secs: u32,
     ) -> Self {
         Self {
             txn: TransactionLayer::new(config),
+            b2bua,
+            directory,
             sender,
             uas: LocalUas::new(random),
             retry_after_secs,
         }
     }
 
-    /// Runs until `shutdown` turns true or every ingress is gone.
-    pub async fn run(
-        mut self,
-        mut inbound: mpsc::Receiver<Inbound>,
-        mut shutdown: watch::Receiver<bool>,
-    ) {
+    /// Runs until `shutdown` turns true or every ingress is gone; on
+    /// shutdown, calls are hung up and phones unregistered from the iPBX.
+    pub async fn run(mut self, mut inputs: CoreInputs, mut shutdown: watch::Receiver<bool>) {
         loop {
-            let wake = self
-                .txn
-                .poll_timeout()
-                .unwrap_or_else(|| Instant::now() + IDLE_WAKE);
+            let now = Instant::now();
+            let wake = [self.txn.poll_timeout(), self.b2bua.poll_timeout()]
+                .into_iter()
+                .flatten()
+                .min()
+                .unwrap_or(now + IDLE_WAKE);
             tokio::select! {
-                _ = shutdown.changed() => return,
-                received = inbound.recv() => {
+                _ = shutdown.changed() => {
+                    info!("SIP core stopping: hanging up calls and unregistering phones");
+                    self.b2bua.shutdown(Instant::now(), unix_now(), &mut self.txn);
+                    self.drive().await;
+                    return;
+                }
+                received = inputs.messages.recv() => {
                     let Some(inbound) = received else { return };
                     self.handle_inbound(Instant::now(), inbound);
                 }
+                Some(flow) = inputs.closed.recv() => {
+                    self.b2bua.handle_flow_closed(Instant::now(), &flow);
+                }
                 () = tokio::time::sleep_until(tokio::time::Instant::from_std(wake)) => {
-                    self.txn.handle_timeout(Instant::now());
+                    let now = Instant::now();
+                    self.txn.handle_timeout(now);
+                    if self.b2bua.poll_timeout().is_some_and(|t| t <= now) {
+                        self.b2bua.handle_timeout(now, unix_now(), &mut self.txn, &self.directory);
+                    }
                 }
             }
             self.drive().await;
-            metrics::gauge!("outpost_sip_transactions").set(self.txn.len() as f64);
+            self.record_gauges();
         }
     }
 
     fn handle_inbound(&mut self, now: Instant, Inbound { flow, message }: Inbound) {
         if message.is_request() {
             let reliable = flow.transport.is_reliable();
-            match self.txn.handle_request(now, message, flow, reliable) {
-                Ok(
-                    RequestOutcome::New(_)
-                    | RequestOutcome::Absorbed(_)
-                    | RequestOutcome::Ack(_)
-                    | RequestOutcome::Refused,
-                ) => {}
-                Ok(other) => debug!(?other, "request outcome"),
-                // Validated by ingress, so this is rare: a request the
-                // transaction layer cannot key. It was answered or dropped
-                // by the layer's rules; nothing more to do.
-                Err(error) => {
-                    debug!(peer = %flow.peer, %error, "request not accepted by the transaction layer")
-                }
+            if let Err(error) = self.txn.handle_request(now, message, flow, reliable) {
+                // Validated by ingress, so rare: a request the transaction
+                // layer cannot key.
+                debug!(peer = %flow.peer, %error, "request not accepted by the transaction layer");
             }
         } else if let Err(error) = self.txn.handle_response(now, message) {
             debug!(peer = %flow.peer, %error, "response not matched");
@@ -99,7 +124,7 @@ impl Core {
     }
 
     /// Sends what the layer queued and hands its events to the users,
-    /// until both queues are empty.
+    /// until every queue is empty.
     async fn drive(&mut self) {
         loop {
             let mut progressed = false;
@@ -118,7 +143,17 @@ impl Core {
             }
             while let Some(event) = self.txn.poll_event() {
                 progressed = true;
-                self.handle_event(Instant::now(), event).await;
+                let now = Instant::now();
+                let unhandled =
+                    self.b2bua
+                        .handle_event(now, unix_now(), &mut self.txn, event, &self.directory);
+                if let Some(event) = unhandled {
+                    self.handle_own_event(now, event).await;
+                }
+            }
+            while let Some(event) = self.b2bua.poll_event() {
+                progressed = true;
+                report(event);
             }
             if !progressed {
                 return;
@@ -126,7 +161,9 @@ impl Core {
         }
     }
 
-    async fn handle_event(&mut self, now: Instant, event: Event<Flow>) {
+    /// Events the B2BUA leaves to Outpost itself: requests addressed to
+    /// the gateway, and refusals.
+    async fn handle_own_event(&mut self, now: Instant, event: Event<Flow>) {
         match event {
             Event::RequestReceived {
                 transaction,
@@ -145,28 +182,84 @@ impl Core {
             Event::Refused { request, source } => {
                 metrics::counter!("outpost_sip_rejected_total", "side" => source.side.as_str(), "transport" => source.transport.as_str(), "reason" => "transactions").increment(1);
                 if let Ok(request) = request.into_request() {
-                    self.refuse(&request, &source).await;
+                    refuse(&self.sender, &request, &source, self.retry_after_secs).await;
                 }
             }
             Event::AckReceived { source, .. } => {
-                debug!(peer = %source.peer, "ACK for a 2xx with no dialog ignored")
+                debug!(peer = %source.peer, "ACK with no dialog ignored")
             }
-            Event::Timeout { transaction, timer } => {
-                debug!(%transaction, ?timer, "transaction timed out")
-            }
-            Event::TransportError { transaction } => debug!(%transaction, "transport error"),
             _ => {}
         }
     }
 
-    /// SIG-10: too many transactions; answer 503 statelessly.
-    async fn refuse(&self, request: &Request, source: &Flow) {
-        if request.method() == &Method::Ack {
-            return;
+    fn record_gauges(&self) {
+        let stats = self.b2bua.stats();
+        metrics::gauge!("outpost_sip_transactions").set(self.txn.len() as f64);
+        metrics::gauge!("outpost_registrations").set(stats.registrations as f64);
+        metrics::gauge!("outpost_active_calls").set(stats.active_calls as f64);
+        metrics::gauge!("outpost_active_dialogs").set(stats.active_dialogs as f64);
+    }
+}
+
+/// SIG-10: too many transactions; answer 503 statelessly.
+async fn refuse(sender: &Sender, request: &Request, source: &Flow, retry_after_secs: u32) {
+    if request.method() == &Method::Ack {
+        return;
+    }
+    let bytes = service_unavailable(request, retry_after_secs);
+    if let Err(error) = sender.send(source, bytes).await {
+        debug!(peer = %source.peer, %error, "send of 503 failed");
+    }
+}
+
+/// Logs and counts what the B2BUA reports.
+fn report(event: B2buaEvent) {
+    match event {
+        B2buaEvent::DeviceStatus(status) => {
+            info!(
+                device = %status.setside_username,
+                registered = status.registered,
+                connected = status.connected,
+                in_call = status.in_call,
+                natted = status.natted,
+                last_address = ?status.last_address,
+                "device status"
+            );
         }
-        let bytes = service_unavailable(request, self.retry_after_secs);
-        if let Err(error) = self.sender.send(source, bytes).await {
-            debug!(peer = %source.peer, %error, "send of 503 failed");
+        B2buaEvent::AuthFailed {
+            username,
+            address,
+            reason,
+        } => {
+            metrics::counter!("outpost_auth_failures_total").increment(1);
+            // The username is what the client claimed; no secret is logged.
+            warn!(%username, %address, ?reason, "authentication failed");
         }
+        B2buaEvent::RegistrationFailed {
+            setside_username,
+            status,
+            side,
+        } => {
+            metrics::counter!("outpost_registration_failures_total").increment(1);
+            warn!(device = %setside_username, %status, ?side, "registration failed");
+        }
+        B2buaEvent::CallStarted {
+            call,
+            direction,
+            setside_username,
+        } => {
+            metrics::counter!("outpost_calls_started_total").increment(1);
+            info!(?call, ?direction, device = %setside_username, "call started");
+        }
+        B2buaEvent::CallAnswered { call } => info!(?call, "call answered"),
+        B2buaEvent::CallEnded {
+            call,
+            outcome,
+            duration,
+        } => {
+            metrics::counter!("outpost_calls_total", "outcome" => outcome.as_str()).increment(1);
+            info!(?call, ?outcome, ?duration, "call ended");
+        }
+        other => debug!(?other, "B2BUA event"),
     }
 }

@@ -2,6 +2,7 @@
 //! token, binds every listener, and runs until Ctrl-C or SIGTERM.
 
 pub mod admin;
+pub mod b2bua;
 pub mod listeners;
 
 use std::io::Write;
@@ -17,7 +18,8 @@ use tracing::{info, warn};
 
 use crate::certs::{self, CertError};
 use crate::config::{Config, Side};
-use crate::core::Core;
+use crate::core::directory::{IpbxRoute, StoreDirectory};
+use crate::core::{Core, CoreInputs};
 use crate::setup_token::{self, SetupToken, SetupTokenError};
 use crate::telemetry::{Metrics, listener_state};
 use crate::transport::connect::Connector;
@@ -72,6 +74,9 @@ pub enum ServeError {
     /// Metrics could not be installed.
     #[error("{0}")]
     Metrics(String),
+    /// The B2BUA configuration derived from the settings is refused.
+    #[error("B2BUA configuration: {0}")]
+    B2bua(String),
     /// The operating system's random source failed.
     #[error("no random bytes from the operating system: {0}")]
     Random(String),
@@ -165,11 +170,12 @@ pub async fn run(config: Config, data_dir: PathBuf) -> Result<(), ServeError> {
     let limits = transport_limits(&config);
     let table = ConnectionTable::new(limits.max_connections, limits.max_connections_per_source);
     let (core_tx, core_rx) = tokio::sync::mpsc::channel(limits.core_queue);
+    let (closed_tx, closed_rx) = tokio::sync::mpsc::channel(limits.core_queue);
     let sip_limits = outpost_sip::Limits {
         max_message_size: limits.max_message_size,
         ..outpost_sip::Limits::default()
     };
-    let ingress = Ingress::new(sip_limits, core_tx, limits.retry_after_secs);
+    let ingress = Ingress::new(sip_limits, core_tx, limits.retry_after_secs).with_closed(closed_tx);
     let connector = Connector::new(
         table.clone(),
         ingress.clone(),
@@ -181,16 +187,26 @@ pub async fn run(config: Config, data_dir: PathBuf) -> Result<(), ServeError> {
         ],
         stop_rx.clone(),
     );
-    let sender = Sender::new(sockets.udp_sockets(), table.clone(), Some(connector));
+    let udp = sockets.udp_sockets();
+    let ipbx = ipbx_route(&config, &udp).await;
+    let sender = Sender::new(udp, table.clone(), Some(connector));
     sockets.start(&mut tasks, &acceptor, &table, &ingress, &limits, &stop_rx);
     drop(ingress);
+    let b2bua = b2bua::build(&config, random_u64()?, random_key()?)?;
+    let directory = StoreDirectory::new(open_store(&data_dir)?, ipbx);
     let core = Core::new(
         txn_config(&config),
+        b2bua,
+        directory,
         sender,
         random_u64()?,
         limits.retry_after_secs,
     );
-    tasks.spawn(core.run(core_rx, stop_rx.clone()));
+    let inputs = CoreInputs {
+        messages: core_rx,
+        closed: closed_rx,
+    };
+    tasks.spawn(core.run(inputs, stop_rx.clone()));
     let mut admin_stop = stop_rx.clone();
     tasks.spawn(async move {
         listener_state("admin", "http", &admin_addr.to_string(), true);
@@ -247,6 +263,61 @@ fn txn_config(config: &Config) -> outpost_txn::Config {
         max_transactions: sip.max_transactions as usize,
         ..outpost_txn::Config::default()
     }
+}
+
+fn random_key() -> Result<[u8; 32], ServeError> {
+    let mut key = [0u8; 32];
+    getrandom::fill(&mut key).map_err(|e| ServeError::Random(e.to_string()))?;
+    Ok(key)
+}
+
+/// Resolves `[ipbx]` once at start. A name that does not resolve leaves
+/// the iPBX unreachable (phones get 503) and says so.
+async fn ipbx_route(
+    config: &Config,
+    udp: &std::collections::HashMap<(Side, SocketAddr), std::sync::Arc<tokio::net::UdpSocket>>,
+) -> Option<IpbxRoute> {
+    use crate::config::{IpbxHost, IpbxTransport};
+    use crate::transport::TransportKind;
+    let host = config.ipbx.address.as_ref()?;
+    let port = config.ipbx.port;
+    let addr = match host {
+        IpbxHost::Ip(ip) => SocketAddr::new(*ip, port),
+        IpbxHost::Name(name) => match tokio::net::lookup_host((name.as_str(), port)).await {
+            Ok(mut addrs) => match addrs.next() {
+                Some(addr) => addr,
+                None => {
+                    warn!(ipbx = %name, "ipbx.address resolves to no address; calls and registrations get 503");
+                    return None;
+                }
+            },
+            Err(e) => {
+                warn!(ipbx = %name, error = %e, "cannot resolve ipbx.address; calls and registrations get 503");
+                return None;
+            }
+        },
+    };
+    let transport = match config.ipbx.transport {
+        IpbxTransport::Udp => TransportKind::Udp,
+        IpbxTransport::Tcp => TransportKind::Tcp,
+        IpbxTransport::Tls => TransportKind::Tls,
+    };
+    let local_udp = udp
+        .keys()
+        .find(|(side, local)| *side == Side::Private && local.is_ipv4() == addr.is_ipv4())
+        .map(|(_, local)| *local);
+    if transport == TransportKind::Udp && local_udp.is_none() {
+        warn!(
+            "ipbx.transport is udp but the private side has no UDP socket: set private.protocols to \"udp/tcp\" or \"tls+udp/tcp\""
+        );
+        return None;
+    }
+    info!(%addr, transport = transport.as_str(), "iPBX route");
+    Some(IpbxRoute {
+        addr,
+        transport,
+        local_udp,
+    })
 }
 
 fn random_u64() -> Result<u64, ServeError> {

@@ -45,6 +45,7 @@ pub enum Verdict {
 pub struct Ingress {
     limits: Limits,
     core: mpsc::Sender<Inbound>,
+    closed: Option<mpsc::Sender<Flow>>,
     retry_after_secs: u32,
 }
 
@@ -54,7 +55,23 @@ impl Ingress {
         Self {
             limits,
             core,
+            closed: None,
             retry_after_secs,
+        }
+    }
+
+    /// Also tells the core, through `closed`, when a connection ends.
+    #[must_use]
+    pub fn with_closed(mut self, closed: mpsc::Sender<Flow>) -> Self {
+        self.closed = Some(closed);
+        self
+    }
+
+    /// A TCP/TLS connection ended. Best effort: if the queue is full the
+    /// core learns it at its next send on that flow.
+    pub fn flow_closed(&self, flow: Flow) {
+        if let Some(closed) = &self.closed {
+            let _ = closed.try_send(flow);
         }
     }
 

@@ -81,6 +81,27 @@ pub struct Flow {
     pub connection: Option<FlowId>,
 }
 
+impl outpost_b2bua::Destination for Flow {
+    fn side(&self) -> outpost_b2bua::Side {
+        match self.side {
+            Side::Public => outpost_b2bua::Side::Public,
+            Side::Private => outpost_b2bua::Side::Private,
+        }
+    }
+
+    fn transport(&self) -> outpost_b2bua::Transport {
+        match self.transport {
+            TransportKind::Udp => outpost_b2bua::Transport::Udp,
+            TransportKind::Tcp => outpost_b2bua::Transport::Tcp,
+            TransportKind::Tls => outpost_b2bua::Transport::Tls,
+        }
+    }
+
+    fn remote_addr(&self) -> SocketAddr {
+        self.peer
+    }
+}
+
 /// Limits and timers of the transport layer.
 #[derive(Debug, Clone)]
 pub struct TransportLimits {

@@ -168,6 +168,7 @@ pub(super) async fn run<S>(
         }
     };
     let _ = writer.shutdown().await;
+    ctx.ingress.flow_closed(flow);
     debug!(side = %flow.side, peer = %flow.peer, transport = flow.transport.as_str(), reason = ?closed, "connection closed");
     if let Closed::Framing(reason) = closed {
         info!(side = %flow.side, peer = %flow.peer, %reason, "connection closed: stream out of sync");

@@ -201,6 +201,14 @@ impl PhoneConfig {
         if let Some(ca) = &self.ca_file {
             kv("sip_cafile", &ca.display().to_string());
         }
+        if self.transport == Transport::Tls {
+            // baresip 1.0.0 only creates its TLS context (and so its TLS
+            // transport) when it has a certificate of its own.
+            kv(
+                "sip_certificate",
+                &dir.join("phone.pem").display().to_string(),
+            );
+        }
         kv(
             "sip_verify_server",
             if self.verify_server { "yes" } else { "no" },

@@ -1,0 +1,181 @@
+//! What the B2BUA reports to the core: device status for the store, auth
+//! failures for brute-force protection, registration and call events for
+//! logs and metrics, and counters.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use outpost_sip::StatusCode;
+
+use crate::error::FailedSide;
+
+/// How a client transaction failed without a response (the transaction
+/// layer's [`outpost_txn::Event::Timeout`] / [`outpost_txn::Event::TransportError`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    /// Timer B/F (client) or H (server) fired: acts as a 408.
+    Timeout,
+    /// The driver could not send: acts as a 503.
+    TransportError,
+}
+
+/// A device's status (SIG-8, PRO-3 read-only fields), emitted when it
+/// changes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceStatus {
+    /// The device.
+    pub setside_username: String,
+    /// Registered through Outpost (phone binding alive and the iPBX
+    /// registration in place).
+    pub registered: bool,
+    /// Reachable: the last heartbeat (UDP) was answered, or its connection
+    /// (TCP/TLS) is open.
+    pub connected: bool,
+    /// At least one call up or being set up.
+    pub in_call: bool,
+    /// The phone's address as observed (after NAT).
+    pub last_address: Option<SocketAddr>,
+    /// Whether the phone is behind NAT: its Via sent-by differs from the
+    /// observed address.
+    pub natted: bool,
+}
+
+/// Why an authentication failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AuthFailure {
+    /// No such device.
+    UnknownUser,
+    /// The digest response was wrong (wrong password).
+    WrongPassword,
+    /// The device is disabled.
+    Disabled,
+}
+
+/// Direction of a call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    /// From a phone toward the iPBX.
+    FromPhone,
+    /// From the iPBX toward a phone.
+    ToPhone,
+}
+
+/// How a call ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CallOutcome {
+    /// Answered, then hung up.
+    Completed,
+    /// Cancelled by the caller before an answer.
+    Cancelled,
+    /// Refused by the callee (or its side) with this final status.
+    Rejected(StatusCode),
+    /// The far side never answered (transaction timeout).
+    NoAnswer,
+    /// A transport failure or an internal error.
+    Failed(FailedSide),
+}
+
+impl CallOutcome {
+    /// Short name for metrics labels.
+    #[must_use]
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Completed => "completed",
+            Self::Cancelled => "cancelled",
+            Self::Rejected(_) => "rejected",
+            Self::NoAnswer => "no_answer",
+            Self::Failed(_) => "failed",
+        }
+    }
+}
+
+/// Identifies a call in events (never reused by one B2BUA).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CallRef(pub u64);
+
+/// Something the core should know.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum B2buaEvent {
+    /// A device's status changed (store it; `outpost devices list`).
+    DeviceStatus(DeviceStatus),
+    /// A failed authentication from the public side: counts toward
+    /// brute-force protection (SEC-6).
+    AuthFailed {
+        /// The username tried.
+        username: String,
+        /// Where from (observed).
+        address: SocketAddr,
+        /// Why.
+        reason: AuthFailure,
+    },
+    /// A registration toward the iPBX failed; the phone was answered with
+    /// `status`.
+    RegistrationFailed {
+        /// The device.
+        setside_username: String,
+        /// The status sent to the phone (or that would have been).
+        status: StatusCode,
+        /// Where it failed.
+        side: FailedSide,
+    },
+    /// A call started.
+    CallStarted {
+        /// The call.
+        call: CallRef,
+        /// Its direction.
+        direction: Direction,
+        /// The remote-worker device involved.
+        setside_username: String,
+    },
+    /// A call was answered.
+    CallAnswered {
+        /// The call.
+        call: CallRef,
+    },
+    /// A call ended (its legs are gone).
+    CallEnded {
+        /// The call.
+        call: CallRef,
+        /// How.
+        outcome: CallOutcome,
+        /// Time from answer to end (zero if never answered).
+        duration: Duration,
+    },
+}
+
+/// Counters and gauges for `/metrics`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Stats {
+    /// Devices whose registration is in place toward the iPBX.
+    pub registrations: usize,
+    /// Device bindings held (including ones being set up).
+    pub bindings: usize,
+    /// Calls alive (INVITE dialog pairs).
+    pub active_calls: usize,
+    /// Dialog pairs alive (calls and subscriptions).
+    pub active_dialogs: usize,
+    /// Client and server transactions the B2BUA is tracking.
+    pub tracked_transactions: usize,
+    /// Timers armed.
+    pub timers: usize,
+    /// Calls ended, by outcome: completed.
+    pub calls_completed: u64,
+    /// Calls ended, by outcome: cancelled.
+    pub calls_cancelled: u64,
+    /// Calls ended, by outcome: rejected.
+    pub calls_rejected: u64,
+    /// Calls ended, by outcome: no answer.
+    pub calls_no_answer: u64,
+    /// Calls ended, by outcome: failed.
+    pub calls_failed: u64,
+    /// Failed authentications (unknown user, wrong password, disabled).
+    pub auth_failures: u64,
+    /// Registrations the iPBX refused or never answered.
+    pub registration_failures: u64,
+    /// Requests refused with 503 because of `max_dialogs`/`max_bindings`.
+    pub overload_rejections: u64,
+}

@@ -1,0 +1,54 @@
+//! The B2BUA's configuration, derived from Outpost's settings.
+
+use std::time::Duration;
+
+use outpost_b2bua::{B2bua, Config as B2buaConfig, SideIdentity, Transport};
+
+use super::ServeError;
+use crate::config::{Config, SideConfig};
+use crate::transport::Flow;
+
+/// How Outpost appears on a side: its advertised address (NET-2), else the
+/// FQDN/host name, with the side's listening ports.
+fn identity(side: &SideConfig, fallback_host: &str) -> Option<SideIdentity> {
+    let host = side
+        .advertised_address()
+        .map_or_else(|| fallback_host.to_owned(), |ip| ip.to_string());
+    let mut listeners = Vec::new();
+    if side.tls_enabled() {
+        listeners.push((Transport::Tls, side.sip_tls_port));
+    }
+    if side.plain_enabled() {
+        listeners.push((Transport::Udp, side.sip_port));
+        listeners.push((Transport::Tcp, side.sip_port));
+    }
+    let (first, rest) = listeners.split_first()?;
+    let mut identity = SideIdentity::new(host, first.0, first.1);
+    for (transport, port) in rest {
+        identity = identity.with_listener(*transport, *port);
+    }
+    Some(identity)
+}
+
+/// The B2BUA for `config`.
+pub fn build(
+    config: &Config,
+    seed: u64,
+    digest_secret: [u8; 32],
+) -> Result<B2bua<Flow>, ServeError> {
+    let fqdn = config.fqdn_or_hostname();
+    let missing = || ServeError::B2bua("a side has no SIP transport".into());
+    let public = identity(&config.public, &fqdn).ok_or_else(missing)?;
+    let private = identity(&config.private, &fqdn).ok_or_else(missing)?;
+    let mut b2bua = B2buaConfig::new(public, private);
+    let r = &config.registration;
+    b2bua.realm = fqdn;
+    b2bua.phone_expiry = Duration::from_secs(u64::from(r.phone_expiry_secs));
+    b2bua.icp_expiry = Duration::from_secs(u64::from(r.icp_expiry_secs));
+    b2bua.trust_registered_connection = r.trust_registered_connection;
+    b2bua.heartbeat_interval =
+        (r.heartbeat_secs > 0).then(|| Duration::from_secs(u64::from(r.heartbeat_secs)));
+    b2bua.max_dialogs = r.max_calls as usize;
+    b2bua.digest_algorithms = r.digest_algorithms.clone();
+    B2bua::new(b2bua, seed, digest_secret).map_err(|e| ServeError::B2bua(e.to_string()))
+}

@@ -1,0 +1,384 @@
+//! Remote workers through the B2BUA, end to end with real peers (issue
+//! "Remote workers through the B2BUA"): phone A at home behind a NAT box
+//! speaks TLS to Outpost's public side with its set-side credentials;
+//! Outpost's private side faces Kamailio (the iPBX) and phone B on the LAN,
+//! both plain UDP.
+//!
+//!   A (198.19.1.20) ─ home ─ NAT (198.19.1.1 | 198.18.0.1) ─ inet ─
+//!     (198.18.0.10) Outpost (198.18.2.10) ─ lan ─ Kamailio (198.18.2.20), B (198.18.2.30)
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is the failure report
+
+use std::time::{Duration, Instant};
+
+use outpost_testbed::capture::{Capture, sip_messages};
+use outpost_testbed::{
+    DeviceSpec, EventKind, Host, Ipbx, IpbxConfig, Lab, Network, OutpostNode, OutpostSpec, Phone,
+    PhoneConfig, Transport, skip_e2e,
+};
+
+const SIP: Duration = Duration::from_secs(15);
+
+/// Set side (what the phone knows) → ICP side (what the iPBX knows).
+const ALICE: (&str, &str, &str, &str) = ("alice", "alice-Secret-1", "1001", "alpha-1001");
+const BOB_ICP: (&str, &str) = ("1002", "bravo-1002");
+
+struct Bed {
+    // Field order is drop order: processes before the lab.
+    a: Option<Phone>,
+    gw: Host,
+    b: Phone,
+    outpost: OutpostNode,
+    ipbx: Ipbx,
+    a_host: Host,
+    inet: Network,
+    lan: Network,
+    lab: Lab,
+}
+
+fn bed(tag: &str, extra_toml: &str) -> Bed {
+    let lab = Lab::new(tag).unwrap();
+    let home = lab.network("home", "198.19.1").unwrap();
+    let inet = lab.network("inet", "198.18.0").unwrap();
+    let lan = lab.network("lan", "198.18.2").unwrap();
+    let router = lab.nat_router("nat", (&inet, 1), (&home, 1)).unwrap();
+    let a_host = lab.host_behind("phone-a", &home, 20, &router).unwrap();
+    let gw = lab
+        .host_multi("outpost", &[(&inet, 10), (&lan, 10)])
+        .unwrap();
+    let pbx_host = lab.host("ipbx", &lan, 20).unwrap();
+    let b_host = lab.host("phone-b", &lan, 30).unwrap();
+
+    let ipbx = Ipbx::start(
+        &pbx_host,
+        IpbxConfig::new([(ALICE.2, ALICE.3), BOB_ICP]).realm("ipbx.test"),
+    )
+    .unwrap();
+    let outpost = OutpostNode::start(
+        &gw,
+        &OutpostSpec {
+            binary: env!("CARGO_BIN_EXE_outpost").into(),
+            public: inet.clone(),
+            private: lan.clone(),
+            ipbx: ipbx.addr(),
+            devices: vec![DeviceSpec::translated(ALICE.0, ALICE.1, ALICE.2, ALICE.3)],
+            extra_toml: format!("fqdn = \"{FQDN}\"\n{extra_toml}"),
+            env: vec![(
+                "SSLKEYLOGFILE".into(),
+                lab.dir().join("outpost-tls-keys.txt").display().to_string(),
+            )],
+        },
+    )
+    .unwrap();
+    a_host.add_hosts_entry(FQDN, outpost.public_ip()).unwrap();
+    let b = Phone::start(
+        &b_host,
+        PhoneConfig::new(BOB_ICP.0, BOB_ICP.1, ipbx.addr()).tone(700),
+    )
+    .unwrap();
+    b.wait_registered(SIP).unwrap();
+    Bed {
+        a: None,
+        gw,
+        b,
+        outpost,
+        ipbx,
+        a_host,
+        inet,
+        lan,
+        lab,
+    }
+}
+
+/// Outpost's public FQDN, in its certificate and in phone A's hosts file.
+const FQDN: &str = "sbc.outpost.test";
+
+fn phone_a_config(bed: &Bed, password: &str) -> PhoneConfig {
+    let mut config =
+        PhoneConfig::new(ALICE.0, password, bed.outpost.public_tls()).transport(Transport::Tls);
+    config.ca_file = Some(bed.outpost.ca_file());
+    config.domain = FQDN.to_owned();
+    config
+}
+
+fn start_a(bed: &mut Bed) {
+    let a = Phone::start(&bed.a_host, phone_a_config(bed, ALICE.1)).unwrap();
+    a.wait_registered(SIP).unwrap();
+    bed.a = Some(a);
+}
+
+fn a(bed: &Bed) -> &Phone {
+    bed.a.as_ref().expect("phone A started")
+}
+
+/// Polls Kamailio's location table until `check` holds for AoR `aor`.
+fn wait_location(
+    ipbx: &Ipbx,
+    aor: &str,
+    timeout: Duration,
+    check: impl Fn(&[String]) -> bool,
+) -> Vec<String> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let contacts: Vec<String> = ipbx
+            .location()
+            .unwrap()
+            .into_iter()
+            .filter(|b| b.aor == aor)
+            .map(|b| b.contact)
+            .collect();
+        if check(&contacts) {
+            return contacts;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "location of {aor} never matched; now {contacts:?}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn registration_is_translated_and_wrong_passwords_never_reach_the_ipbx() {
+    if skip_e2e() {
+        return;
+    }
+    let mut bed = bed("rwreg", "");
+    // A wrong password first: 403, and Kamailio sees no REGISTER at all.
+    let wrong = Phone::start(&bed.a_host, phone_a_config(&bed, "not-the-password")).unwrap();
+    let outcome = wrong
+        .wait_any(&[EventKind::RegisterOk, EventKind::RegisterFail], SIP)
+        .unwrap();
+    assert_eq!(
+        outcome.kind,
+        EventKind::RegisterFail,
+        "{:?}",
+        wrong.events()
+    );
+    assert!(outcome.param.contains("403"), "{}", outcome.param);
+    drop(wrong);
+    assert!(
+        !bed.ipbx.log_text().contains("REGISTER from 198.18.2.10"),
+        "the iPBX saw a REGISTER for a phone that failed authentication:\n{}",
+        bed.ipbx.log_text()
+    );
+
+    start_a(&mut bed);
+    let private_ip = bed.outpost.private_ip().to_string();
+    let contacts = wait_location(&bed.ipbx, ALICE.2, SIP, |c| !c.is_empty());
+    assert!(
+        contacts
+            .iter()
+            .all(|c| c.contains(&private_ip) && !c.contains(ALICE.0) && !c.contains("198.19.")),
+        "the iPBX must see the ICP-side user bound to Outpost's private address only: {contacts:?}"
+    );
+    assert!(
+        bed.ipbx
+            .location()
+            .unwrap()
+            .iter()
+            .all(|b| b.aor != ALICE.0),
+        "set-side name leaked to the iPBX"
+    );
+    let _ = &bed.lan;
+    let _ = &bed.inet;
+    let _ = &bed.lab;
+}
+
+#[test]
+fn calls_both_ways_cancel_and_hold() {
+    if skip_e2e() {
+        return;
+    }
+    let mut bed = bed("rwcall", "");
+    start_a(&mut bed);
+    let a_phone = a(&bed);
+    let b = &bed.b;
+
+    // A calls B; A hangs up.
+    for a_hangs_up in [true, false] {
+        a_phone
+            .dial(&format!("sip:{}@{}", BOB_ICP.0, bed.outpost.public_ip()))
+            .unwrap();
+        b.wait_event(EventKind::CallIncoming, SIP).unwrap();
+        b.answer().unwrap();
+        a_phone.wait_event(EventKind::CallEstablished, SIP).unwrap();
+        b.wait_event(EventKind::CallEstablished, SIP).unwrap();
+        if a_hangs_up {
+            a_phone.hangup().unwrap();
+        } else {
+            b.hangup().unwrap();
+        }
+        a_phone.wait_event(EventKind::CallClosed, SIP).unwrap();
+        b.wait_event(EventKind::CallClosed, SIP).unwrap();
+    }
+
+    // B calls A through the iPBX (A's ICP-side number), A answers; hold and
+    // resume from each side.
+    b.dial(&format!("sip:{}@{}", ALICE.2, bed.ipbx.ip()))
+        .unwrap();
+    let incoming = a_phone.wait_event(EventKind::CallIncoming, SIP).unwrap();
+    assert!(
+        !incoming.peer_uri.contains("198.18.2."),
+        "private address shown to the phone: {incoming:?}"
+    );
+    a_phone.answer().unwrap();
+    a_phone.wait_event(EventKind::CallEstablished, SIP).unwrap();
+    b.wait_event(EventKind::CallEstablished, SIP).unwrap();
+    let remote_sdp = EventKind::Other("CALL_REMOTE_SDP".into());
+    for (holder, held) in [(a_phone, b), (b, a_phone)] {
+        for step in ["hold", "resume"] {
+            holder.command(step, "").unwrap();
+            held.wait_event(remote_sdp.clone(), SIP)
+                .unwrap_or_else(|e| panic!("{step}: the other phone got no re-INVITE: {e}"));
+            holder
+                .wait_event(remote_sdp.clone(), SIP)
+                .unwrap_or_else(|e| panic!("{step}: no answer to the re-INVITE: {e}"));
+        }
+    }
+    b.hangup().unwrap();
+    a_phone.wait_event(EventKind::CallClosed, SIP).unwrap();
+    b.wait_event(EventKind::CallClosed, SIP).unwrap();
+
+    // CANCEL before answer: B gives up while A rings.
+    b.dial(&format!("sip:{}@{}", ALICE.2, bed.ipbx.ip()))
+        .unwrap();
+    a_phone.wait_event(EventKind::CallIncoming, SIP).unwrap();
+    b.hangup().unwrap();
+    a_phone.wait_event(EventKind::CallClosed, SIP).unwrap();
+    b.wait_event(EventKind::CallClosed, SIP).unwrap();
+}
+
+#[test]
+fn a_dead_phone_is_unregistered_from_the_ipbx() {
+    if skip_e2e() {
+        return;
+    }
+    // Phones get 30 s bindings here so the test stays short.
+    let mut bed = bed("rwdead", "[registration]\nphone_expiry_secs = 30\n");
+    start_a(&mut bed);
+    wait_location(&bed.ipbx, ALICE.2, SIP, |c| !c.is_empty());
+    let mut a = bed.a.take().unwrap();
+    let pid = a.process().pid();
+    std::process::Command::new("kill")
+        .args(["-9", &pid.to_string()])
+        .status()
+        .unwrap();
+    let killed = Instant::now();
+    wait_location(&bed.ipbx, ALICE.2, Duration::from_secs(30 + 15), |c| {
+        c.is_empty()
+    });
+    println!(
+        "binding removed {:?} after the phone died",
+        killed.elapsed()
+    );
+    drop(a);
+}
+
+#[test]
+fn topology_is_hidden_on_both_sides() {
+    if skip_e2e() {
+        return;
+    }
+    let mut bed = bed("rwtopo", "");
+    let public_if = bed.gw.interface_on(&bed.inet).unwrap().name.clone();
+    let private_if = bed.gw.interface_on(&bed.lan).unwrap().name.clone();
+    let public_cap =
+        Capture::start(&bed.gw, &public_if, Some("tcp port 5063 or udp port 5060")).unwrap();
+    let private_cap = Capture::start(&bed.gw, &private_if, Some("port 5060")).unwrap();
+
+    start_a(&mut bed);
+    let a_phone = a(&bed);
+    let b = &bed.b;
+    a_phone
+        .dial(&format!("sip:{}@{}", BOB_ICP.0, FQDN))
+        .unwrap();
+    b.wait_event(EventKind::CallIncoming, SIP).unwrap();
+    b.answer().unwrap();
+    a_phone.wait_event(EventKind::CallEstablished, SIP).unwrap();
+    a_phone.hangup().unwrap();
+    b.wait_event(EventKind::CallClosed, SIP).unwrap();
+    b.dial(&format!("sip:{}@{}", ALICE.2, bed.ipbx.ip()))
+        .unwrap();
+    a_phone.wait_event(EventKind::CallIncoming, SIP).unwrap();
+    a_phone.answer().unwrap();
+    b.wait_event(EventKind::CallEstablished, SIP).unwrap();
+    b.hangup().unwrap();
+    a_phone.wait_event(EventKind::CallClosed, SIP).unwrap();
+
+    let keys = bed.lab.dir().join("outpost-tls-keys.txt");
+    let public = sip_messages(&public_cap.stop(), Some(&keys)).unwrap();
+    let private = sip_messages(&private_cap.stop(), None).unwrap();
+    // The captures really hold the exchanges (TLS decrypted on the public side).
+    for (side, messages) in [("public", &public), ("private", &private)] {
+        for needle in ["REGISTER", "INVITE", "BYE", "SIP/2.0 200"] {
+            assert!(
+                messages.iter().any(|m| m.contains(needle)),
+                "no {needle} on the {side} side: {messages:#?}"
+            );
+        }
+    }
+    let call_ids = |messages: &[String]| -> Vec<String> {
+        messages
+            .iter()
+            .flat_map(|m| {
+                m.split(['\t', ',', '\r', '\n'])
+                    .map(str::trim)
+                    .map(str::to_owned)
+                    .collect::<Vec<_>>()
+            })
+            .filter_map(|h| {
+                h.strip_prefix("Call-ID: ")
+                    .or_else(|| h.strip_prefix("i: "))
+                    .map(str::to_owned)
+            })
+            .collect()
+    };
+    // Each side does show its own addresses: the checks below are not
+    // passing on empty decodes.
+    assert!(
+        public
+            .iter()
+            .any(|m| m.contains("198.18.0.10") || m.contains(FQDN))
+    );
+    assert!(private.iter().any(|m| m.contains("198.18.2.10")));
+    let (public_ids, private_ids) = (call_ids(&public), call_ids(&private));
+    assert!(
+        !public_ids.is_empty() && !private_ids.is_empty(),
+        "no Call-ID decoded"
+    );
+    let lan_prefix = "198.18.2.";
+    let home_prefix = "198.19.1.";
+    let nat_public = "198.18.0.1:";
+    for m in &public {
+        assert!(
+            !m.contains(lan_prefix),
+            "private address on the public side: {m}"
+        );
+        assert!(
+            !m.contains(ALICE.2) && !m.contains("ipbx.test"),
+            "ICP-side identity on the public side: {m}"
+        );
+        for id in &private_ids {
+            assert!(
+                !m.contains(id.as_str()),
+                "private Call-ID {id} on the public side: {m}"
+            );
+        }
+    }
+    for m in &private {
+        assert!(
+            !m.contains(home_prefix) && !m.contains(nat_public),
+            "the phone's network on the private side: {m}"
+        );
+        assert!(
+            !m.contains(ALICE.0),
+            "set-side username on the private side: {m}"
+        );
+        for id in &public_ids {
+            assert!(
+                !m.contains(id.as_str()),
+                "public Call-ID {id} on the private side: {m}"
+            );
+        }
+    }
+}
