@@ -5,7 +5,7 @@
 use std::io::Write;
 use std::path::Path;
 
-use outpost_store::{Device, Icp, NewDevice, NewIcp, Secret, Store};
+use outpost_store::{Device, DeviceStatusRecord, Icp, NewDevice, NewIcp, Secret, Store};
 
 use crate::cli::{DeviceAddArgs, DeviceCommand, IcpAddArgs, IcpCommand, ListArgs, SipTransportArg};
 
@@ -94,27 +94,48 @@ pub fn devices(
         }
         DeviceCommand::List(ListArgs { json }) => {
             let devices = store.devices()?;
+            let statuses: std::collections::HashMap<String, DeviceStatusRecord> = store
+                .device_statuses()?
+                .into_iter()
+                .map(|s| (s.setside_username.clone(), s))
+                .collect();
+            let status_of = |d: &Device| {
+                statuses
+                    .get(&d.setside_username)
+                    .cloned()
+                    .unwrap_or_default()
+            };
             if json {
                 for device in &devices {
-                    writeln!(out, "{}", device_json(device)).map_err(io)?;
+                    writeln!(out, "{}", device_json(device, &status_of(device))).map_err(io)?;
                 }
             } else {
                 writeln!(
                     out,
-                    "{:<20} {:<20} {:<16} {:<8} {:<13} {:<12} DESCRIPTION",
-                    "SET-SIDE USER", "ICP-SIDE USER", "ICP", "ENABLED", "MAC", "LOCATION"
+                    "{:<20} {:<20} {:<16} {:<8} {:<13} {:<12} {:<10} {:<22} DESCRIPTION",
+                    "SET-SIDE USER",
+                    "ICP-SIDE USER",
+                    "ICP",
+                    "ENABLED",
+                    "MAC",
+                    "LOCATION",
+                    "STATUS",
+                    "LAST ADDRESS"
                 )
                 .map_err(io)?;
                 for d in &devices {
+                    let status = status_of(d);
                     writeln!(
                         out,
-                        "{:<20} {:<20} {:<16} {:<8} {:<13} {:<12} {}",
+                        "{:<20} {:<20} {:<16} {:<8} {:<13} {:<12} {:<10} {:<22} {}",
                         d.setside_username,
                         d.effective_icpside_username(),
                         d.icp,
                         if d.enabled { "yes" } else { "no" },
                         d.mac.as_deref().unwrap_or("-"),
                         d.location.as_deref().unwrap_or("-"),
+                        status_word(&status),
+                        status.last_address.as_deref().unwrap_or("-"),
                         d.description
                     )
                     .map_err(io)?;
@@ -143,6 +164,25 @@ pub fn devices(
         }
     }
     Ok(())
+}
+
+/// One word for the table: in-call > registered > connected > off, with
+/// `+nat` when the phone is behind NAT.
+fn status_word(s: &DeviceStatusRecord) -> String {
+    let word = if s.in_call {
+        "in-call"
+    } else if s.registered {
+        "registered"
+    } else if s.connected {
+        "connected"
+    } else {
+        "off"
+    };
+    if s.natted {
+        format!("{word}+nat")
+    } else {
+        word.to_owned()
+    }
 }
 
 fn import_error(file: &Path, e: outpost_store::StoreError) -> CommandError {
@@ -209,7 +249,7 @@ fn icp_json(icp: &Icp) -> String {
     .to_string()
 }
 
-fn device_json(d: &Device) -> String {
+fn device_json(d: &Device, status: &DeviceStatusRecord) -> String {
     // Field names follow the vendor REST API (PRO-3); passwords are omitted.
     serde_json::json!({
         "guid": d.guid,
@@ -220,6 +260,11 @@ fn device_json(d: &Device) -> String {
         "icpside_username": d.effective_icpside_username(),
         "clientid": d.mac,
         "location": d.location,
+        "registered": status.registered,
+        "connected": status.connected,
+        "in_call": status.in_call,
+        "natted": status.natted,
+        "last_address": status.last_address,
     })
     .to_string()
 }

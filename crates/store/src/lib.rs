@@ -51,6 +51,7 @@ mod mac;
 pub mod migrations;
 mod secret;
 mod settings;
+mod status;
 
 pub use csv_import::{ImportReport, MAX_IMPORT_BYTES, MAX_IMPORT_ROWS};
 pub use device::{Device, NewDevice};
@@ -61,6 +62,7 @@ pub use guard::{
 pub use icp::{Icp, NewIcp};
 pub use mac::normalize_mac;
 pub use secret::Secret;
+pub use status::DeviceStatusRecord;
 
 /// How long a statement waits for another connection's lock before failing
 /// with "database is locked".

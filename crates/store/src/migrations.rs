@@ -87,6 +87,20 @@ const MIGRATIONS: &[&str] = &[
     ) STRICT;
     INSERT INTO guard_revision (id, revision) VALUES (1, 0);
     ",
+    // 3: per-device runtime status (SIG-8), written by `serve` as it changes
+    // so `devices list` and the API show it; reset at every start.
+    "
+    CREATE TABLE device_status (
+        setside_username TEXT    NOT NULL PRIMARY KEY
+                                 REFERENCES devices (setside_username) ON DELETE CASCADE,
+        registered       INTEGER NOT NULL CHECK (registered IN (0, 1)),
+        connected        INTEGER NOT NULL CHECK (connected IN (0, 1)),
+        in_call          INTEGER NOT NULL CHECK (in_call IN (0, 1)),
+        natted           INTEGER NOT NULL CHECK (natted IN (0, 1)),
+        last_address     TEXT,
+        updated          INTEGER NOT NULL
+    ) STRICT;
+    ",
 ];
 
 /// The schema version this code produces and understands.

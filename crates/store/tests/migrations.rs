@@ -38,6 +38,7 @@ fn fresh_file_is_migrated_to_latest() {
     assert_eq!(
         table_names(&path),
         [
+            "device_status",
             "devices",
             "guard_allow",
             "guard_deny",

@@ -61,6 +61,8 @@ pub struct OutpostSpec {
     pub ipbx: SocketAddr,
     /// Devices to create.
     pub devices: Vec<DeviceSpec>,
+    /// Devices to import as CSV (`outpost devices import`), header included.
+    pub devices_csv: Option<String>,
     /// Extra environment for `outpost serve` (e.g. `SSLKEYLOGFILE`).
     pub env: Vec<(String, String)>,
     /// Extra TOML put first in the generated configuration (top-level keys,
@@ -71,6 +73,7 @@ pub struct OutpostSpec {
 /// A running Outpost in a lab host.
 pub struct OutpostNode {
     process: Process,
+    binary: PathBuf,
     data_dir: PathBuf,
     config: PathBuf,
     public_ip: Ipv4Addr,
@@ -145,6 +148,13 @@ impl OutpostNode {
             cli(&args, &env)?;
         }
 
+        if let Some(csv) = &spec.devices_csv {
+            let file = dir.join("devices.csv");
+            std::fs::write(&file, csv)
+                .map_err(|e| TestbedError::io("writing devices.csv", &file, e))?;
+            let file = file.display().to_string();
+            cli(&["devices", "import", &file], &[])?;
+        }
         let mut cmd = host.command(&spec.binary);
         cmd.arg("--config")
             .arg(&config)
@@ -158,11 +168,26 @@ impl OutpostNode {
         process.wait_for_log("outpost running", START_TIMEOUT)?;
         Ok(Self {
             process,
+            binary: spec.binary.clone(),
             data_dir,
             config,
             public_ip,
             private_ip,
         })
+    }
+
+    /// Runs the `outpost` CLI on this node's configuration and data
+    /// directory (like an administrator on the same machine) and returns
+    /// its standard output.
+    pub fn cli(&self, args: &[&str]) -> Result<String> {
+        let mut cmd = Command::new(&self.binary);
+        cmd.arg("--config")
+            .arg(&self.config)
+            .arg("--data-dir")
+            .arg(&self.data_dir)
+            .args(args);
+        let out = crate::run_checked(&mut cmd)?;
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
     }
 
     /// The TLS certificate phones must trust (self-signed at first start).

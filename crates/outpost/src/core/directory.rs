@@ -34,6 +34,23 @@ impl StoreDirectory {
         Self { store, ipbx }
     }
 
+    /// Writes a device's runtime status to the store (SIG-8), where
+    /// `outpost devices list` and the API read it.
+    pub fn record_status(&mut self, status: &outpost_b2bua::DeviceStatus, unix_secs: u64) {
+        let record = outpost_store::DeviceStatusRecord {
+            setside_username: status.setside_username.clone(),
+            registered: status.registered,
+            connected: status.connected,
+            in_call: status.in_call,
+            natted: status.natted,
+            last_address: status.last_address.map(|a| a.to_string()),
+            updated: unix_secs,
+        };
+        if let Err(e) = self.store.set_device_status(&record) {
+            warn!(error = %e, device = %status.setside_username, "could not record the device status");
+        }
+    }
+
     /// The flow toward an ICP host: the ICP's own address when it is an IP
     /// literal (port and transport from `[ipbx]`), else the `[ipbx]` route.
     fn route_to(&self, host: &str) -> Option<Flow> {

@@ -153,6 +153,9 @@ impl Core {
             }
             while let Some(event) = self.b2bua.poll_event() {
                 progressed = true;
+                if let B2buaEvent::DeviceStatus(status) = &event {
+                    self.directory.record_status(status, unix_now());
+                }
                 report(event);
             }
             if !progressed {
@@ -198,6 +201,15 @@ impl Core {
         metrics::gauge!("outpost_registrations").set(stats.registrations as f64);
         metrics::gauge!("outpost_active_calls").set(stats.active_calls as f64);
         metrics::gauge!("outpost_active_dialogs").set(stats.active_dialogs as f64);
+        let (mut connected, mut in_call, mut natted) = (0usize, 0usize, 0usize);
+        for status in self.b2bua.device_statuses() {
+            connected += usize::from(status.connected);
+            in_call += usize::from(status.in_call);
+            natted += usize::from(status.natted);
+        }
+        metrics::gauge!("outpost_devices_connected").set(connected as f64);
+        metrics::gauge!("outpost_devices_in_call").set(in_call as f64);
+        metrics::gauge!("outpost_devices_natted").set(natted as f64);
     }
 }
 

@@ -193,7 +193,13 @@ pub async fn run(config: Config, data_dir: PathBuf) -> Result<(), ServeError> {
     sockets.start(&mut tasks, &acceptor, &table, &ingress, &limits, &stop_rx);
     drop(ingress);
     let b2bua = b2bua::build(&config, random_u64()?, random_key()?)?;
-    let directory = StoreDirectory::new(open_store(&data_dir)?, ipbx);
+    let mut core_store = open_store(&data_dir)?;
+    // A new process holds no registration: whatever the last run recorded
+    // is stale.
+    if let Err(e) = core_store.reset_device_statuses() {
+        warn!(error = %e, "could not reset device statuses");
+    }
+    let directory = StoreDirectory::new(core_store, ipbx);
     let core = Core::new(
         txn_config(&config),
         b2bua,
