@@ -1,0 +1,1 @@
+//! Placeholder: the media core is being written.

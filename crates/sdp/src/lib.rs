@@ -1,0 +1,1 @@
+//! Placeholder: the SDP crate is being written.
