@@ -54,6 +54,9 @@ pub enum Command {
     /// Manage teleworker SIP devices.
     #[command(subcommand)]
     Devices(DeviceCommand),
+    /// Security: status, allow-list and deny-lists (SEC-1..SEC-6).
+    #[command(subcommand)]
+    Guard(crate::guard_admin::GuardCommand),
 }
 
 /// `outpost icps ...`

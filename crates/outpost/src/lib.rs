@@ -9,6 +9,7 @@ pub mod commands;
 pub mod config;
 pub mod core;
 pub mod guard_admin;
+pub mod guard_runtime;
 pub mod replies;
 pub mod serve;
 pub mod setup_token;

@@ -78,6 +78,22 @@ fn run(cli: Cli) -> ExitCode {
                 commands::devices(&mut store, command, &mut std::io::stdout())
                     .map_err(|e| e.to_string())
             }),
+        Command::Guard(command) => serve::open_store(&data_dir)
+            .map_err(|e| e.to_string())
+            .and_then(|mut store| {
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+                let defaults = outpost_guard::Settings::default().to_pairs();
+                outpost::guard_admin::run(
+                    &mut store,
+                    command,
+                    now,
+                    &defaults,
+                    &mut std::io::stdout(),
+                )
+                .map_err(|e| e.to_string())
+            }),
         Command::CheckConfig { .. } => Ok(()),
     };
     match result {

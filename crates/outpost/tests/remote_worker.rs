@@ -61,6 +61,7 @@ fn bed(tag: &str, extra_toml: &str) -> Bed {
             private: lan.clone(),
             ipbx: ipbx.addr(),
             devices: vec![DeviceSpec::translated(ALICE.0, ALICE.1, ALICE.2, ALICE.3)],
+            allow_list: vec![],
             devices_csv: None,
             extra_toml: format!("fqdn = \"{FQDN}\"\n{extra_toml}"),
             env: vec![(

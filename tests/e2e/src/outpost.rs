@@ -61,6 +61,9 @@ pub struct OutpostSpec {
     pub ipbx: SocketAddr,
     /// Devices to create.
     pub devices: Vec<DeviceSpec>,
+    /// Addresses to put on the guard's allow-list before the start (load
+    /// generators, which would otherwise be denied for flooding).
+    pub allow_list: Vec<String>,
     /// Devices to import as CSV (`outpost devices import`), header included.
     pub devices_csv: Option<String>,
     /// Extra environment for `outpost serve` (e.g. `SSLKEYLOGFILE`).
@@ -148,6 +151,19 @@ impl OutpostNode {
             cli(&args, &env)?;
         }
 
+        for address in &spec.allow_list {
+            cli(
+                &[
+                    "guard",
+                    "allow",
+                    "add",
+                    address,
+                    "--note",
+                    "test-bed load generator",
+                ],
+                &[],
+            )?;
+        }
         if let Some(csv) = &spec.devices_csv {
             let file = dir.join("devices.csv");
             std::fs::write(&file, csv)

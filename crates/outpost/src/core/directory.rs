@@ -34,6 +34,12 @@ impl StoreDirectory {
         Self { store, ipbx }
     }
 
+    /// Whether `setside_username` is a configured device (for the guard's
+    /// enumeration and toll-fraud checks).
+    pub fn is_device(&self, setside_username: &str) -> bool {
+        matches!(self.store.device(setside_username), Ok(Some(_)))
+    }
+
     /// Writes a device's runtime status to the store (SIG-8), where
     /// `outpost devices list` and the API read it.
     pub fn record_status(&mut self, status: &outpost_b2bua::DeviceStatus, unix_secs: u64) {

@@ -12,6 +12,8 @@
 pub mod directory;
 pub mod uas;
 
+use std::collections::HashMap;
+use std::net::IpAddr;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use outpost_b2bua::{B2bua, B2buaEvent};
@@ -20,6 +22,7 @@ use outpost_txn::{Event, TransactionLayer};
 use tokio::sync::{mpsc, watch};
 use tracing::{debug, info, warn};
 
+use crate::guard_runtime::SharedGuard;
 use crate::transport::ingress::{Inbound, service_unavailable};
 use crate::transport::{Flow, Sender};
 use directory::StoreDirectory;
@@ -39,6 +42,10 @@ pub struct CoreInputs {
 
 /// The SIP core task.
 pub struct Core {
+    guard: Option<SharedGuard>,
+    /// Devices with a live registration and the address they registered
+    /// from, so the guard's per-source allowance stays balanced.
+    registered_from: HashMap<String, IpAddr>,
     txn: TransactionLayer<Flow>,
     b2bua: B2bua<Flow>,
     directory: StoreDirectory,
@@ -64,6 +71,8 @@ impl Core {
         retry_after_secs: u32,
     ) -> Self {
         Self {
+            guard: None,
+            registered_from: HashMap::new(),
             txn: TransactionLayer::new(config),
             b2bua,
             directory,
@@ -71,6 +80,14 @@ impl Core {
             uas: LocalUas::new(random),
             retry_after_secs,
         }
+    }
+
+    /// Consults `guard` on new public-side requests (SEC-5), digest
+    /// failures (SEC-6) and registrations (SEC-3's shared-NAT allowance).
+    #[must_use]
+    pub fn with_guard(mut self, guard: SharedGuard) -> Self {
+        self.guard = Some(guard);
+        self
     }
 
     /// Runs until `shutdown` turns true or every ingress is gone; on
@@ -111,6 +128,10 @@ impl Core {
     }
 
     fn handle_inbound(&mut self, now: Instant, Inbound { flow, message }: Inbound) {
+        if message.is_request() && !self.admits_request(&flow, &message) {
+            metrics::counter!("outpost_sip_rejected_total", "side" => flow.side.as_str(), "transport" => flow.transport.as_str(), "reason" => "guard").increment(1);
+            return;
+        }
         if message.is_request() {
             let reliable = flow.transport.is_reliable();
             if let Err(error) = self.txn.handle_request(now, message, flow, reliable) {
@@ -120,6 +141,79 @@ impl Core {
             }
         } else if let Err(error) = self.txn.handle_response(now, message) {
             debug!(peer = %flow.peer, %error, "response not matched");
+        }
+    }
+
+    /// SEC-5: malicious-call inspection of a new (out-of-dialog) request
+    /// from the public side, before any transaction exists for it.
+    fn admits_request(&self, flow: &Flow, message: &outpost_sip::Message) -> bool {
+        let Some(guard) = &self.guard else {
+            return true;
+        };
+        if flow.side != crate::config::Side::Public {
+            return true;
+        }
+        let to = message.to().ok();
+        if to.is_some_and(|t| t.tag().is_some()) {
+            return true;
+        }
+        let from = message.from().ok();
+        let method = message
+            .method()
+            .map(|m| m.as_str().to_owned())
+            .unwrap_or_default();
+        let from_user = from.and_then(|f| f.uri().user());
+        let to_user = to.and_then(|t| t.uri().user());
+        let ruri_user = message.request_uri().and_then(|u| u.user());
+        let contact = message.header(&outpost_sip::HeaderName::Contact);
+        let branch = message.top_via().ok().and_then(|v| v.branch());
+        let known = |user: Option<&str>| user.is_some_and(|u| self.directory.is_device(u));
+        let target = if method == "REGISTER" {
+            to_user.as_deref()
+        } else {
+            ruri_user.as_deref().or(to_user.as_deref())
+        };
+        let facts = outpost_guard::RequestFacts {
+            method: &method,
+            user_agent: message.header(&outpost_sip::HeaderName::UserAgent),
+            from: message.header(&outpost_sip::HeaderName::From),
+            from_user: from_user.as_deref(),
+            from_tag: from.and_then(|f| f.tag()),
+            to: message.header(&outpost_sip::HeaderName::To),
+            to_user: to_user.as_deref(),
+            ruri_user: ruri_user.as_deref(),
+            contact,
+            call_id: message.call_id().ok(),
+            via_branch: branch,
+            // Credentials are verified by the B2BUA, after this check.
+            is_authenticated: false,
+            target_is_known_user: known(target),
+            from_is_known_user: known(from_user.as_deref()),
+        };
+        guard.inspect_request(flow.peer.ip(), &facts).is_admit()
+    }
+
+    /// Keeps the guard's count of live registrations per source in step
+    /// with the devices' status.
+    fn track_registration(&mut self, status: &outpost_b2bua::DeviceStatus) {
+        let Some(guard) = &self.guard else { return };
+        let now_from = status
+            .registered
+            .then_some(status.last_address)
+            .flatten()
+            .map(|a| a.ip());
+        let before = self.registered_from.get(&status.setside_username).copied();
+        if before == now_from {
+            return;
+        }
+        if let Some(ip) = before {
+            guard.record_registration(ip, false);
+            self.registered_from.remove(&status.setside_username);
+        }
+        if let Some(ip) = now_from {
+            guard.record_registration(ip, true);
+            self.registered_from
+                .insert(status.setside_username.clone(), ip);
         }
     }
 
@@ -153,8 +247,17 @@ impl Core {
             }
             while let Some(event) = self.b2bua.poll_event() {
                 progressed = true;
-                if let B2buaEvent::DeviceStatus(status) = &event {
-                    self.directory.record_status(status, unix_now());
+                match &event {
+                    B2buaEvent::DeviceStatus(status) => {
+                        self.directory.record_status(status, unix_now());
+                        self.track_registration(status);
+                    }
+                    B2buaEvent::AuthFailed { address, .. } => {
+                        if let Some(guard) = &self.guard {
+                            let _ = guard.record_auth_failure(address.ip());
+                        }
+                    }
+                    _ => {}
                 }
                 report(event);
             }

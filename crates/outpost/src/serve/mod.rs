@@ -20,6 +20,7 @@ use crate::certs::{self, CertError};
 use crate::config::{Config, Side};
 use crate::core::directory::{IpbxRoute, StoreDirectory};
 use crate::core::{Core, CoreInputs};
+use crate::guard_runtime;
 use crate::setup_token::{self, SetupToken, SetupTokenError};
 use crate::telemetry::{Metrics, listener_state};
 use crate::transport::connect::Connector;
@@ -74,6 +75,9 @@ pub enum ServeError {
     /// Metrics could not be installed.
     #[error("{0}")]
     Metrics(String),
+    /// The guard could not be loaded from the store.
+    #[error("{0}")]
+    Guard(String),
     /// The B2BUA configuration derived from the settings is refused.
     #[error("B2BUA configuration: {0}")]
     B2bua(String),
@@ -128,6 +132,9 @@ pub async fn run(config: Config, data_dir: PathBuf) -> Result<(), ServeError> {
     let mut store = open_store(&data_dir)?;
     info!(path = %data_dir.join(DATABASE_FILE).display(), schema = store.schema_version().unwrap_or(0), "database ready");
 
+    let (guard, guard_events) =
+        guard_runtime::load(&store, random_u64()?).map_err(|e| ServeError::Guard(e.to_string()))?;
+
     let env_token = std::env::var("OUTPOST_SETUP_TOKEN").ok();
     match setup_token::ensure(&mut store, env_token.as_deref())? {
         SetupToken::Issued(token) => print_setup_token(&token),
@@ -175,7 +182,15 @@ pub async fn run(config: Config, data_dir: PathBuf) -> Result<(), ServeError> {
         max_message_size: limits.max_message_size,
         ..outpost_sip::Limits::default()
     };
-    let ingress = Ingress::new(sip_limits, core_tx, limits.retry_after_secs).with_closed(closed_tx);
+    let ingress = Ingress::new(sip_limits, core_tx, limits.retry_after_secs)
+        .with_closed(closed_tx)
+        .with_guard(guard.clone());
+    tasks.spawn(guard_runtime::run(
+        guard.clone(),
+        open_store(&data_dir)?,
+        guard_events,
+        stop_rx.clone(),
+    ));
     let connector = Connector::new(
         table.clone(),
         ingress.clone(),
@@ -207,7 +222,8 @@ pub async fn run(config: Config, data_dir: PathBuf) -> Result<(), ServeError> {
         sender,
         random_u64()?,
         limits.retry_after_secs,
-    );
+    )
+    .with_guard(guard);
     let inputs = CoreInputs {
         messages: core_rx,
         closed: closed_rx,

@@ -43,6 +43,7 @@ pub enum Verdict {
 /// The entry into the SIP core, shared by every transport task.
 #[derive(Clone)]
 pub struct Ingress {
+    guard: Option<crate::guard_runtime::SharedGuard>,
     limits: Limits,
     core: mpsc::Sender<Inbound>,
     closed: Option<mpsc::Sender<Flow>>,
@@ -53,10 +54,30 @@ impl Ingress {
     /// An ingress parsing with `limits` into `core`.
     pub fn new(limits: Limits, core: mpsc::Sender<Inbound>, retry_after_secs: u32) -> Self {
         Self {
+            guard: None,
             limits,
             core,
             closed: None,
             retry_after_secs,
+        }
+    }
+
+    /// Checks every public-side source with the guard before parsing
+    /// (SEC-1..SEC-4): a denied source costs one lookup and gets nothing.
+    #[must_use]
+    pub fn with_guard(mut self, guard: crate::guard_runtime::SharedGuard) -> Self {
+        self.guard = Some(guard);
+        self
+    }
+
+    /// The guard's verdict on a public-side source; the private side (the
+    /// iPBX's LAN) is not filtered.
+    pub fn admits(&self, flow: &Flow) -> bool {
+        match (&self.guard, flow.side) {
+            (Some(guard), crate::config::Side::Public) => {
+                guard.check_source(flow.peer.ip()).is_admit()
+            }
+            _ => true,
         }
     }
 
@@ -81,11 +102,17 @@ impl Ingress {
             // CRLF keep-alives (and STUN-less NAT pokes) on UDP need no answer.
             return Verdict::Dropped;
         }
+        if !self.admits(&flow) {
+            return Verdict::Dropped;
+        }
         self.message(flow, bytes)
     }
 
     /// A complete message cut from a stream by the framer.
     pub fn stream_message(&self, flow: Flow, bytes: Bytes) -> Verdict {
+        if !self.admits(&flow) {
+            return Verdict::Close;
+        }
         self.message(flow, bytes)
     }
 

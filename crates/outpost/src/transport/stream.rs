@@ -54,6 +54,11 @@ pub async fn serve(listener: TcpListener, ctx: StreamContext, mut shutdown: watc
                     }
                 };
                 let Ok(local) = stream.local_addr() else { continue };
+                // The guard's check comes before any TLS work (SEC-1..SEC-4).
+                let probe = Flow { side: ctx.side, transport: ctx.transport, local, peer, connection: None };
+                if !ctx.ingress.admits(&probe) {
+                    continue;
+                }
                 let _ = stream.set_nodelay(true);
                 let ctx = ctx.clone();
                 let stop = shutdown.clone();
