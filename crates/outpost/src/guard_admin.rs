@@ -32,6 +32,15 @@ pub enum GuardCommand {
     /// Manage the DoS and brute-force deny-lists.
     #[command(subcommand)]
     Deny(DenyCommand),
+    /// Change one guard setting, e.g. `level allow-list-only`,
+    /// `dos_threshold 200`, `deny_period 30s`. The value is checked against
+    /// the allowed range; a running server applies it within seconds.
+    Set {
+        /// Setting name, as `outpost guard status` lists them.
+        key: String,
+        /// New value.
+        value: String,
+    },
 }
 
 /// `outpost guard allow ...`
@@ -130,6 +139,7 @@ pub fn run(
 ) -> Result<(), CommandError> {
     match command {
         GuardCommand::Status(ListArgs { json }) => status(store, now_unix, defaults, json, out),
+        GuardCommand::Set { key, value } => set(store, &key, &value, out),
         GuardCommand::Allow(AllowCommand::Add { address, note }) => {
             allow_add(store, &address, &note, now_unix, out)
         }
@@ -155,10 +165,32 @@ pub fn run(
     }
 }
 
-/// `outpost guard status`.
+/// Checks and stores one setting: the stored settings with the change must
+/// still form a valid whole (e.g. thresholds within their ranges).
 ///
 /// # Errors
-/// A [`CommandError`] when the store or the output fails.
+/// A [`CommandError`] naming the setting, the value and the allowed range.
+pub fn set(
+    store: &mut Store,
+    key: &str,
+    value: &str,
+    out: &mut dyn Write,
+) -> Result<(), CommandError> {
+    let stored = store.guard_settings()?;
+    let mut settings = outpost_guard::Settings::from_pairs(&stored)
+        .map_err(|e| CommandError(format!("the stored guard settings are invalid: {e}")))?;
+    settings
+        .set(key, value)
+        .map_err(|e| CommandError(e.to_string()))?;
+    settings
+        .validate()
+        .map_err(|e| CommandError(e.to_string()))?;
+    store.set_guard_settings(&[(key, value)])?;
+    writeln!(out, "guard setting {key} = {value}").map_err(io)?;
+    Ok(())
+}
+
+/// `outpost guard status`.
 pub fn status(
     store: &Store,
     now_unix: i64,

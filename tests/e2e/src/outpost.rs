@@ -77,6 +77,7 @@ pub struct OutpostSpec {
 pub struct OutpostNode {
     process: Process,
     binary: PathBuf,
+    env: Vec<(String, String)>,
     data_dir: PathBuf,
     config: PathBuf,
     public_ip: Ipv4Addr,
@@ -185,11 +186,30 @@ impl OutpostNode {
         Ok(Self {
             process,
             binary: spec.binary.clone(),
+            env: spec.env.clone(),
             data_dir,
             config,
             public_ip,
             private_ip,
         })
+    }
+
+    /// Stops `outpost serve` (SIGTERM) and starts it again in `host` with
+    /// the same configuration and data, waiting until it runs (SEC-10:
+    /// nothing may be lost across a restart).
+    pub fn restart(&mut self, host: &Host) -> Result<()> {
+        let _ = self.process.stop();
+        let mut cmd = host.command(&self.binary);
+        cmd.arg("--config")
+            .arg(&self.config)
+            .arg("--data-dir")
+            .arg(&self.data_dir)
+            .arg("serve");
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
+        self.process = host.spawn(cmd, "outpost-restarted")?;
+        self.process.wait_for_log("outpost running", START_TIMEOUT)
     }
 
     /// Runs the `outpost` CLI on this node's configuration and data
