@@ -10,7 +10,7 @@ use outpost_txn::{Event, TransactionId, TransactionLayer};
 
 use crate::config::uri_host;
 use crate::error::Error;
-use crate::events::Failure;
+use crate::events::{CallOutcome, CallRef, Failure};
 use crate::flow::{Destination, Directory, Side, Transport};
 use crate::sipmsg::build_response;
 use crate::timers::Timer;
@@ -292,6 +292,30 @@ impl<D: Destination> B2bua<D> {
             txn,
         };
         self.shutdown_all(&mut io);
+    }
+
+    /// Ends one call on both legs (BYE, or CANCEL/487 before an answer),
+    /// for a reason outside SIP: no media for too long (MED-5). Returns
+    /// false when the call is unknown (it already ended).
+    pub fn hang_up(
+        &mut self,
+        now: Instant,
+        unix_secs: u64,
+        txn: &mut TransactionLayer<D>,
+        call: CallRef,
+        outcome: CallOutcome,
+    ) -> bool {
+        let key = crate::call::CallKey(call.0);
+        if self.calls.get(key).is_none() {
+            return false;
+        }
+        let mut io = Io {
+            now,
+            unix: unix_secs,
+            txn,
+        };
+        self.hangup(&mut io, key, outcome);
+        true
     }
 
     // ---- shared helpers ----

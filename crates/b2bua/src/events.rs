@@ -75,6 +75,8 @@ pub enum CallOutcome {
     NoAnswer,
     /// A transport failure or an internal error.
     Failed(FailedSide),
+    /// Ended by Outpost because no media flowed for too long (MED-5).
+    MediaTimeout,
 }
 
 impl CallOutcome {
@@ -87,6 +89,7 @@ impl CallOutcome {
             Self::Rejected(_) => "rejected",
             Self::NoAnswer => "no_answer",
             Self::Failed(_) => "failed",
+            Self::MediaTimeout => "media_timeout",
         }
     }
 }

@@ -521,7 +521,7 @@ impl<D: Destination> B2bua<D> {
             CallOutcome::Cancelled => self.stats.calls_cancelled += 1,
             CallOutcome::Rejected(_) => self.stats.calls_rejected += 1,
             CallOutcome::NoAnswer => self.stats.calls_no_answer += 1,
-            CallOutcome::Failed(_) => self.stats.calls_failed += 1,
+            CallOutcome::Failed(_) | CallOutcome::MediaTimeout => self.stats.calls_failed += 1,
         }
         let duration = call
             .answered_at
