@@ -54,6 +54,20 @@ pub(super) const SCHEMA: &[(&str, &[&str])] = &[
             "digest_algorithms",
         ],
     ),
+    (
+        "media",
+        &[
+            "timeout_secs",
+            "dscp_audio",
+            "dscp_video",
+            "change_port_on_renegotiation",
+            "strict_source",
+            "set_side_inbound",
+            "set_side_outbound",
+            "icp_side_inbound",
+            "icp_side_outbound",
+        ],
+    ),
 ];
 
 /// Fields without an environment variable: the CLI owns `OUTPOST_DATA_DIR`.
@@ -272,6 +286,50 @@ pub(super) fn walk(root: &toml::Table, path: &Path, env: Env<'_>) -> Extraction 
             "digest_algorithms",
             values::digest_algorithms,
         ),
+    );
+
+    let media = w.table(root, "media");
+    let m = &mut config.media;
+    for (key, slot, min, max) in [
+        ("timeout_secs", &mut m.timeout_secs, 0, 86_400),
+        ("dscp_audio", &mut m.dscp_audio, 0, 63),
+        ("dscp_video", &mut m.dscp_video, 0, 63),
+    ] {
+        set(
+            slot,
+            w.take(media, "media", key, |raw| {
+                values::bounded_integer(raw, min, max)
+            }),
+        );
+    }
+    set(
+        &mut m.change_port_on_renegotiation,
+        w.take(
+            media,
+            "media",
+            "change_port_on_renegotiation",
+            values::boolean,
+        ),
+    );
+    set(
+        &mut m.strict_source,
+        w.take(media, "media", "strict_source", values::boolean),
+    );
+    set(
+        &mut m.set_side_inbound,
+        w.take(media, "media", "set_side_inbound", values::media_policy),
+    );
+    set(
+        &mut m.set_side_outbound,
+        w.take(media, "media", "set_side_outbound", values::media_policy),
+    );
+    set(
+        &mut m.icp_side_inbound,
+        w.take(media, "media", "icp_side_inbound", values::media_policy),
+    );
+    set(
+        &mut m.icp_side_outbound,
+        w.take(media, "media", "icp_side_outbound", values::media_policy),
     );
 
     Extraction {

@@ -32,8 +32,8 @@ use std::path::Path;
 pub use error::{ConfigErrors, ErrorKind, FieldError, Source};
 pub use model::{
     AdminConfig, Config, DeploymentMode, IpbxConfig, IpbxHost, IpbxTransport, LogConfig, LogFormat,
-    ParseEnumError, PortRange, PortRangeError, Protocols, RegistrationConfig, Side, SideConfig,
-    SipConfig, WebConfig,
+    MediaConfig, ParseEnumError, PortRange, PortRangeError, Protocols, RegistrationConfig, Side,
+    SideConfig, SipConfig, WebConfig,
 };
 
 impl Config {

@@ -37,6 +37,8 @@ pub struct Config {
     pub sip: SipConfig,
     /// Remote-worker registrations and calls through the B2BUA (SIG-6..8).
     pub registration: RegistrationConfig,
+    /// Media anchoring, SRTP policies, timeout, QoS (MED-1..MED-7).
+    pub media: MediaConfig,
 }
 
 impl Default for Config {
@@ -53,6 +55,7 @@ impl Default for Config {
             log: LogConfig::default(),
             sip: SipConfig::default(),
             registration: RegistrationConfig::default(),
+            media: MediaConfig::default(),
         }
     }
 }
@@ -668,6 +671,48 @@ impl Default for RegistrationConfig {
             heartbeat_secs: 30,
             max_calls: 10_000,
             digest_algorithms: vec![outpost_sip::auth::Algorithm::Md5],
+        }
+    }
+}
+
+/// Media anchoring (MED-1..MED-7): SRTP policies per side as the seeds name
+/// them, media timeout, renegotiation, source policy, DSCP.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MediaConfig {
+    /// What phones may offer: `srtp-only` (default) or `srtp-or-rtp`.
+    pub set_side_inbound: outpost_sdp::SetSideInbound,
+    /// What Outpost offers phones: `srtp-only` (default), `avp+crypto`, `rtp`.
+    pub set_side_outbound: outpost_sdp::SetSideOutbound,
+    /// What the iPBX may offer: `srtp-or-rtp` (default), `srtp-only`, `rtp`.
+    pub icp_side_inbound: outpost_sdp::IcpSideInbound,
+    /// What Outpost offers the iPBX: `avp+crypto` (default), `srtp-only`, `rtp`.
+    pub icp_side_outbound: outpost_sdp::IcpSideOutbound,
+    /// A call with no media in either direction for this long is ended, in
+    /// seconds; 0 turns the check off.
+    pub timeout_secs: u32,
+    /// Allocate new ports on every renegotiation.
+    pub change_port_on_renegotiation: bool,
+    /// Accept media only from the address signalled in SDP (the seeds'
+    /// "symmetric RTP support"); off: learn it from the first valid packet.
+    pub strict_source: bool,
+    /// DSCP of relayed audio packets (EF = 46).
+    pub dscp_audio: u32,
+    /// DSCP of relayed video packets (AF41 = 34).
+    pub dscp_video: u32,
+}
+
+impl Default for MediaConfig {
+    fn default() -> Self {
+        Self {
+            set_side_inbound: outpost_sdp::SetSideInbound::default(),
+            set_side_outbound: outpost_sdp::SetSideOutbound::default(),
+            icp_side_inbound: outpost_sdp::IcpSideInbound::default(),
+            icp_side_outbound: outpost_sdp::IcpSideOutbound::default(),
+            timeout_secs: 60,
+            change_port_on_renegotiation: false,
+            strict_source: false,
+            dscp_audio: 46,
+            dscp_video: 34,
         }
     }
 }

@@ -56,6 +56,18 @@ impl Config {
             r.digest_algorithms.iter().map(|a| a.as_str()).collect::<Vec<_>>().join(", "),
             r.max_calls
         ));
+        let m = &self.media;
+        lines.push(format!(
+            "media: set side in {} / out {}, ICP side in {} / out {}; timeout {}; DSCP audio {} video {}; {}",
+            m.set_side_inbound,
+            m.set_side_outbound,
+            m.icp_side_inbound,
+            m.icp_side_outbound,
+            if m.timeout_secs == 0 { "off".to_owned() } else { format!("{} s", m.timeout_secs) },
+            m.dscp_audio,
+            m.dscp_video,
+            if m.strict_source { "strict source" } else { "latching" }
+        ));
         if let Some(dir) = &self.data_dir {
             lines.push(format!("data directory: {}", dir.display()));
         }

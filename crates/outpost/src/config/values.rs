@@ -160,6 +160,18 @@ pub(super) fn digest_algorithms(
     Ok(out)
 }
 
+/// An SRTP policy name of one of the four MED-3 settings.
+pub(super) fn media_policy<T>(raw: Raw<'_>) -> Result<T, Problem>
+where
+    T: FromStr,
+    T::Err: std::fmt::Display,
+{
+    let s = text(raw, "a policy name in quotes")?;
+    s.trim()
+        .parse::<T>()
+        .map_err(|e| Problem::new(ErrorKind::NotAllowed, e.to_string()))
+}
+
 /// A boolean; the environment also accepts 1/0, yes/no, on/off.
 pub(super) fn boolean(raw: Raw<'_>) -> Result<bool, Problem> {
     match raw {
