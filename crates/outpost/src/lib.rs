@@ -10,6 +10,7 @@ pub mod config;
 pub mod core;
 pub mod guard_admin;
 pub mod guard_runtime;
+pub mod media;
 pub mod replies;
 pub mod serve;
 pub mod setup_token;

@@ -318,7 +318,8 @@ impl<D: Destination> B2bua<D> {
             method: method.clone(),
             cseq: 1,
             incoming: Some(&request),
-            call: None,
+            // The body hook (media) must know which call an offer opens.
+            call: Some(key),
             icp_host: &far.icp_host,
             device: Some((&far.device.0, &far.device.1)),
             origin: Some(&source),

@@ -38,6 +38,8 @@ pub struct CoreInputs {
     pub messages: mpsc::Receiver<Inbound>,
     /// TCP/TLS connections that ended (the B2BUA marks phones disconnected).
     pub closed: mpsc::Receiver<Flow>,
+    /// Calls whose media stopped for too long (MED-5): hung up here.
+    pub media_timeouts: mpsc::Receiver<outpost_b2bua::CallRef>,
 }
 
 /// The SIP core task.
@@ -113,6 +115,9 @@ impl Core {
                 }
                 Some(flow) = inputs.closed.recv() => {
                     self.b2bua.handle_flow_closed(Instant::now(), &flow);
+                }
+                Some(call) = inputs.media_timeouts.recv() => {
+                    self.b2bua.hang_up(Instant::now(), unix_now(), &mut self.txn, call, outpost_b2bua::CallOutcome::MediaTimeout);
                 }
                 () = tokio::time::sleep_until(tokio::time::Instant::from_std(wake)) => {
                     let now = Instant::now();

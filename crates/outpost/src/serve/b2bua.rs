@@ -35,6 +35,7 @@ pub fn build(
     config: &Config,
     seed: u64,
     digest_secret: [u8; 32],
+    media: Option<crate::media::Media>,
 ) -> Result<B2bua<Flow>, ServeError> {
     let fqdn = config.fqdn_or_hostname();
     let missing = || ServeError::B2bua("a side has no SIP transport".into());
@@ -50,5 +51,16 @@ pub fn build(
         (r.heartbeat_secs > 0).then(|| Duration::from_secs(u64::from(r.heartbeat_secs)));
     b2bua.max_dialogs = r.max_calls as usize;
     b2bua.digest_algorithms = r.digest_algorithms.clone();
-    B2bua::new(b2bua, seed, digest_secret).map_err(|e| ServeError::B2bua(e.to_string()))
+    let bodies: Box<dyn outpost_b2bua::BodyRewriter> = match media {
+        Some(media) => Box::new(media),
+        None => Box::new(outpost_b2bua::PassThroughBodies),
+    };
+    B2bua::with_policy(
+        b2bua,
+        seed,
+        digest_secret,
+        Box::new(outpost_b2bua::RemoteWorkerPolicy),
+        bodies,
+    )
+    .map_err(|e| ServeError::B2bua(e.to_string()))
 }

@@ -207,7 +207,12 @@ pub async fn run(config: Config, data_dir: PathBuf) -> Result<(), ServeError> {
     let sender = Sender::new(udp, table.clone(), Some(connector));
     sockets.start(&mut tasks, &acceptor, &table, &ingress, &limits, &stop_rx);
     drop(ingress);
-    let b2bua = b2bua::build(&config, random_u64()?, random_key()?)?;
+    let media = start_media(&config, &mut tasks, random_u64()?)?;
+    let (timeouts_tx, timeouts_rx) = tokio::sync::mpsc::channel(256);
+    if let Some(media) = &media {
+        tasks.spawn(media.clone().watch_timeouts(timeouts_tx));
+    }
+    let b2bua = b2bua::build(&config, random_u64()?, random_key()?, media)?;
     let mut core_store = open_store(&data_dir)?;
     // A new process holds no registration: whatever the last run recorded
     // is stale.
@@ -227,6 +232,7 @@ pub async fn run(config: Config, data_dir: PathBuf) -> Result<(), ServeError> {
     let inputs = CoreInputs {
         messages: core_rx,
         closed: closed_rx,
+        media_timeouts: timeouts_rx,
     };
     tasks.spawn(core.run(inputs, stop_rx.clone()));
     let mut admin_stop = stop_rx.clone();
@@ -285,6 +291,32 @@ fn txn_config(config: &Config) -> outpost_txn::Config {
         max_transactions: sip.max_transactions as usize,
         ..outpost_txn::Config::default()
     }
+}
+
+/// The media manager (MED-1): one port pool per side; when both sides share
+/// one range on one address, each takes half of it.
+fn start_media(
+    config: &Config,
+    _tasks: &mut JoinSet<()>,
+    seed: u64,
+) -> Result<Option<crate::media::Media>, ServeError> {
+    let Some(settings) = crate::media::MediaSettings::from_config(config) else {
+        warn!(
+            "media anchoring is off: set public.address/interface and private.address/interface so SDP can carry Outpost's addresses"
+        );
+        return Ok(None);
+    };
+    let (public, private) = (config.public.rtp_ports, config.private.rtp_ports);
+    let (public, private) = if config.rtp_pool_shared() {
+        let half = public.first + (public.last - public.first) / 2;
+        ((public.first, half), (half.saturating_add(1), public.last))
+    } else {
+        ((public.first, public.last), (private.first, private.last))
+    };
+    info!(public = ?public, private = ?private, "media port pools");
+    crate::media::Media::new(settings, public, private, seed)
+        .map(Some)
+        .map_err(|e| ServeError::B2bua(format!("media: {e}")))
 }
 
 fn random_key() -> Result<[u8; 32], ServeError> {

@@ -1,0 +1,546 @@
+//! Media anchoring (MED-1..MED-7): the B2BUA's body hook rewrites every SDP
+//! offer and answer so that each stream goes through Outpost — ports from
+//! each side's pool, the side's advertised address (NET-2), SRTP keys per
+//! side and direction under the per-side policies — and the relay
+//! ([`relay`]) carries the packets, decrypting and re-encrypting between
+//! sides. A call's ports are released when it ends, whatever the reason.
+//!
+//! Offer/answer follows RFC 3264: the first SDP of an exchange is an offer
+//! (INVITE, re-INVITE, UPDATE, or a 200 answering an INVITE without SDP),
+//! the next one in the other direction its answer.
+
+pub mod relay;
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use outpost_b2bua::{BodyContext, BodyRewriter, CallRef, Side as CallSide};
+use outpost_media::stream::{Latching, MediaTimeout, SideConfig, SrtpConfig};
+use outpost_media::{
+    AllocationId, Component, LocalPort, PortKind, PortPool, PortRange, Session, SessionId, Side,
+    StreamId,
+};
+use outpost_sdp::{
+    AnswerPlan, InboundPolicy, LocalSide, LocalStream, OfferPlan, OriginState, OutboundPolicy, Sdp,
+    SentAnswer, SentOffer, SrtpParams,
+};
+use outpost_sip::StatusCode;
+use tokio::sync::mpsc;
+use tracing::{info, warn};
+
+use crate::config::Config;
+use relay::{SessionEntry, Sessions};
+
+/// What media needs from the configuration.
+#[derive(Clone, Debug)]
+pub struct MediaSettings {
+    /// Advertised (SDP) and bind address per side.
+    pub public: SideAddresses,
+    /// Same for the private side.
+    pub private: SideAddresses,
+    /// Inbound policy of each side.
+    pub inbound: [InboundPolicy; 2],
+    /// Outbound policy of each side.
+    pub outbound: [OutboundPolicy; 2],
+    /// Media timeout (`None`: off).
+    pub timeout: Option<Duration>,
+    /// Only the signalled address (strict) or latching.
+    pub strict_source: bool,
+    /// DSCP for audio and video.
+    pub dscp: (u32, u32),
+}
+
+/// A side's addresses for media.
+#[derive(Clone, Copy, Debug)]
+pub struct SideAddresses {
+    /// Written in SDP (`c=`, `o=`).
+    pub advertised: IpAddr,
+    /// Bound locally.
+    pub bind: IpAddr,
+}
+
+impl MediaSettings {
+    /// From the configuration; `None` when a side has no usable address.
+    pub fn from_config(config: &Config) -> Option<Self> {
+        let side = |s: &crate::config::SideConfig| {
+            s.advertised_address().map(|advertised| SideAddresses {
+                advertised,
+                bind: s.bind_address(),
+            })
+        };
+        let m = &config.media;
+        Some(Self {
+            public: side(&config.public)?,
+            private: side(&config.private)?,
+            inbound: [m.set_side_inbound.into(), m.icp_side_inbound.into()],
+            outbound: [m.set_side_outbound.into(), m.icp_side_outbound.into()],
+            timeout: (m.timeout_secs > 0).then(|| Duration::from_secs(u64::from(m.timeout_secs))),
+            strict_source: m.strict_source,
+            dscp: (m.dscp_audio, m.dscp_video),
+        })
+    }
+
+    fn addresses(&self, side: Side) -> SideAddresses {
+        match side {
+            Side::Public => self.public,
+            Side::Private => self.private,
+        }
+    }
+}
+
+fn idx(side: Side) -> usize {
+    match side {
+        Side::Public => 0,
+        Side::Private => 1,
+    }
+}
+
+fn media_side(side: CallSide) -> Side {
+    match side {
+        CallSide::Public => Side::Public,
+        CallSide::Private => Side::Private,
+    }
+}
+
+/// An offer sent on, waiting for its answer.
+struct PendingOffer {
+    from: Side,
+    plan: OfferPlan,
+    sent: SentOffer,
+    /// Ports and keys for the answer toward the offerer, per m-line.
+    offerer_streams: Vec<Option<LocalStream>>,
+}
+
+/// One call's media state.
+struct CallMedia {
+    session: SessionId,
+    pending: Option<PendingOffer>,
+    origins: [OriginState; 2],
+    /// Per m-line: our local stream on each side (ports, keys).
+    locals: [Vec<Option<LocalStream>>; 2],
+    /// m-line index → relay stream.
+    streams: HashMap<usize, StreamId>,
+    allocations: Vec<(Side, AllocationId)>,
+}
+
+struct State {
+    settings: MediaSettings,
+    pools: [PortPool; 2],
+    calls: HashMap<CallRef, CallMedia>,
+}
+
+/// The media manager: the B2BUA's [`BodyRewriter`] and the owner of the
+/// relay's sessions.
+#[derive(Clone)]
+pub struct Media {
+    state: Arc<Mutex<State>>,
+    sessions: Sessions,
+}
+
+impl Media {
+    /// A manager with one pool per side (`public`, `private` port ranges,
+    /// already validated by the configuration).
+    pub fn new(
+        settings: MediaSettings,
+        public: (u16, u16),
+        private: (u16, u16),
+        seed: u64,
+    ) -> Result<Self, outpost_media::Error> {
+        let pools = [
+            PortPool::new(PortRange::new(public.0, public.1)?, seed),
+            PortPool::new(PortRange::new(private.0, private.1)?, seed.rotate_left(17)),
+        ];
+        Ok(Self {
+            state: Arc::new(Mutex::new(State {
+                settings,
+                pools,
+                calls: HashMap::new(),
+            })),
+            sessions: Sessions::default(),
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Ports in use on each side (port accounting).
+    pub fn ports_in_use(&self) -> (usize, usize) {
+        let s = self.lock();
+        (s.pools[0].in_use(), s.pools[1].in_use())
+    }
+
+    /// Calls whose media timed out (MED-5); checked by a ticking task.
+    pub fn timed_out(&self, now: Instant) -> Vec<CallRef> {
+        let mut out = Vec::new();
+        let mut table = self.sessions.lock();
+        for (id, entry) in table.iter_mut() {
+            if entry.session.poll_timeout().is_some_and(|t| t <= now) {
+                entry.session.handle_timeout(now);
+            }
+            while let Some(event) = entry.session.poll_event() {
+                if matches!(event, outpost_media::stream::Event::MediaTimeout { .. }) {
+                    out.push(CallRef(id.0));
+                }
+            }
+        }
+        out
+    }
+
+    /// Runs the media timeout check every half second, reporting calls to
+    /// hang up on `timeouts`, until the receiver is gone.
+    pub async fn watch_timeouts(self, timeouts: mpsc::Sender<CallRef>) {
+        let mut tick = tokio::time::interval(Duration::from_millis(500));
+        loop {
+            tick.tick().await;
+            for call in self.timed_out(Instant::now()) {
+                warn!(
+                    ?call,
+                    "no media in either direction: ending the call (media timeout)"
+                );
+                metrics::counter!("outpost_media_timeouts_total").increment(1);
+                if timeouts.send(call).await.is_err() {
+                    return;
+                }
+            }
+            let (public, private) = self.ports_in_use();
+            metrics::gauge!("outpost_media_ports_in_use", "side" => "public").set(public as f64);
+            metrics::gauge!("outpost_media_ports_in_use", "side" => "private").set(private as f64);
+        }
+    }
+
+    fn random_key() -> outpost_sdp::MasterKey {
+        let mut bytes = [0u8; 30];
+        // The OS CSPRNG failing is not recoverable here; an all-zero key
+        // would be worse than a refused call, so the caller checks length.
+        if getrandom::fill(&mut bytes).is_err() {
+            return outpost_sdp::MasterKey::new(Vec::new());
+        }
+        outpost_sdp::MasterKey::new(bytes.to_vec())
+    }
+
+    fn handle_offer(
+        state: &mut State,
+        call: CallRef,
+        from: Side,
+        sdp: &Sdp,
+    ) -> Result<Vec<u8>, StatusCode> {
+        let to = from.other();
+        let plan = outpost_sdp::analyze_offer(sdp, state.settings.inbound[idx(from)]).map_err(|reject| {
+            info!(?call, side = ?from, reason = %reject.warning_value("outpost"), "offer refused");
+            StatusCode(reject.status_code())
+        })?;
+        let entry = state.calls.entry(call).or_insert_with(|| CallMedia {
+            session: SessionId(call.0),
+            pending: None,
+            origins: [
+                OriginState::new("outpost", call.0),
+                OriginState::new("outpost", call.0.rotate_left(7)),
+            ],
+            locals: [Vec::new(), Vec::new()],
+            streams: HashMap::new(),
+            allocations: Vec::new(),
+        });
+        let mut to_side = LocalSide::new(state.settings.addresses(to).advertised);
+        let mut offerer_streams = Vec::new();
+        for stream in &plan.streams {
+            if !stream.active {
+                offerer_streams.push(None);
+                continue;
+            }
+            let i = stream.index;
+            let mut local = |side: Side| -> Result<LocalStream, StatusCode> {
+                if let Some(Some(existing)) = entry.locals[idx(side)].get(i) {
+                    return Ok(existing.clone());
+                }
+                let alloc = state.pools[idx(side)]
+                    .allocate(entry.session, PortKind::Pair)
+                    .map_err(|_| StatusCode(503))?;
+                entry.allocations.push((side, alloc.id));
+                let keys = vec![Self::random_key(), Self::random_key()];
+                if keys.iter().any(|k| k.as_bytes().len() != 30) {
+                    return Err(StatusCode(500));
+                }
+                Ok(LocalStream {
+                    rtp_port: alloc.rtp,
+                    rtcp_port: alloc.rtcp.unwrap_or(alloc.rtp),
+                    rtcp_mux: false,
+                    keys,
+                })
+            };
+            let towards = local(to)?;
+            let back = local(from)?;
+            to_side = to_side.with_stream(i, towards);
+            while offerer_streams.len() < i {
+                offerer_streams.push(None);
+            }
+            offerer_streams.push(Some(back));
+        }
+        let outbound = state.settings.outbound[idx(to)];
+        let (body, sent) =
+            outpost_sdp::build_offer(sdp, &plan, &to_side, outbound, &mut entry.origins[idx(to)])
+                .map_err(|e| StatusCode(e.status_code()))?;
+        entry.locals[idx(to)] = to_side.streams.clone();
+        entry.pending = Some(PendingOffer {
+            from,
+            plan,
+            sent,
+            offerer_streams,
+        });
+        Ok(body)
+    }
+
+    fn handle_answer(
+        &self,
+        state: &mut State,
+        call: CallRef,
+        from: Side,
+        sdp: &Sdp,
+    ) -> Result<Vec<u8>, StatusCode> {
+        let settings = state.settings.clone();
+        let Some(entry) = state.calls.get_mut(&call) else {
+            return Err(StatusCode(500));
+        };
+        let Some(pending) = entry.pending.take() else {
+            return Err(StatusCode(500));
+        };
+        let offerer = pending.from;
+        let answer_plan = outpost_sdp::analyze_answer(sdp, &pending.sent)
+            .map_err(|r| StatusCode(r.status_code()))?;
+        let mut back = LocalSide::new(settings.addresses(offerer).advertised);
+        back.streams = pending.offerer_streams.clone();
+        let (body, sent_answer) = outpost_sdp::build_answer(
+            sdp,
+            &pending.plan,
+            &answer_plan,
+            &back,
+            &mut entry.origins[idx(offerer)],
+        )
+        .map_err(|e| StatusCode(e.status_code()))?;
+        entry.locals[idx(offerer)] = back.streams;
+        self.apply(
+            entry,
+            &settings,
+            offerer,
+            from,
+            &pending,
+            &answer_plan,
+            &sent_answer,
+        );
+        Ok(body)
+    }
+
+    /// Creates or updates the relay session once an exchange completed.
+    #[allow(clippy::too_many_arguments)]
+    fn apply(
+        &self,
+        entry: &mut CallMedia,
+        settings: &MediaSettings,
+        offerer: Side,
+        answerer: Side,
+        pending: &PendingOffer,
+        answer: &AnswerPlan,
+        sent_answer: &SentAnswer,
+    ) {
+        let latching = if settings.strict_source {
+            Latching::Strict
+        } else {
+            Latching::Latch
+        };
+        let mut table = self.sessions.lock();
+        let timeout = MediaTimeout {
+            active: settings.timeout,
+            on_hold: None,
+        };
+        let session_entry = table.entry(entry.session).or_insert_with(|| SessionEntry {
+            session: Session::new(entry.session, Instant::now(), timeout),
+            sockets: HashMap::new(),
+            tasks: Vec::new(),
+        });
+        let mut on_hold = true;
+        for answered in &answer.streams {
+            let i = answered.remote.index;
+            let Some(offered) = pending.plan.streams.get(i) else {
+                continue;
+            };
+            let sent = sent_answer.streams.iter().find(|s| s.index == i);
+            if !answered.remote.active || !offered.active || sent.is_none_or(|s| !s.active) {
+                continue;
+            }
+            let sendrecv = outpost_sdp::Direction::SendRecv;
+            if offered.direction == sendrecv && answered.remote.direction == sendrecv {
+                on_hold = false;
+            }
+            let offerer_cfg = SideConfig {
+                remote: offered.rtp,
+                remote_rtcp: offered.rtcp,
+                rtcp_mux: sent.is_some_and(|s| s.rtcp_mux),
+                latching,
+                srtp: srtp_config(
+                    offered.srtp.as_ref(),
+                    sent.and_then(|s| s.local_srtp.as_ref()),
+                ),
+                clock_rate: 8000,
+            };
+            let answerer_cfg = SideConfig {
+                remote: answered.remote.rtp,
+                remote_rtcp: answered.remote.rtcp,
+                rtcp_mux: answered.rtcp_mux,
+                latching,
+                srtp: srtp_config(answered.remote.srtp.as_ref(), answered.local_srtp.as_ref()),
+                clock_rate: 8000,
+            };
+            let (public, private) = match offerer {
+                Side::Public => (offerer_cfg, answerer_cfg),
+                Side::Private => (answerer_cfg, offerer_cfg),
+            };
+            let _ = answerer;
+            if let Some(&stream) = entry.streams.get(&i) {
+                let _ = session_entry
+                    .session
+                    .update_side(stream, Side::Public, public);
+                let _ = session_entry
+                    .session
+                    .update_side(stream, Side::Private, private);
+                continue;
+            }
+            let stream = match session_entry.session.add_stream(public, private) {
+                Ok(stream) => stream,
+                Err(e) => {
+                    warn!(error = %e, "media stream refused");
+                    continue;
+                }
+            };
+            entry.streams.insert(i, stream);
+            let dscp = if offered.kind == outpost_sdp::MediaKind::Video {
+                settings.dscp.1
+            } else {
+                settings.dscp.0
+            };
+            for side in [Side::Public, Side::Private] {
+                let Some(Some(local)) = entry.locals[idx(side)].get(i) else {
+                    continue;
+                };
+                let bind_ip = settings.addresses(side).bind;
+                for (component, port) in [
+                    (Component::Rtp, local.rtp_port),
+                    (Component::Rtcp, local.rtcp_port),
+                ] {
+                    let at = LocalPort {
+                        side,
+                        stream,
+                        component,
+                    };
+                    match relay::bind(bind_ip, port, dscp) {
+                        Ok(socket) => {
+                            let socket = Arc::new(socket);
+                            session_entry.sockets.insert(at, Arc::clone(&socket));
+                            let task = tokio::spawn(relay::serve(
+                                self.sessions.clone(),
+                                entry.session,
+                                at,
+                                socket,
+                            ));
+                            session_entry.tasks.push(task);
+                        }
+                        Err(e) => warn!(%bind_ip, port, error = %e, "cannot bind a media port"),
+                    }
+                }
+            }
+        }
+        session_entry.session.set_on_hold(Instant::now(), on_hold);
+    }
+}
+
+fn srtp_config(peer: Option<&SrtpParams>, ours: Option<&SrtpParams>) -> Option<SrtpConfig> {
+    let (peer, ours) = (peer?, ours?);
+    let suite = match peer.suite {
+        outpost_sdp::CryptoSuite::AesCm128HmacSha1_80 => {
+            outpost_media::CryptoSuite::AesCm128HmacSha1_80
+        }
+        outpost_sdp::CryptoSuite::AesCm128HmacSha1_32 => {
+            outpost_media::CryptoSuite::AesCm128HmacSha1_32
+        }
+        _ => return None,
+    };
+    let key = |k: &outpost_sdp::MasterKey| {
+        let bytes: [u8; 30] = k.as_bytes().try_into().ok()?;
+        Some(outpost_media::MasterKey::generate(bytes))
+    };
+    Some(SrtpConfig {
+        suite,
+        recv: key(&peer.key)?,
+        send: key(&ours.key)?,
+    })
+}
+
+impl BodyRewriter for Media {
+    fn rewrite(
+        &mut self,
+        context: &BodyContext,
+        content_type: &str,
+        body: Bytes,
+    ) -> Result<Bytes, StatusCode> {
+        if !content_type.eq_ignore_ascii_case("application/sdp") {
+            return Ok(body);
+        }
+        let Some(call) = context.call else {
+            return Ok(body);
+        };
+        let sdp = Sdp::parse(&body).map_err(|_| StatusCode(400))?;
+        let from = media_side(context.from);
+        let mut state = self.lock();
+        let is_answer = state
+            .calls
+            .get(&call)
+            .and_then(|c| c.pending.as_ref())
+            .is_some_and(|p| p.from != from);
+        let out = if is_answer {
+            self.handle_answer(&mut state, call, from, &sdp)?
+        } else {
+            Self::handle_offer(&mut state, call, from, &sdp)?
+        };
+        Ok(Bytes::from(out))
+    }
+
+    fn call_ended(&mut self, call: CallRef) {
+        let removed = {
+            let mut state = self.lock();
+            let Some(media) = state.calls.remove(&call) else {
+                return;
+            };
+            let released = state.pools[0].release_owner(media.session)
+                + state.pools[1].release_owner(media.session);
+            (media.session, released)
+        };
+        let entry = self.sessions.lock().remove(&removed.0);
+        if let Some(entry) = entry {
+            let stats = entry.session.stats();
+            let (public, private) = (stats.total(Side::Public), stats.total(Side::Private));
+            info!(
+                ?call,
+                ports_released = removed.1,
+                public_rx_packets = public.received.packets,
+                public_rx_lost = public.received.lost,
+                public_jitter_ms = public.received.jitter_ms(),
+                public_srtp_auth_failures = public.received.srtp_auth_failures,
+                private_rx_packets = private.received.packets,
+                private_rx_lost = private.received.lost,
+                private_jitter_ms = private.received.jitter_ms(),
+                "call media ended"
+            );
+            metrics::counter!("outpost_media_packets_total", "side" => "public")
+                .increment(public.received.packets);
+            metrics::counter!("outpost_media_packets_total", "side" => "private")
+                .increment(private.received.packets);
+            metrics::counter!("outpost_media_srtp_auth_failures_total").increment(
+                public.received.srtp_auth_failures + private.received.srtp_auth_failures,
+            );
+        }
+    }
+}
