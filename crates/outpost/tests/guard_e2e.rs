@@ -13,8 +13,8 @@ use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};
 
 use outpost_testbed::{
-    EventKind, Host, Ipbx, IpbxConfig, Lab, Network, OutpostNode, OutpostSpec, Phone, PhoneConfig,
-    require_tools, skip_e2e,
+    EventKind, Host, Ipbx, IpbxConfig, Lab, MediaEnc, Network, OutpostNode, OutpostSpec, Phone,
+    PhoneConfig, require_tools, skip_e2e,
 };
 
 const SIP: Duration = Duration::from_secs(15);
@@ -232,6 +232,8 @@ fn flood_is_denied_while_a_real_phone_keeps_working() {
         "198.18.0.10:5060".parse().unwrap(),
     );
     config.domain = "sbc.outpost.test".into();
+    // The public side requires SRTP by default (MED-3).
+    config.mediaenc = Some(MediaEnc::SrtpMandatory);
     let a = Phone::start(&a_host, config).unwrap();
     a.wait_registered(SIP).unwrap();
     let entry = wait_denied(&bed.outpost, ATTACKER, Duration::from_secs(10));

@@ -106,7 +106,7 @@ impl OutpostNode {
             .map_err(|e| TestbedError::io("creating the Outpost directory", &dir, e))?;
         let config = dir.join("outpost.toml");
         let text = format!(
-            "{}\n[public]\ninterface = \"{public_ip}\"\nprotocols = \"tls+udp/tcp\"\n\n[private]\ninterface = \"{private_ip}\"\nprotocols = \"udp/tcp\"\n\n[ipbx]\naddress = \"{}\"\nport = {}\ntransport = \"udp\"\n\n[log]\nlevel = \"outpost=debug,info\"\n",
+            "{}\n[public]\ninterface = \"{public_ip}\"\nprotocols = \"tls+udp/tcp\"\n\n[private]\ninterface = \"{private_ip}\"\nprotocols = \"udp/tcp\"\n\n[ipbx]\naddress = \"{}\"\nport = {}\ntransport = \"udp\"\n\n[log]\nlevel = \"outpost=debug,outpost::media::relay=trace,info\"\n",
             spec.extra_toml,
             spec.ipbx.ip(),
             spec.ipbx.port(),

@@ -422,8 +422,11 @@ pub struct Session {
     removed: Vec<StreamStats>,
     timeout: MediaTimeout,
     on_hold: bool,
-    /// Start of the current silence: creation, last packet, or hold change.
-    quiet_since: Instant,
+    /// Start of each side's current silence (public, private): creation,
+    /// its last packet, or a hold change. One silent side is enough for a
+    /// timeout: a phone that vanished behind its NAT leaves the other side
+    /// talking into the void (MED-5).
+    quiet_since: [Instant; 2],
     last_packet: Option<Instant>,
     timed_out: bool,
     events: VecDeque<Event>,
@@ -440,7 +443,7 @@ impl Session {
             removed: Vec::new(),
             timeout,
             on_hold: false,
-            quiet_since: now,
+            quiet_since: [now, now],
             last_packet: None,
             timed_out: false,
             events: VecDeque::new(),
@@ -517,7 +520,7 @@ impl Session {
     pub fn set_on_hold(&mut self, now: Instant, on_hold: bool) {
         if self.on_hold != on_hold {
             self.on_hold = on_hold;
-            self.quiet_since = now;
+            self.quiet_since = [now, now];
             self.timed_out = false;
         }
     }
@@ -550,7 +553,7 @@ impl Session {
         } else {
             self.timeout.active
         }?;
-        self.quiet_since.checked_add(period)
+        self.quiet_since.iter().min()?.checked_add(period)
     }
 
     /// Fires [`Event::MediaTimeout`] once if its deadline has passed; a
@@ -609,7 +612,10 @@ impl Session {
             }
         };
         self.last_packet = Some(now);
-        self.quiet_since = now;
+        self.quiet_since[match at.side {
+            Side::Public => 0,
+            Side::Private => 1,
+        }] = now;
         self.timed_out = false;
         let (kind, plain_len) = accepted;
         match kind {

@@ -475,6 +475,12 @@ fn media_timeout_as_data() {
         "runs from creation"
     );
     let _ = call.send(1000, Side::Public, Component::Rtp, PHONE_NAT, &rtp(1, 1));
+    assert_eq!(
+        call.session.poll_timeout(),
+        Some(call.t0 + minute),
+        "one silent side is enough: the private side has sent nothing"
+    );
+    let _ = call.send(1000, Side::Private, Component::Rtp, PBX, &rtp(1, 2));
     let deadline = call.at(1000) + minute;
     assert_eq!(call.session.poll_timeout(), Some(deadline));
     // Bad packets do not re-arm it.
@@ -494,8 +500,9 @@ fn media_timeout_as_data() {
     assert_eq!(call.session.poll_timeout(), None, "fires once");
     call.session.handle_timeout(deadline + minute);
     assert_eq!(call.session.poll_event(), None);
-    // Media again re-arms it.
-    let _ = call.send(70_000, Side::Private, Component::Rtp, PBX, &rtp(1, 2));
+    // Media again, from both sides, re-arms it.
+    let _ = call.send(70_000, Side::Private, Component::Rtp, PBX, &rtp(2, 2));
+    let _ = call.send(70_000, Side::Public, Component::Rtp, PHONE_NAT, &rtp(3, 1));
     assert_eq!(call.session.poll_timeout(), Some(call.at(70_000) + minute));
 }
 

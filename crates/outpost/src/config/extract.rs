@@ -66,6 +66,7 @@ pub(super) const SCHEMA: &[(&str, &[&str])] = &[
             "set_side_outbound",
             "icp_side_inbound",
             "icp_side_outbound",
+            "srtp_suites",
         ],
     ),
 ];
@@ -330,6 +331,10 @@ pub(super) fn walk(root: &toml::Table, path: &Path, env: Env<'_>) -> Extraction 
     set(
         &mut m.icp_side_outbound,
         w.take(media, "media", "icp_side_outbound", values::media_policy),
+    );
+    set(
+        &mut m.srtp_suites,
+        w.take(media, "media", "srtp_suites", values::srtp_suites),
     );
 
     Extraction {

@@ -699,6 +699,8 @@ pub struct MediaConfig {
     pub dscp_audio: u32,
     /// DSCP of relayed video packets (AF41 = 34).
     pub dscp_video: u32,
+    /// SRTP suites Outpost offers, in order of preference.
+    pub srtp_suites: Vec<outpost_sdp::CryptoSuite>,
 }
 
 impl Default for MediaConfig {
@@ -713,6 +715,10 @@ impl Default for MediaConfig {
             strict_source: false,
             dscp_audio: 46,
             dscp_video: 34,
+            srtp_suites: vec![
+                outpost_sdp::CryptoSuite::AesCm128HmacSha1_80,
+                outpost_sdp::CryptoSuite::AesCm128HmacSha1_32,
+            ],
         }
     }
 }

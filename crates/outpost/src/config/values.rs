@@ -160,6 +160,34 @@ pub(super) fn digest_algorithms(
     Ok(out)
 }
 
+/// SRTP suites, comma-separated, in order of preference.
+pub(super) fn srtp_suites(raw: Raw<'_>) -> Result<Vec<outpost_sdp::CryptoSuite>, Problem> {
+    use outpost_sdp::CryptoSuite;
+    const ALLOWED: &str = "AES_CM_128_HMAC_SHA1_80, AES_CM_128_HMAC_SHA1_32";
+    let s = text(
+        raw,
+        "a string such as \"AES_CM_128_HMAC_SHA1_80, AES_CM_128_HMAC_SHA1_32\"",
+    )?;
+    let mut out = Vec::new();
+    for name in s.split(',').map(str::trim) {
+        let suite = CryptoSuite::parse(name);
+        if matches!(suite, CryptoSuite::Other(_)) {
+            return Err(Problem::new(
+                ErrorKind::NotAllowed,
+                format!("unknown SRTP suite {name:?}; allowed: {ALLOWED}"),
+            ));
+        }
+        if out.contains(&suite) {
+            return Err(Problem::new(
+                ErrorKind::NotAllowed,
+                format!("{name} is listed twice"),
+            ));
+        }
+        out.push(suite);
+    }
+    Ok(out)
+}
+
 /// An SRTP policy name of one of the four MED-3 settings.
 pub(super) fn media_policy<T>(raw: Raw<'_>) -> Result<T, Problem>
 where

@@ -51,6 +51,8 @@ pub struct MediaSettings {
     pub strict_source: bool,
     /// DSCP for audio and video.
     pub dscp: (u32, u32),
+    /// Suites Outpost offers, in order.
+    pub suites: Vec<outpost_sdp::CryptoSuite>,
 }
 
 /// A side's addresses for media.
@@ -80,6 +82,7 @@ impl MediaSettings {
             timeout: (m.timeout_secs > 0).then(|| Duration::from_secs(u64::from(m.timeout_secs))),
             strict_source: m.strict_source,
             dscp: (m.dscp_audio, m.dscp_video),
+            suites: m.srtp_suites.clone(),
         })
     }
 
@@ -247,6 +250,7 @@ impl Media {
             allocations: Vec::new(),
         });
         let mut to_side = LocalSide::new(state.settings.addresses(to).advertised);
+        to_side.suites = state.settings.suites.clone();
         let mut offerer_streams = Vec::new();
         for stream in &plan.streams {
             if !stream.active {
@@ -400,6 +404,16 @@ impl Media {
                 Side::Private => (answerer_cfg, offerer_cfg),
             };
             let _ = answerer;
+            let suite = |c: &SideConfig| c.srtp.as_ref().map_or("rtp", |s| s.suite.name());
+            info!(
+                session = entry.session.0,
+                stream = i,
+                public = suite(&public),
+                private = suite(&private),
+                public_remote = ?public.remote,
+                private_remote = ?private.remote,
+                "media stream"
+            );
             if let Some(&stream) = entry.streams.get(&i) {
                 let _ = session_entry
                     .session

@@ -94,7 +94,10 @@ pub async fn serve(sessions: Sessions, id: SessionId, port: LocalPort, socket: A
                     .get(&fwd.via)
                     .cloned()
                     .map(|s| (s, fwd.to, fwd.len)),
-                Action::Drop(_) => None,
+                Action::Drop(reason) => {
+                    tracing::trace!(?reason, ?port, %from, "media packet dropped");
+                    None
+                }
             }
         };
         if let Some((out_socket, to, len)) = out {
