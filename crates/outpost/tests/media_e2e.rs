@@ -79,7 +79,14 @@ fn srtp_phone_and_rtp_phone_hear_each_other_both_directions() {
     let public_if = bed.gw.interface_on(&bed.inet).unwrap().name.clone();
     let private_if = bed.gw.interface_on(&bed.lan).unwrap().name.clone();
     let media_ports = "udp portrange 20000-27999";
-    let public_cap = Capture::start(&bed.gw, &public_if, Some(media_ports)).unwrap();
+    // The public capture also takes SIP over TLS, decrypted with Outpost's
+    // key log, to read the SRTP keys each side announced.
+    let public_cap = Capture::start(
+        &bed.gw,
+        &public_if,
+        Some("udp portrange 20000-27999 or tcp port 5063"),
+    )
+    .unwrap();
     let private_cap = Capture::start(&bed.gw, &private_if, Some(media_ports)).unwrap();
     start_a(&mut bed);
     let mut a_phone = bed.a.take().unwrap();
@@ -168,8 +175,13 @@ fn srtp_phone_and_rtp_phone_hear_each_other_both_directions() {
 
     // No plaintext audio on the public side: no 16-byte run of any G.711
     // payload seen on the private side appears in a public-side packet.
-    let public = udp_payloads(&public_cap.stop());
+    let public_file = public_cap.stop();
+    let public = udp_payloads(&public_file);
     let private = udp_payloads(&private_cap.stop());
+    srtp_packets_verify_only_with_their_keys(
+        &public_file,
+        &bed.lab.dir().join("outpost-tls-keys.txt"),
+    );
     assert!(
         public.len() > 100 && private.len() > 100,
         "captures too small: {} {}",
@@ -188,6 +200,130 @@ fn srtp_phone_and_rtp_phone_hear_each_other_both_directions() {
     }
     assert!(checked > 100, "only {checked} private packets checked");
     a_phone.hangup().ok();
+}
+
+/// Every RTP packet on the public side authenticates with exactly one of
+/// the SRTP keys announced in the direction it travels (the phone's keys
+/// for packets from the phone, Outpost's for packets to it), and with none
+/// of the other direction's.
+fn srtp_packets_verify_only_with_their_keys(capture: &std::path::Path, keylog: &std::path::Path) {
+    use outpost_media::{CryptoSuite, MasterKey, SrtpContext, SrtpTransform};
+    let tshark = |args: &[&str]| {
+        let out = std::process::Command::new("tshark")
+            .arg("-r")
+            .arg(capture)
+            .args(["-n", "-o"])
+            .arg(format!("tls.keylog_file:{}", keylog.display()))
+            .args(["-d", "tcp.port==5063,tls", "-d", "tls.port==5063,sip"])
+            .args(args)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    // (key, suite) announced by the phone (from 198.18.0.1) and by Outpost.
+    let mut phone_keys = Vec::new();
+    let mut outpost_keys = Vec::new();
+    for line in tshark(&[
+        "-Y",
+        "sdp",
+        "-T",
+        "fields",
+        "-E",
+        "separator=/t",
+        "-e",
+        "ip.src",
+        "-e",
+        "sdp.media_attr",
+    ])
+    .lines()
+    {
+        let mut fields = line.split('\t');
+        let src = fields.next().unwrap_or_default();
+        for attr in fields.next().unwrap_or_default().split(',') {
+            let Some(rest) = attr.strip_prefix("crypto:") else {
+                continue;
+            };
+            let parts: Vec<&str> = rest.split_whitespace().collect();
+            let (Some(suite), Some(inline)) = (parts.get(1), parts.get(2)) else {
+                continue;
+            };
+            // Re-INVITEs announce the same keys again: keep each once.
+            if phone_keys
+                .iter()
+                .chain(outpost_keys.iter())
+                .any(|(_, _, known)| known == inline)
+            {
+                continue;
+            }
+            let (Ok(suite), Ok(key)) =
+                (suite.parse::<CryptoSuite>(), MasterKey::from_inline(inline))
+            else {
+                continue;
+            };
+            if src == "198.18.0.1" {
+                phone_keys.push((key, suite, (*inline).to_owned()))
+            } else {
+                outpost_keys.push((key, suite, (*inline).to_owned()))
+            }
+        }
+    }
+    assert!(
+        !phone_keys.is_empty() && !outpost_keys.is_empty(),
+        "no SRTP keys read from the decrypted SDP"
+    );
+    let verifies = |keys: &[(MasterKey, CryptoSuite, String)], packet: &[u8]| {
+        keys.iter()
+            .filter(|(key, suite, _)| {
+                let mut buf = packet.to_vec();
+                buf.resize(packet.len() + 16, 0);
+                SrtpContext::new(*suite, key)
+                    .is_ok_and(|mut ctx| ctx.unprotect_rtp(&mut buf, packet.len()).is_ok())
+            })
+            .count()
+    };
+    let mut checked = 0;
+    let packets = tshark(&[
+        "-Y",
+        "udp && !sip",
+        "-T",
+        "fields",
+        "-E",
+        "separator=/t",
+        "-e",
+        "ip.src",
+        "-e",
+        "udp.payload",
+    ]);
+    for line in packets.lines() {
+        let mut fields = line.split('\t');
+        let (Some(src), Some(hex)) = (fields.next(), fields.next()) else {
+            continue;
+        };
+        let bytes: Vec<u8> = (0..hex.len() / 2)
+            .filter_map(|i| u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok())
+            .collect();
+        // RTP only (version 2, payload type outside the RTCP range 64..=95).
+        if bytes.len() < 24 || bytes[0] >> 6 != 2 || (64..=95).contains(&(bytes[1] & 0x7f)) {
+            continue;
+        }
+        let (own, other) = if src == "198.18.0.1" {
+            (&phone_keys, &outpost_keys)
+        } else {
+            (&outpost_keys, &phone_keys)
+        };
+        assert_eq!(
+            verifies(own, &bytes),
+            1,
+            "a public packet from {src} does not verify with exactly one announced key"
+        );
+        assert_eq!(
+            verifies(other, &bytes),
+            0,
+            "a public packet from {src} verifies with the other direction's key"
+        );
+        checked += 1;
+    }
+    assert!(checked > 100, "only {checked} public SRTP packets checked");
 }
 
 /// Seconds of audio recorded so far.
