@@ -16,8 +16,7 @@
 //! process (the CLI) changed them (its own writes cost it one harmless
 //! reload).
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
-
+use outpost_guard::Prefix;
 use rusqlite::{OptionalExtension, Row, Transaction, params};
 
 use crate::{FieldProblem, Store, StoreError};
@@ -112,76 +111,20 @@ pub enum GuardChange {
     },
 }
 
-/// A parsed address or prefix.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Net {
-    addr: IpAddr,
-    len: u8,
-}
+/// A parsed address or prefix: the guard's own type, so the store and the
+/// running guard agree on what an address means (IPv4-mapped IPv6 is IPv4,
+/// a bare IPv6 address is its /64, host bits are refused).
+struct Net;
 
 impl Net {
-    /// Parses `a.b.c.d`, `a.b.c.d/n`, an IPv6 address (its /64) or `x::/n`
-    /// (n ≤ 64). IPv4-mapped IPv6 addresses are IPv4.
-    fn parse(field: &'static str, input: &str) -> Result<Self, FieldProblem> {
-        let s = input.trim();
-        let bad = |m: &str| FieldProblem::with_value(field, input, m);
-        let (addr, len) = match s.split_once('/') {
-            None => {
-                let addr = canonical(s.parse().map_err(|_| {
-                    bad(
-                        "not an IP address or prefix (examples: 192.0.2.7, 192.0.2.0/24, \
-                         2001:db8:1:2::/64)",
-                    )
-                })?);
-                let len = if addr.is_ipv4() { 32 } else { 64 };
-                return Ok(Self {
-                    addr: mask(addr, len),
-                    len,
-                });
-            }
-            Some((a, l)) => {
-                let addr = canonical(
-                    a.parse()
-                        .map_err(|_| bad("not an IP address before the '/'"))?,
-                );
-                let len: u8 = l
-                    .parse()
-                    .map_err(|_| bad("the prefix length after '/' is not a number"))?;
-                (addr, len)
-            }
-        };
-        if addr.is_ipv4() && len > 32 {
-            return Err(bad("an IPv4 prefix is at most /32"));
-        }
-        if addr.is_ipv6() && len > 64 {
-            return Err(bad(
-                "IPv6 sources are grouped by /64, so an IPv6 prefix is at most /64",
-            ));
-        }
-        let masked = mask(addr, len);
-        if masked != addr {
-            return Err(bad(&format!(
-                "host bits are set; did you mean {masked}/{len}?"
-            )));
-        }
-        Ok(Self { addr, len })
-    }
-
-    fn is_source(self) -> bool {
-        self.len == if self.addr.is_ipv4() { 32 } else { 64 }
-    }
-
-    fn covers(self, other: Self) -> bool {
-        self.addr.is_ipv4() == other.addr.is_ipv4()
-            && other.len >= self.len
-            && mask(other.addr, self.len) == self.addr
-    }
-
-    fn canonical(self) -> String {
-        match self.addr {
-            IpAddr::V4(v4) if self.len == 32 => v4.to_string(),
-            addr => format!("{addr}/{}", self.len),
-        }
+    fn parse(field: &'static str, input: &str) -> Result<Prefix, FieldProblem> {
+        input.parse::<Prefix>().map_err(|e| {
+            let reason = match e {
+                outpost_guard::Error::Prefix { reason, .. } => reason,
+                other => other.to_string(),
+            };
+            FieldProblem::with_value(field, input, &reason)
+        })
     }
 }
 
@@ -193,32 +136,8 @@ impl Net {
 /// [`StoreError::Invalid`] saying what is wrong with it.
 pub fn canonical_guard_address(input: &str) -> Result<String, StoreError> {
     Net::parse("address", input)
-        .map(Net::canonical)
+        .map(|p| p.to_string())
         .map_err(|p| StoreError::Invalid(vec![p]))
-}
-
-fn canonical(addr: IpAddr) -> IpAddr {
-    match addr {
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(addr, IpAddr::V4),
-        v4 => v4,
-    }
-}
-
-fn mask(addr: IpAddr, len: u8) -> IpAddr {
-    match addr {
-        IpAddr::V4(v4) => {
-            let m = u32::MAX
-                .checked_shl(32 - u32::from(len.min(32)))
-                .unwrap_or(0);
-            IpAddr::V4(Ipv4Addr::from(u32::from(v4) & m))
-        }
-        IpAddr::V6(v6) => {
-            let m = u128::MAX
-                .checked_shl(128 - u32::from(len.min(128)))
-                .unwrap_or(0);
-            IpAddr::V6(Ipv6Addr::from(u128::from(v6) & m))
-        }
-    }
 }
 
 const DENY_COLUMNS: &str = "address, list, reason, detail, added, expires";
@@ -318,7 +237,7 @@ impl Store {
     pub fn remove_guard_allow(&mut self, address: &str) -> Result<AllowEntry, StoreError> {
         let canonical = Net::parse("address", address)
             .map_err(|p| StoreError::Invalid(vec![p]))?
-            .canonical();
+            .to_string();
         let tx = self.write_txn()?;
         let entry = tx
             .query_row(
@@ -397,7 +316,7 @@ impl Store {
             all.into_iter()
                 .filter(|e| {
                     Net::parse("address", &e.address)
-                        .is_ok_and(|stored| nets.iter().any(|n| n.covers(stored)))
+                        .is_ok_and(|stored| nets.iter().any(|n| n.covers(&stored)))
                 })
                 .collect()
         };
@@ -630,12 +549,12 @@ fn check_change(change: &GuardChange) -> Result<GuardChange, StoreError> {
     Ok(match change {
         GuardChange::PutDeny(e) => GuardChange::PutDeny(checked_deny(e)?),
         GuardChange::RemoveDeny { address, list } => GuardChange::RemoveDeny {
-            address: Net::parse("address", address).map_err(one)?.canonical(),
+            address: Net::parse("address", address).map_err(one)?.to_string(),
             list: *list,
         },
         GuardChange::PutAllow(e) => GuardChange::PutAllow(checked_allow(e)?),
         GuardChange::RemoveAllow { address } => GuardChange::RemoveAllow {
-            address: Net::parse("address", address).map_err(one)?.canonical(),
+            address: Net::parse("address", address).map_err(one)?.to_string(),
         },
     })
 }
@@ -643,7 +562,7 @@ fn check_change(change: &GuardChange) -> Result<GuardChange, StoreError> {
 fn checked_allow(e: &AllowEntry) -> Result<AllowEntry, StoreError> {
     let mut problems = Vec::new();
     let address = match Net::parse("address", &e.address) {
-        Ok(n) if n.len == 0 => {
+        Ok(n) if n.is_empty() => {
             problems.push(FieldProblem::with_value(
                 "address",
                 &e.address,
@@ -651,7 +570,7 @@ fn checked_allow(e: &AllowEntry) -> Result<AllowEntry, StoreError> {
             ));
             String::new()
         }
-        Ok(n) => n.canonical(),
+        Ok(n) => n.to_string(),
         Err(p) => {
             problems.push(p);
             String::new()
@@ -673,7 +592,7 @@ fn checked_allow(e: &AllowEntry) -> Result<AllowEntry, StoreError> {
 fn checked_deny(e: &DenyEntry) -> Result<DenyEntry, StoreError> {
     let mut problems = Vec::new();
     let address = match Net::parse("address", &e.address) {
-        Ok(n) if n.is_source() => n.canonical(),
+        Ok(n) if n.is_source() => n.to_string(),
         Ok(_) => {
             problems.push(FieldProblem::with_value(
                 "address",
