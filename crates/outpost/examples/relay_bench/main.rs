@@ -15,15 +15,9 @@ use std::error::Error;
 use std::io::{BufRead, BufReader};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::process::{Command, Stdio};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use outpost::media::relay::{self, SessionEntry, Sessions};
-use outpost_media::stream::{MediaTimeout, SideConfig, SrtpConfig};
-use outpost_media::{
-    Component, CryptoSuite, LocalPort, MasterKey, Session, SessionId, Side, SrtpContext,
-    SrtpTransform,
-};
+use outpost_media::{CryptoSuite, MasterKey, Side, SrtpContext, SrtpTransform};
 use tokio::net::UdpSocket;
 
 const RELAY: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 1);
@@ -77,6 +71,8 @@ fn args() -> Result<Args, Box<dyn Error>> {
     Ok(out)
 }
 
+mod outpost_child;
+
 fn main() -> Result<(), Box<dyn Error>> {
     let args = args()?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -84,62 +80,10 @@ fn main() -> Result<(), Box<dyn Error>> {
         .enable_all()
         .build()?;
     if args.child {
-        runtime.block_on(relay_process(&args))
+        runtime.block_on(outpost_child::relay_process(args.streams, args.srtp))
     } else {
         runtime.block_on(load(&args))
     }
-}
-
-/// The relay under test: one session per stream, plain RTP toward the
-/// receiver, SRTP or RTP from the sender.
-async fn relay_process(args: &Args) -> Result<(), Box<dyn Error>> {
-    let sessions = Sessions::default();
-    for s in 0..args.streams {
-        let id = SessionId(u64::from(s));
-        let mut session = Session::new(
-            id,
-            Instant::now(),
-            MediaTimeout {
-                active: None,
-                on_hold: None,
-            },
-        );
-        let mut public = SideConfig::plain(addr(SENDER, 40_000 + s));
-        if args.srtp {
-            public.srtp = Some(SrtpConfig {
-                suite: CryptoSuite::AesCm128HmacSha1_80,
-                recv: key(s, 1),
-                send: key(s, 2),
-            });
-        }
-        let private = SideConfig::plain(addr(RECEIVER, 50_000 + s));
-        let stream = session.add_stream(public, private)?;
-        let mut entry = SessionEntry {
-            session,
-            sockets: Default::default(),
-            tasks: Vec::new(),
-        };
-        for side in [Side::Public, Side::Private] {
-            for (component, offset) in [(Component::Rtp, 0), (Component::Rtcp, 1)] {
-                let port = relay_port(s, side) + offset;
-                let socket = Arc::new(relay::bind(IpAddr::V4(RELAY), port, 46)?);
-                let at = LocalPort {
-                    side,
-                    stream,
-                    component,
-                };
-                entry.sockets.insert(at, Arc::clone(&socket));
-                entry
-                    .tasks
-                    .push(tokio::spawn(relay::serve(sessions.clone(), id, at, socket)));
-            }
-        }
-        sessions.lock().insert(id, entry);
-    }
-    println!("ready");
-    // Until the parent closes our stdin.
-    let _ = tokio::task::spawn_blocking(|| std::io::stdin().lines().count()).await;
-    Ok(())
 }
 
 /// CPU seconds (user + system) of a process, from /proc (USER_HZ = 100).

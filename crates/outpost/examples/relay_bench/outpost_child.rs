@@ -1,0 +1,66 @@
+//! The Outpost side of the relay benchmark: the relay driver `outpost serve`
+//! uses, with one session per stream set up directly, in a child process so
+//! that its CPU time is the relay's alone.
+
+use std::error::Error;
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use outpost::media::relay::{self, SessionEntry, Sessions};
+use outpost_media::stream::{MediaTimeout, SideConfig, SrtpConfig};
+use outpost_media::{Component, CryptoSuite, LocalPort, Session, SessionId, Side};
+
+use crate::{RECEIVER, RELAY, SENDER, addr, key, relay_port};
+
+/// The relay under test: one session per stream, plain RTP toward the
+/// receiver, SRTP or RTP from the sender.
+pub(crate) async fn relay_process(streams: u16, srtp: bool) -> Result<(), Box<dyn Error>> {
+    let sessions = Sessions::default();
+    for s in 0..streams {
+        let id = SessionId(u64::from(s));
+        let mut session = Session::new(
+            id,
+            Instant::now(),
+            MediaTimeout {
+                active: None,
+                on_hold: None,
+            },
+        );
+        let mut public = SideConfig::plain(addr(SENDER, 40_000 + s));
+        if srtp {
+            public.srtp = Some(SrtpConfig {
+                suite: CryptoSuite::AesCm128HmacSha1_80,
+                recv: key(s, 1),
+                send: key(s, 2),
+            });
+        }
+        let private = SideConfig::plain(addr(RECEIVER, 50_000 + s));
+        let stream = session.add_stream(public, private)?;
+        let mut entry = SessionEntry {
+            session,
+            sockets: Default::default(),
+            tasks: Vec::new(),
+        };
+        for side in [Side::Public, Side::Private] {
+            for (component, offset) in [(Component::Rtp, 0), (Component::Rtcp, 1)] {
+                let port = relay_port(s, side) + offset;
+                let socket = Arc::new(relay::bind(IpAddr::V4(RELAY), port, 46)?);
+                let at = LocalPort {
+                    side,
+                    stream,
+                    component,
+                };
+                entry.sockets.insert(at, Arc::clone(&socket));
+                entry
+                    .tasks
+                    .push(tokio::spawn(relay::serve(sessions.clone(), id, at, socket)));
+            }
+        }
+        sessions.lock().insert(id, entry);
+    }
+    println!("ready");
+    // Until the parent closes our stdin.
+    let _ = tokio::task::spawn_blocking(|| std::io::stdin().lines().count()).await;
+    Ok(())
+}
