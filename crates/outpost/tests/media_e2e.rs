@@ -6,15 +6,23 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is the failure report
 
 mod bed;
+mod media_capture;
 
-use std::time::{Duration, Instant};
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::Path;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bed::{ALICE, BOB_ICP, FQDN, SIP, bed, phone_a_config, start_a};
+use media_capture::{Directions, announced_keys, open_public_rtp};
 use outpost_testbed::capture::Capture;
 use outpost_testbed::tone::assert_tone;
 use outpost_testbed::{Direction, EventKind, Phone, skip_e2e};
 
 const AUDIO: Duration = Duration::from_secs(15);
+/// Phone A as the public side sees it (its NAT box).
+const A_PUBLIC: IpAddr = IpAddr::V4(Ipv4Addr::new(198, 18, 0, 1));
+/// Phone B on the LAN.
+const B_LAN: IpAddr = IpAddr::V4(Ipv4Addr::new(198, 18, 2, 30));
 
 /// Once both phones recorded two seconds, each must carry the other's tone.
 fn assert_tones(a: &mut Phone, b: &mut Phone) {
@@ -111,10 +119,12 @@ fn srtp_phone_and_rtp_phone_hear_each_other_both_directions() {
         bed.b.wait_event(remote_sdp.clone(), SIP).unwrap();
         a_phone.wait_event(remote_sdp.clone(), SIP).unwrap();
     }
+    let resumed = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64();
     // Both re-INVITEs went through Outpost and were answered; the media
-    // session kept its ports (one stream, updated in place). Whether audio
-    // resumes cannot be told with baresip 1.0.0: its audio source does not
-    // restart after a re-INVITE even between two phones on Kamailio alone.
+    // session kept its ports (one stream, updated in place).
     let deadline = Instant::now() + SIP;
     while bed
         .outpost
@@ -130,6 +140,36 @@ fn srtp_phone_and_rtp_phone_hear_each_other_both_directions() {
         );
         std::thread::sleep(Duration::from_millis(100));
     }
+    // Audio flows again after resume, both ways, on both sides of Outpost.
+    // Read from the wires, not the phones' recordings: baresip 1.0.0 stops
+    // writing its decoded-audio recording at hold (its null player is not
+    // restarted) although RTP resumes.
+    let keylog = bed.lab.dir().join("outpost-tls-keys.txt");
+    let deadline = Instant::now() + AUDIO;
+    let after_resume = loop {
+        let directions = Directions::read(
+            public_cap.path(),
+            private_cap.path(),
+            &keylog,
+            A_PUBLIC,
+            B_LAN,
+            resumed,
+        );
+        // One second (8000 samples) in every direction.
+        if directions.least() >= 8000 {
+            break directions;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "after resume: A→ {} B← {} B→ {} A← {} samples",
+            directions.from_a.len(),
+            directions.to_b.len(),
+            directions.from_b.len(),
+            directions.to_a.len()
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    after_resume.assert_tones(public_cap.path(), 1000.0, 700.0);
     a_phone.hangup().unwrap();
     bed.b.wait_event(EventKind::CallClosed, SIP).unwrap();
     a_phone.wait_event(EventKind::CallClosed, SIP).unwrap();
@@ -206,124 +246,25 @@ fn srtp_phone_and_rtp_phone_hear_each_other_both_directions() {
 /// the SRTP keys announced in the direction it travels (the phone's keys
 /// for packets from the phone, Outpost's for packets to it), and with none
 /// of the other direction's.
-fn srtp_packets_verify_only_with_their_keys(capture: &std::path::Path, keylog: &std::path::Path) {
-    use outpost_media::{CryptoSuite, MasterKey, SrtpContext, SrtpTransform};
-    let tshark = |args: &[&str]| {
-        let out = std::process::Command::new("tshark")
-            .arg("-r")
-            .arg(capture)
-            .args(["-n", "-o"])
-            .arg(format!("tls.keylog_file:{}", keylog.display()))
-            .args(["-d", "tcp.port==5063,tls", "-d", "tls.port==5063,sip"])
-            .args(args)
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    };
-    // (key, suite) announced by the phone (from 198.18.0.1) and by Outpost.
-    let mut phone_keys = Vec::new();
-    let mut outpost_keys = Vec::new();
-    for line in tshark(&[
-        "-Y",
-        "sdp",
-        "-T",
-        "fields",
-        "-E",
-        "separator=/t",
-        "-e",
-        "ip.src",
-        "-e",
-        "sdp.media_attr",
-    ])
-    .lines()
-    {
-        let mut fields = line.split('\t');
-        let src = fields.next().unwrap_or_default();
-        for attr in fields.next().unwrap_or_default().split(',') {
-            let Some(rest) = attr.strip_prefix("crypto:") else {
-                continue;
-            };
-            let parts: Vec<&str> = rest.split_whitespace().collect();
-            let (Some(suite), Some(inline)) = (parts.get(1), parts.get(2)) else {
-                continue;
-            };
-            // Re-INVITEs announce the same keys again: keep each once.
-            if phone_keys
-                .iter()
-                .chain(outpost_keys.iter())
-                .any(|(_, _, known)| known == inline)
-            {
-                continue;
-            }
-            let (Ok(suite), Ok(key)) =
-                (suite.parse::<CryptoSuite>(), MasterKey::from_inline(inline))
-            else {
-                continue;
-            };
-            if src == "198.18.0.1" {
-                phone_keys.push((key, suite, (*inline).to_owned()))
-            } else {
-                outpost_keys.push((key, suite, (*inline).to_owned()))
-            }
-        }
-    }
-    assert!(
-        !phone_keys.is_empty() && !outpost_keys.is_empty(),
-        "no SRTP keys read from the decrypted SDP"
-    );
-    let verifies = |keys: &[(MasterKey, CryptoSuite, String)], packet: &[u8]| {
-        keys.iter()
-            .filter(|(key, suite, _)| {
-                let mut buf = packet.to_vec();
-                buf.resize(packet.len() + 16, 0);
-                SrtpContext::new(*suite, key)
-                    .is_ok_and(|mut ctx| ctx.unprotect_rtp(&mut buf, packet.len()).is_ok())
-            })
-            .count()
-    };
-    let mut checked = 0;
-    let packets = tshark(&[
-        "-Y",
-        "udp && !sip",
-        "-T",
-        "fields",
-        "-E",
-        "separator=/t",
-        "-e",
-        "ip.src",
-        "-e",
-        "udp.payload",
-    ]);
-    for line in packets.lines() {
-        let mut fields = line.split('\t');
-        let (Some(src), Some(hex)) = (fields.next(), fields.next()) else {
-            continue;
-        };
-        let bytes: Vec<u8> = (0..hex.len() / 2)
-            .filter_map(|i| u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok())
-            .collect();
-        // RTP only (version 2, payload type outside the RTCP range 64..=95).
-        if bytes.len() < 24 || bytes[0] >> 6 != 2 || (64..=95).contains(&(bytes[1] & 0x7f)) {
-            continue;
-        }
-        let (own, other) = if src == "198.18.0.1" {
-            (&phone_keys, &outpost_keys)
-        } else {
-            (&outpost_keys, &phone_keys)
-        };
+fn srtp_packets_verify_only_with_their_keys(capture: &Path, keylog: &Path) {
+    let keys = announced_keys(capture, keylog, A_PUBLIC);
+    let opened = open_public_rtp(capture, &keys, A_PUBLIC);
+    for packet in &opened {
+        let src = packet.datagram.src;
         assert_eq!(
-            verifies(own, &bytes),
-            1,
+            packet.own_keys, 1,
             "a public packet from {src} does not verify with exactly one announced key"
         );
         assert_eq!(
-            verifies(other, &bytes),
-            0,
+            packet.other_keys, 0,
             "a public packet from {src} verifies with the other direction's key"
         );
-        checked += 1;
     }
-    assert!(checked > 100, "only {checked} public SRTP packets checked");
+    assert!(
+        opened.len() > 100,
+        "only {} public SRTP packets checked",
+        opened.len()
+    );
 }
 
 /// Seconds of audio recorded so far.
@@ -336,7 +277,7 @@ fn recorded(phone: &Phone) -> f64 {
 }
 
 /// The UDP payloads of a capture, as hex strings.
-fn udp_payloads(file: &std::path::Path) -> Vec<String> {
+fn udp_payloads(file: &Path) -> Vec<String> {
     let out = std::process::Command::new("tshark")
         .arg("-r")
         .arg(file)

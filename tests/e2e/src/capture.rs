@@ -39,6 +39,11 @@ impl Capture {
         Ok(Self { process, file })
     }
 
+    /// The file being written (readable while the capture runs).
+    pub fn path(&self) -> &Path {
+        &self.file
+    }
+
     /// Stops the capture and returns the file.
     pub fn stop(mut self) -> PathBuf {
         let _ = self.process.stop();

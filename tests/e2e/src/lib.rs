@@ -73,6 +73,7 @@ pub mod kamailio;
 pub mod netns;
 pub mod outpost;
 pub mod process;
+pub mod rtp;
 pub mod tone;
 pub mod wait;
 

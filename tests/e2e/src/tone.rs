@@ -249,6 +249,18 @@ pub struct ToneAnalysis {
 /// [`MAX_WINDOWS`] non-silent 100 ms windows. Silence is an error.
 pub fn analyse(path: &Path, range: RangeInclusive<u32>) -> Result<ToneAnalysis> {
     let (samples, rate) = read_wav_mono(path)?;
+    analyse_samples(path, &samples, rate, range)
+}
+
+/// [`analyse`] for samples taken from elsewhere (decoded RTP, say);
+/// `source` names where they came from in errors.
+pub fn analyse_samples(
+    source: &Path,
+    samples: &[f32],
+    rate: u32,
+    range: RangeInclusive<u32>,
+) -> Result<ToneAnalysis> {
+    let path = source;
     let seconds_total = samples.len() as f64 / f64::from(rate);
     let window = (rate / 10).max(1) as usize;
     let windows: Vec<&[f32]> = samples
@@ -312,9 +324,23 @@ pub fn dominant_tone(path: &Path, range: RangeInclusive<u32>) -> Result<f64> {
 /// Checks that `path` carries a tone of `hz` ± `tolerance_hz` that holds at
 /// least [`MIN_PURITY`] of its power; the error says what was found instead.
 pub fn assert_tone(path: &Path, hz: f64, tolerance_hz: f64) -> Result<ToneAnalysis> {
+    let (samples, rate) = read_wav_mono(path)?;
+    assert_tone_samples(path, &samples, rate, hz, tolerance_hz)
+}
+
+/// [`assert_tone`] for samples taken from elsewhere; `source` names where
+/// they came from in errors.
+pub fn assert_tone_samples(
+    source: &Path,
+    samples: &[f32],
+    rate: u32,
+    hz: f64,
+    tolerance_hz: f64,
+) -> Result<ToneAnalysis> {
+    let path = source;
     let lo = (*TELEPHONE_BAND.start()).min((hz - tolerance_hz).max(1.0) as u32);
     let hi = (*TELEPHONE_BAND.end()).max((hz + tolerance_hz).ceil() as u32);
-    let analysis = analyse(path, lo..=hi)?;
+    let analysis = analyse_samples(path, samples, rate, lo..=hi)?;
     let on_frequency = (analysis.hz - hz).abs() <= tolerance_hz;
     if on_frequency && analysis.purity >= MIN_PURITY {
         return Ok(analysis);
