@@ -225,88 +225,104 @@ fn read_traces(dir: &Path) -> String {
         .collect()
 }
 
-#[test]
-fn five_hundred_calls_map_each_leg_to_its_own_call_id() {
-    if skip_e2e() {
-        return;
-    }
-    require_tools(&["sipp"], "the SIPp call load").unwrap();
-    let lab = Lab::new("rwcalls").unwrap();
-    let inet = lab.network("inet", "198.18.0").unwrap();
-    let lan = lab.network("lan", "198.18.2").unwrap();
-    let uac_host = lab.host("uac", &inet, 50).unwrap();
-    let gw = lab
-        .host_multi("outpost", &[(&inet, 10), (&lan, 10)])
-        .unwrap();
-    let uas_host = lab.host("uas", &lan, 20).unwrap();
+/// SIPp phone (198.18.0.50, allow-listed) → Outpost → SIPp UAS as the iPBX.
+struct CallsBed {
+    lab: Lab,
+    uac_host: Host,
+    gw: Host,
+    uas: Process,
+    uas_dir: std::path::PathBuf,
+    uac_dir: std::path::PathBuf,
+    outpost: OutpostNode,
+}
 
-    let uas_dir = lab.dir().join("sipp-uas");
-    std::fs::create_dir_all(&uas_dir).unwrap();
-    let mut uas_cmd = uas_host.command("sipp");
-    uas_cmd.current_dir(&uas_dir).args([
-        "-sn",
-        "uas",
-        "-i",
-        "198.18.2.20",
-        "-p",
-        "5060",
-        "-nostdin",
-        "-trace_msg",
-        "-trace_err",
-    ]);
-    let mut uas = uas_host.spawn(uas_cmd, "sipp-uas").unwrap();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !uas_host
-        .is_listening("udp", "198.18.2.20".parse().unwrap(), 5060)
-        .unwrap()
-    {
-        assert!(
-            Instant::now() < deadline,
-            "SIPp UAS did not start:\n{}",
-            uas.log_text()
-        );
-        std::thread::sleep(Duration::from_millis(20));
+impl CallsBed {
+    fn start(tag: &str, env: Vec<(String, String)>) -> Self {
+        let lab = Lab::new(tag).unwrap();
+        let inet = lab.network("inet", "198.18.0").unwrap();
+        let lan = lab.network("lan", "198.18.2").unwrap();
+        let uac_host = lab.host("uac", &inet, 50).unwrap();
+        let gw = lab
+            .host_multi("outpost", &[(&inet, 10), (&lan, 10)])
+            .unwrap();
+        let uas_host = lab.host("uas", &lan, 20).unwrap();
+
+        let uas_dir = lab.dir().join("sipp-uas");
+        std::fs::create_dir_all(&uas_dir).unwrap();
+        let mut uas_cmd = uas_host.command("sipp");
+        uas_cmd.current_dir(&uas_dir).args([
+            "-sn",
+            "uas",
+            "-i",
+            "198.18.2.20",
+            "-p",
+            "5060",
+            "-nostdin",
+            "-trace_msg",
+            "-trace_err",
+        ]);
+        let uas = uas_host.spawn(uas_cmd, "sipp-uas").unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !uas_host
+            .is_listening("udp", "198.18.2.20".parse().unwrap(), 5060)
+            .unwrap()
+        {
+            assert!(
+                Instant::now() < deadline,
+                "SIPp UAS did not start:\n{}",
+                uas.log_text()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let outpost = OutpostNode::start(
+            &gw,
+            &OutpostSpec {
+                binary: env!("CARGO_BIN_EXE_outpost").into(),
+                public: inet.clone(),
+                private: lan.clone(),
+                ipbx: "198.18.2.20:5060".parse().unwrap(),
+                devices: vec![],
+                allow_list: vec!["198.18.0.50".into()],
+                devices_csv: Some(
+                    "setside_username;setside_password\nloadphone;load-Secret-1\n".into(),
+                ),
+                env,
+                // SIPp sends plain RTP: these tests are about signalling, so
+                // the public side accepts it (the media tests cover SRTP).
+                extra_toml:
+                    "[media]\nset_side_inbound = \"srtp-or-rtp\"\nicp_side_outbound = \"rtp\"\n"
+                        .into(),
+            },
+        )
+        .unwrap();
+        let uac_dir = lab.dir().join("sipp-uac");
+        std::fs::create_dir_all(&uac_dir).unwrap();
+        std::fs::write(
+            uac_dir.join("users.csv"),
+            "SEQUENTIAL\nloadphone;[authentication username=loadphone password=load-Secret-1]\n",
+        )
+        .unwrap();
+        Self {
+            lab,
+            uac_host,
+            gw,
+            uas,
+            uas_dir,
+            uac_dir,
+            outpost,
+        }
     }
-    let uas_addr = "198.18.2.20:5060".parse().unwrap();
-    let outpost = OutpostNode::start(
-        &gw,
-        &OutpostSpec {
-            binary: env!("CARGO_BIN_EXE_outpost").into(),
-            public: inet.clone(),
-            private: lan.clone(),
-            ipbx: uas_addr,
-            devices: vec![],
-            allow_list: vec!["198.18.0.50".into()],
-            devices_csv: Some(
-                "setside_username;setside_password\nloadphone;load-Secret-1\n".into(),
-            ),
-            env: vec![],
-            // SIPp sends plain RTP: this test is about signalling, so the
-            // public side accepts it (the media tests cover SRTP).
-            extra_toml:
-                "[media]\nset_side_inbound = \"srtp-or-rtp\"\nicp_side_outbound = \"rtp\"\n".into(),
-        },
-    )
-    .unwrap();
-    let uac_dir = lab.dir().join("sipp-uac");
-    std::fs::create_dir_all(&uac_dir).unwrap();
-    std::fs::write(
-        uac_dir.join("users.csv"),
-        "SEQUENTIAL\nloadphone;[authentication username=loadphone password=load-Secret-1]\n",
-    )
-    .unwrap();
-    let scenario = format!("{SCENARIOS}/uac_call_auth.xml");
-    let count = CALLS.to_string();
-    let target = outpost.public_plain().to_string();
-    // SIPp's digest uri defaults to remote_ip:port; the B2BUA checks it
-    // equals the Request-URI (RFC 7616 §3.4.6).
-    let auth_uri = format!("service@{target}");
-    let stdout = sipp(
-        &uac_host,
-        &uac_dir,
-        &[
+
+    /// SIPp arguments for `calls` calls of `scenario` from the phone, with
+    /// talk time `talk_ms`, then `extra`.
+    fn uac_args(&self, scenario: &str, calls: u32, talk_ms: u32, extra: &[&str]) -> Vec<String> {
+        let target = self.outpost.public_plain().to_string();
+        // SIPp's digest uri defaults to remote_ip:port; the B2BUA checks it
+        // equals the Request-URI (RFC 7616 §3.4.6).
+        let auth_uri = format!("service@{target}");
+        let mut args: Vec<String> = [
             "-sf",
-            &scenario,
+            &format!("{SCENARIOS}/{scenario}"),
             &target,
             "-s",
             "service",
@@ -314,25 +330,81 @@ fn five_hundred_calls_map_each_leg_to_its_own_call_id() {
             &auth_uri,
             "-i",
             "198.18.0.50",
-            "-p",
-            "5060",
             "-inf",
             "users.csv",
             "-m",
-            &count,
-            "-r",
-            "50",
-            "-l",
-            "100",
+            &calls.to_string(),
+            "-d",
+            &talk_ms.to_string(),
             "-timeout",
             "120s",
-            "-trace_msg",
-        ],
+        ]
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+        args.extend(extra.iter().map(ToString::to_string));
+        args
+    }
+
+    /// Runs SIPp as the phone to completion; every call must succeed.
+    fn calls(&self, scenario: &str, calls: u32, talk_ms: u32, extra: &[&str]) -> String {
+        let args = self.uac_args(scenario, calls, talk_ms, extra);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        sipp(&self.uac_host, &self.uac_dir, &args)
+    }
+
+    /// Media ports Outpost has in use on its public side, from /metrics.
+    fn public_ports_in_use(&self) -> u64 {
+        let out = self
+            .gw
+            .run(&[
+                "curl",
+                "-sS",
+                "--max-time",
+                "5",
+                "http://127.0.0.1:9464/metrics",
+            ])
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .find(|l| l.starts_with("outpost_media_ports_in_use{side=\"public\"}"))
+            .and_then(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .map_or(0, |v| v as u64)
+    }
+
+    fn wait_public_ports(&self, expected: u64, why: &str) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let used = self.public_ports_in_use();
+            if used == expected {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{why}: {used} public media ports in use, expected {expected}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+#[test]
+fn five_hundred_calls_map_each_leg_to_its_own_call_id() {
+    if skip_e2e() {
+        return;
+    }
+    require_tools(&["sipp"], "the SIPp call load").unwrap();
+    let mut bed = CallsBed::start("rwcalls", vec![]);
+    let stdout = bed.calls(
+        "uac_call_auth.xml",
+        CALLS,
+        200,
+        &["-p", "5060", "-r", "50", "-l", "100", "-trace_msg"],
     );
     // Stop the UAS so its trace is complete.
-    let _ = uas.stop();
-    let uac_ids = call_ids(&read_traces(&uac_dir));
-    let uas_ids = call_ids(&read_traces(&uas_dir));
+    let _ = bed.uas.stop();
+    let uac_ids = call_ids(&read_traces(&bed.uac_dir));
+    let uas_ids = call_ids(&read_traces(&bed.uas_dir));
     assert_eq!(
         uac_ids.len(),
         CALLS as usize,
@@ -344,5 +416,49 @@ fn five_hundred_calls_map_each_leg_to_its_own_call_id() {
         "one Call-ID per call on the iPBX side"
     );
     assert!(uac_ids.is_disjoint(&uas_ids), "a Call-ID crossed the B2BUA");
-    drop(outpost);
+}
+
+/// Port-pool exhaustion: with room for four calls on the public side (the
+/// smallest range allowed, 8 ports: RTP and RTCP each), a fifth call gets
+/// 503 while four are up, never a panic or a leak; the pool is empty again
+/// when they end and takes new calls.
+#[test]
+fn a_full_port_pool_refuses_new_calls_with_503_then_recovers() {
+    if skip_e2e() {
+        return;
+    }
+    require_tools(&["sipp"], "the SIPp calls").unwrap();
+    let bed = CallsBed::start(
+        "rwpool",
+        vec![("OUTPOST_PUBLIC_RTP_PORTS".into(), "30000-30007".into())],
+    );
+    // Four calls that stay up (20 s talk time) from a SIPp in the background.
+    let held_dir = bed.lab.dir().join("sipp-held");
+    std::fs::create_dir_all(&held_dir).unwrap();
+    std::fs::copy(bed.uac_dir.join("users.csv"), held_dir.join("users.csv")).unwrap();
+    let mut held_cmd = bed.uac_host.command("sipp");
+    held_cmd
+        .current_dir(&held_dir)
+        .args(bed.uac_args("uac_call_auth.xml", 4, 20_000, &["-p", "5061", "-l", "4"]))
+        .args(["-nostdin", "-trace_err"]);
+    let mut held = bed.uac_host.spawn(held_cmd, "sipp-held").unwrap();
+    bed.wait_public_ports(8, "four calls up");
+
+    // The fifth call is refused with 503 (the scenario fails on anything else).
+    bed.calls("uac_call_refused_503.xml", 1, 0, &["-p", "5062"]);
+    bed.wait_public_ports(8, "after the refused call");
+
+    // The held calls end normally; the pool empties and takes a new call.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        if let Some(status) = held.try_wait_exit().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "the held calls did not end");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(status.success(), "held calls failed:\n{}", held.log_tail());
+    bed.wait_public_ports(0, "after the calls ended");
+    bed.calls("uac_call_auth.xml", 1, 200, &["-p", "5063"]);
+    bed.wait_public_ports(0, "after the last call");
 }
