@@ -475,43 +475,55 @@ async fn run(
     senders: &mut [(UdpSocket, SrtpContext)],
     paths: &[Path],
 ) -> Result<Window, Box<dyn Error>> {
-    let mut tick = tokio::time::interval(Duration::from_millis(20));
+    // Streams are spread evenly over each 20 ms packet interval, as
+    // independent phones are, in slots of 1 ms (tokio's timer resolution),
+    // rather than sent all at once: a burst of N packets would measure the
+    // generator's and the SUT's queueing behind each other more than the
+    // SUT's relaying.
+    const SLOTS: usize = 20;
+    let mut tick = tokio::time::interval(Duration::from_millis(1));
     let warmup_rounds = (args.warmup.as_millis() / 20) as u64;
     let rounds = warmup_rounds + (args.seconds * 50.0).round().max(1.0) as u64;
     let (mut warmup_sent, mut sent) = (0u64, 0u64);
     let mut cpu_before = cpu_seconds(sut_pid)?;
     let mut drops_before = udp_rcvbuf_errors();
     let mut buf = vec![0u8; 12 + PAYLOAD + 16];
+    let n = senders.len();
     for round in 0..rounds {
-        tick.tick().await;
         let phase = if round < warmup_rounds {
             WARMUP
         } else {
             MEASURED
         };
-        if round == warmup_rounds {
-            cpu_before = cpu_seconds(sut_pid)?;
-            drops_before = udp_rcvbuf_errors();
-        }
         let seq = (round & 0xffff) as u16;
         buf[0] = 0x80;
         buf[1] = 0;
         buf[2..4].copy_from_slice(&seq.to_be_bytes());
         buf[4..8].copy_from_slice(&((round * 160) as u32).to_be_bytes());
-        for (s, ((socket, ctx), path)) in senders.iter_mut().zip(paths).enumerate() {
-            buf[8..12].copy_from_slice(&(s as u32).to_be_bytes());
-            buf[PHASE] = phase;
-            buf[PHASE + 1..12 + PAYLOAD].fill(seq as u8);
-            buf[STAMP].copy_from_slice(&nanos_since(epoch).to_be_bytes());
-            let mut len = 12 + PAYLOAD;
-            if args.srtp {
-                len = ctx.protect_rtp(&mut buf, len)?;
+        for slot in 0..SLOTS {
+            tick.tick().await;
+            if slot == 0 && round == warmup_rounds {
+                cpu_before = cpu_seconds(sut_pid)?;
+                drops_before = udp_rcvbuf_errors();
             }
-            socket.send_to(&buf[..len], path.send_to).await?;
-            if phase == MEASURED {
-                sent += 1;
-            } else {
-                warmup_sent += 1;
+            let streams = n * slot / SLOTS..n * (slot + 1) / SLOTS;
+            let slot_senders = senders.get_mut(streams.clone()).unwrap_or_default();
+            for ((s, (socket, ctx)), path) in streams.clone().zip(slot_senders).zip(&paths[streams])
+            {
+                buf[8..12].copy_from_slice(&(s as u32).to_be_bytes());
+                buf[PHASE] = phase;
+                buf[PHASE + 1..12 + PAYLOAD].fill(seq as u8);
+                buf[STAMP].copy_from_slice(&nanos_since(epoch).to_be_bytes());
+                let mut len = 12 + PAYLOAD;
+                if args.srtp {
+                    len = ctx.protect_rtp(&mut buf, len)?;
+                }
+                socket.send_to(&buf[..len], path.send_to).await?;
+                if phase == MEASURED {
+                    sent += 1;
+                } else {
+                    warmup_sent += 1;
+                }
             }
         }
     }
