@@ -123,3 +123,161 @@ bench_stop() {
     wait "$pid" 2>/dev/null || true
   done
 }
+
+# ---------------------------------------------------------------------------
+# Helpers of p1_calls.sh and p2_registrations.sh (appended; the functions
+# above are unchanged).
+
+# Installs tshark (dumpcap to count relayed RTP packets on lo, editcap to cut
+# the RTP capture SIPp plays), only when missing.
+bench_install_capture() {
+  command -v dumpcap >/dev/null 2>&1 && command -v editcap >/dev/null 2>&1 \
+    && command -v tshark >/dev/null 2>&1 && return 0
+  echo "bench: installing tshark" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >&2
+  apt-get install -y -qq --no-install-recommends tshark >&2
+}
+
+# Polls COMMAND... every 50 ms until it succeeds; fails after SECS seconds.
+#   bench_wait_until SECS WHAT COMMAND...
+bench_wait_until() {
+  local secs=$1 what=$2 deadline
+  shift 2
+  deadline=$(($(date +%s%N) + secs * 1000000000))
+  until "$@" >/dev/null 2>&1; do
+    if [ "$(date +%s%N)" -gt "$deadline" ]; then
+      echo "bench: timed out after ${secs}s waiting for $what" >&2
+      return 1
+    fi
+    sleep 0.05
+  done
+}
+
+# The outpost binary: PATH when given, else a fresh release build.
+#   bench_outpost_bin [PATH]
+bench_outpost_bin() {
+  if [ -n "${1:-}" ]; then
+    [ -x "$1" ] || { echo "bench: $1 is not an executable" >&2; return 1; }
+    echo "$1"
+    return 0
+  fi
+  echo "bench: building Outpost (cargo build --release -p outpost)" >&2
+  (cd "$BENCH_ROOT" && cargo build --quiet --release -p outpost --bin outpost >&2)
+  echo "$BENCH_ROOT/target/release/outpost"
+}
+
+# Renders a configuration template: every @KEY@ becomes VALUE; fails if a
+# placeholder is left.   bench_render TEMPLATE OUTPUT KEY=VALUE...
+bench_render() {
+  local template=$1 output=$2 kv key value
+  shift 2
+  cp "$template" "$output"
+  for kv in "$@"; do
+    key=${kv%%=*}
+    value=${kv#*=}
+    value=${value//\\/\\\\}
+    value=${value//|/\\|}
+    value=${value//&/\\&}
+    sed -i "s|@${key}@|${value}|g" "$output"
+  done
+  if grep -n '@[A-Z_]\+@' "$output" >&2; then
+    echo "bench: placeholders left in $output (from $template)" >&2
+    return 1
+  fi
+}
+
+# Starts Kamailio in the foreground (-DD: no daemon, but its worker
+# processes) with its log on stderr (-E) in DIR/kamailio.log.
+#   bench_kamailio_start VAR DIR CONFIG [kamailio options...]
+# Sets VAR to the main process's PID and waits until its control socket
+# DIR/ctl.sock answers (the workers are forked by then).
+bench_kamailio_start() {
+  local var=$1 dir=$2 cfg=$3 pid
+  shift 3
+  mkdir -p "$dir"
+  kamailio -DD -E -f "$cfg" -Y "$dir" -w "$dir" "$@" >"$dir/kamailio.log" 2>&1 &
+  pid=$!
+  printf -v "$var" '%s' "$pid"
+  if ! bench_wait_until 20 "Kamailio ($cfg) to answer on $dir/ctl.sock" \
+    kamcmd -s "unix:$dir/ctl.sock" core.uptime; then
+    tail -n 30 "$dir/kamailio.log" >&2
+    return 1
+  fi
+  kill -0 "$pid" 2>/dev/null || { tail -n 30 "$dir/kamailio.log" >&2; return 1; }
+}
+
+# Successful and failed calls ("OK FAILED") from the last line of a SIPp
+# statistics file (-trace_stat -stf FILE, ';'-separated with a header).
+bench_sipp_counts() {
+  awk -F';' 'NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
+    { ok = $col["SuccessfulCall(C)"]; failed = $col["FailedCall(C)"] }
+    END { printf "%d %d\n", ok, failed }' "$1" 2>/dev/null || echo "0 0"
+}
+
+# A test CA and a server certificate for NAME signed by it, ECDSA P-256 like
+# Outpost's self-signed default, in DIR: ca.crt, server.crt, server.key
+# (PKCS#8). Both SUTs serve the same certificate in P2.
+#   bench_make_certs DIR NAME
+bench_make_certs() {
+  local dir=$1 name=$2
+  mkdir -p "$dir"
+  (
+    cd "$dir" || exit 1
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+      -subj "/CN=Outpost bench CA" -keyout ca.key -out ca.crt 2>/dev/null
+    openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+      -subj "/CN=$name" -keyout server.key -out server.csr 2>/dev/null
+    printf 'subjectAltName=DNS:%s\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' "$name" >ext.cnf
+    openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 \
+      -extfile ext.cnf -out server.crt 2>/dev/null
+  )
+  [ -s "$dir/server.crt" ] && [ -s "$dir/server.key" ]
+}
+
+# Raises the open-file limit of this shell (and what it starts) to 65536, or
+# to the hard limit when that is lower; fails below NEEDED.
+#   bench_raise_nofile NEEDED
+bench_raise_nofile() {
+  ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+  if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt "$1" ]; then
+    echo "bench: open-file limit $(ulimit -n) is below the $1 this run needs" >&2
+    return 1
+  fi
+  echo "bench: open-file limit $(ulimit -n)" >&2
+}
+
+# Fails, naming the holder, when something already listens on one of the
+# given PROTO:IP:PORT (udp|tcp) endpoints: a leftover SUT would be measured
+# (or answer) instead of the one this run starts.
+#   bench_ports_free udp:127.0.20.1:5060 tcp:127.0.20.1:5061 ...
+bench_ports_free() {
+  local spec proto addr flag holder busy=0
+  for spec in "$@"; do
+    proto=${spec%%:*}
+    addr=${spec#*:}
+    [ "$proto" = udp ] && flag=-lunp || flag=-ltnp
+    holder=$(ss -H "$flag" "src $addr" 2>/dev/null | grep -o 'users:.*' | head -n 1)
+    if [ -n "$holder" ]; then
+      echo "bench: $proto $addr is already in use by $holder; stop it first" >&2
+      busy=1
+    fi
+  done
+  return "$busy"
+}
+
+# Why SIPp calls failed: the non-zero cumulative failure counters (and
+# retransmissions) from the last line of a -trace_stat file, e.g.
+# "FailedTimeoutOnRecv=2 Retransmissions=31".
+bench_sipp_failures() {
+  awk -F';' 'NR == 1 { for (i = 1; i <= NF; i++) name[i] = $i; next }
+    { for (i in name) v[i] = $i }
+    END { for (i in name) if (name[i] ~ /^(Failed.*|Retransmissions|DeadCallMsgs|OutOfCallMsgs)\(C\)$/ && v[i] + 0 > 0)
+            printf "%s=%s ", substr(name[i], 1, length(name[i]) - 3), v[i]; print "" }' "$1" 2>/dev/null
+}
+
+# The first few errors SIPp traced (-trace_err) in DIR, one line each.
+bench_sipp_errors() {
+  cat "$1"/*_errors.log 2>/dev/null | tr -d '\r' \
+    | grep -E "Aborting|aborted|[Tt]imeout|timed out|[Ff]ailed|rror" | cut -c1-300 | head -n 5 || true
+}
