@@ -99,7 +99,9 @@ bench_loopback() {
 rtpengine_start() {
   local dir=$1
   mkdir -p "$dir"
-  rtpengine --foreground --log-stderr --log-level=4 --table=-1 \
+  # --config-file=none: the packaged /etc/rtpengine/rtpengine.conf sets its
+  # own control ports and TOS, which would clash with ours.
+  rtpengine --config-file=none --foreground --log-stderr --log-level=4 --table=-1 \
     --interface="pub/$BENCH_PUBLIC" --interface="priv/$BENCH_PRIVATE" \
     --listen-ng="$BENCH_NG" --port-min=40000 --port-max=49999 \
     --num-threads="$(nproc)" --delete-delay=0 --timeout=60 \
