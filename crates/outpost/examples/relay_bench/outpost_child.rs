@@ -1,13 +1,15 @@
 //! The Outpost side of the relay benchmark: the relay driver `outpost serve`
 //! uses, with one session per stream set up directly, in a child process so
 //! that its CPU time is the relay's alone.
+//!
+//! `OUTPOST_RELAY_THREADS` overrides the number of relay threads (default:
+//! the one `outpost serve` uses).
 
 use std::error::Error;
 use std::net::IpAddr;
-use std::sync::Arc;
 use std::time::Instant;
 
-use outpost::media::relay::{self, SessionEntry, Sessions};
+use outpost::media::relay::{self, Relay};
 use outpost_media::stream::{MediaTimeout, SideConfig, SrtpConfig};
 use outpost_media::{Component, CryptoSuite, LocalPort, Session, SessionId, Side};
 
@@ -16,7 +18,11 @@ use crate::{RECEIVER, RELAY, SENDER, addr, key, relay_port};
 /// The relay under test: one session per stream, plain RTP toward the
 /// receiver, SRTP or RTP from the sender.
 pub(crate) async fn relay_process(streams: u16, srtp: bool) -> Result<(), Box<dyn Error>> {
-    let sessions = Sessions::default();
+    let threads = match std::env::var("OUTPOST_RELAY_THREADS") {
+        Ok(n) => n.parse()?,
+        Err(_) => relay::default_threads(),
+    };
+    let relay = Relay::start(threads)?;
     for s in 0..streams {
         let id = SessionId(u64::from(s));
         let mut session = Session::new(
@@ -37,30 +43,22 @@ pub(crate) async fn relay_process(streams: u16, srtp: bool) -> Result<(), Box<dy
         }
         let private = SideConfig::plain(addr(RECEIVER, 50_000 + s));
         let stream = session.add_stream(public, private)?;
-        let mut entry = SessionEntry {
-            session,
-            sockets: Default::default(),
-            tasks: Vec::new(),
-        };
+        relay.insert(session);
         for side in [Side::Public, Side::Private] {
             for (component, offset) in [(Component::Rtp, 0), (Component::Rtcp, 1)] {
                 let port = relay_port(s, side) + offset;
-                let socket = Arc::new(relay::bind(IpAddr::V4(RELAY), port, 46)?);
                 let at = LocalPort {
                     side,
                     stream,
                     component,
                 };
-                entry.sockets.insert(at, Arc::clone(&socket));
-                entry
-                    .tasks
-                    .push(tokio::spawn(relay::serve(sessions.clone(), id, at, socket)));
+                relay.add_socket(id, at, relay::bind(IpAddr::V4(RELAY), port, 46)?)?;
             }
         }
-        sessions.lock().insert(id, entry);
     }
     println!("ready");
     // Until the parent closes our stdin.
     let _ = tokio::task::spawn_blocking(|| std::io::stdin().lines().count()).await;
+    drop(relay);
     Ok(())
 }

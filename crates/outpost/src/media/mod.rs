@@ -32,7 +32,7 @@ use tokio::sync::mpsc;
 use tracing::{info, warn};
 
 use crate::config::Config;
-use relay::{SessionEntry, Sessions};
+use relay::Relay;
 
 /// What media needs from the configuration.
 #[derive(Clone, Debug)]
@@ -136,22 +136,36 @@ struct State {
 }
 
 /// The media manager: the B2BUA's [`BodyRewriter`] and the owner of the
-/// relay's sessions.
+/// relay (its threads stop when the last clone is dropped).
 #[derive(Clone)]
 pub struct Media {
     state: Arc<Mutex<State>>,
-    sessions: Sessions,
+    relay: Arc<Relay>,
+}
+
+/// Why the media manager could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StartError {
+    /// A port range is invalid.
+    #[error(transparent)]
+    Ports(#[from] outpost_media::Error),
+    /// The relay threads could not start.
+    #[error("relay threads: {0}")]
+    Relay(#[from] std::io::Error),
 }
 
 impl Media {
     /// A manager with one pool per side (`public`, `private` port ranges,
-    /// already validated by the configuration).
+    /// already validated by the configuration) and `relay_threads` relay
+    /// threads ([`relay::default_threads`] is a good number).
     pub fn new(
         settings: MediaSettings,
         public: (u16, u16),
         private: (u16, u16),
         seed: u64,
-    ) -> Result<Self, outpost_media::Error> {
+        relay_threads: usize,
+    ) -> Result<Self, StartError> {
         let pools = [
             PortPool::new(PortRange::new(public.0, public.1)?, seed),
             PortPool::new(PortRange::new(private.0, private.1)?, seed.rotate_left(17)),
@@ -162,7 +176,7 @@ impl Media {
                 pools,
                 calls: HashMap::new(),
             })),
-            sessions: Sessions::default(),
+            relay: Arc::new(Relay::start(relay_threads)?),
         })
     }
 
@@ -181,17 +195,16 @@ impl Media {
     /// Calls whose media timed out (MED-5); checked by a ticking task.
     pub fn timed_out(&self, now: Instant) -> Vec<CallRef> {
         let mut out = Vec::new();
-        let mut table = self.sessions.lock();
-        for (id, entry) in table.iter_mut() {
-            if entry.session.poll_timeout().is_some_and(|t| t <= now) {
-                entry.session.handle_timeout(now);
+        self.relay.for_each_session(|session| {
+            if session.poll_timeout().is_some_and(|t| t <= now) {
+                session.handle_timeout(now);
             }
-            while let Some(event) = entry.session.poll_event() {
+            while let Some(event) = session.poll_event() {
                 if matches!(event, outpost_media::stream::Event::MediaTimeout { .. }) {
-                    out.push(CallRef(id.0));
+                    out.push(CallRef(session.id().0));
                 }
             }
-        }
+        });
         out
     }
 
@@ -200,7 +213,12 @@ impl Media {
     pub async fn watch_timeouts(self, timeouts: mpsc::Sender<CallRef>) {
         let mut tick = tokio::time::interval(Duration::from_millis(500));
         loop {
-            tick.tick().await;
+            // Ends with the receiver (the core at shutdown), releasing this
+            // clone of the manager and so the relay threads.
+            tokio::select! {
+                _ = tick.tick() => {}
+                () = timeouts.closed() => return,
+            }
             for call in self.timed_out(Instant::now()) {
                 warn!(
                     ?call,
@@ -351,21 +369,58 @@ impl Media {
         answer: &AnswerPlan,
         sent_answer: &SentAnswer,
     ) {
+        let timeout = MediaTimeout {
+            active: settings.timeout,
+            on_hold: None,
+        };
+        let id = entry.session;
+        // Sockets are bound after the session is updated, outside the relay
+        // thread's lock.
+        let mut binds = Vec::new();
+        self.relay.with_session(
+            id,
+            || Session::new(id, Instant::now(), timeout),
+            |session| {
+                Self::update_session(
+                    session,
+                    entry,
+                    settings,
+                    offerer,
+                    pending,
+                    answer,
+                    sent_answer,
+                    &mut binds,
+                );
+            },
+        );
+        let _ = answerer;
+        for (at, bind_ip, port, dscp) in binds {
+            let added = relay::bind(bind_ip, port, dscp)
+                .and_then(|socket| self.relay.add_socket(id, at, socket));
+            if let Err(e) = added {
+                warn!(%bind_ip, port, error = %e, "cannot bind a media port");
+            }
+        }
+    }
+
+    /// Adds or renegotiates the session's streams from a completed
+    /// exchange; `binds` gets the sockets new streams need.
+    #[allow(clippy::too_many_arguments)]
+    fn update_session(
+        session: &mut Session,
+        entry: &mut CallMedia,
+        settings: &MediaSettings,
+        offerer: Side,
+        pending: &PendingOffer,
+        answer: &AnswerPlan,
+        sent_answer: &SentAnswer,
+        binds: &mut Vec<(LocalPort, IpAddr, u16, u32)>,
+    ) {
         let latching = if settings.strict_source {
             Latching::Strict
         } else {
             Latching::Latch
         };
-        let mut table = self.sessions.lock();
-        let timeout = MediaTimeout {
-            active: settings.timeout,
-            on_hold: None,
-        };
-        let session_entry = table.entry(entry.session).or_insert_with(|| SessionEntry {
-            session: Session::new(entry.session, Instant::now(), timeout),
-            sockets: HashMap::new(),
-            tasks: Vec::new(),
-        });
         let mut on_hold = true;
         for answered in &answer.streams {
             let i = answered.remote.index;
@@ -403,7 +458,6 @@ impl Media {
                 Side::Public => (offerer_cfg, answerer_cfg),
                 Side::Private => (answerer_cfg, offerer_cfg),
             };
-            let _ = answerer;
             let suite = |c: &SideConfig| c.srtp.as_ref().map_or("rtp", |s| s.suite.name());
             info!(
                 session = entry.session.0,
@@ -415,15 +469,11 @@ impl Media {
                 "media stream"
             );
             if let Some(&stream) = entry.streams.get(&i) {
-                let _ = session_entry
-                    .session
-                    .update_side(stream, Side::Public, public);
-                let _ = session_entry
-                    .session
-                    .update_side(stream, Side::Private, private);
+                let _ = session.update_side(stream, Side::Public, public);
+                let _ = session.update_side(stream, Side::Private, private);
                 continue;
             }
-            let stream = match session_entry.session.add_stream(public, private) {
+            let stream = match session.add_stream(public, private) {
                 Ok(stream) => stream,
                 Err(e) => {
                     warn!(error = %e, "media stream refused");
@@ -450,24 +500,11 @@ impl Media {
                         stream,
                         component,
                     };
-                    match relay::bind(bind_ip, port, dscp) {
-                        Ok(socket) => {
-                            let socket = Arc::new(socket);
-                            session_entry.sockets.insert(at, Arc::clone(&socket));
-                            let task = tokio::spawn(relay::serve(
-                                self.sessions.clone(),
-                                entry.session,
-                                at,
-                                socket,
-                            ));
-                            session_entry.tasks.push(task);
-                        }
-                        Err(e) => warn!(%bind_ip, port, error = %e, "cannot bind a media port"),
-                    }
+                    binds.push((at, bind_ip, port, dscp));
                 }
             }
         }
-        session_entry.session.set_on_hold(Instant::now(), on_hold);
+        session.set_on_hold(Instant::now(), on_hold);
     }
 }
 
@@ -523,22 +560,24 @@ impl BodyRewriter for Media {
     }
 
     fn call_ended(&mut self, call: CallRef) {
-        let removed = {
+        let (released, session) = {
             let mut state = self.lock();
             let Some(media) = state.calls.remove(&call) else {
                 return;
             };
+            // Sockets closed before their ports return to the pool, under
+            // the lock that hands ports out: a port is never bound twice.
+            let session = self.relay.remove(media.session);
             let released = state.pools[0].release_owner(media.session)
                 + state.pools[1].release_owner(media.session);
-            (media.session, released)
+            (released, session)
         };
-        let entry = self.sessions.lock().remove(&removed.0);
-        if let Some(entry) = entry {
-            let stats = entry.session.stats();
+        if let Some(session) = session {
+            let stats = session.stats();
             let (public, private) = (stats.total(Side::Public), stats.total(Side::Private));
             info!(
                 ?call,
-                ports_released = removed.1,
+                ports_released = released,
                 public_rx_packets = public.received.packets,
                 public_rx_lost = public.received.lost,
                 public_jitter_ms = public.received.jitter_ms(),

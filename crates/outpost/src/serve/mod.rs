@@ -314,7 +314,9 @@ fn start_media(
         ((public.first, public.last), (private.first, private.last))
     };
     info!(public = ?public, private = ?private, "media port pools");
-    crate::media::Media::new(settings, public, private, seed)
+    let threads = crate::media::relay::default_threads();
+    info!(threads, "media relay threads");
+    crate::media::Media::new(settings, public, private, seed, threads)
         .map(Some)
         .map_err(|e| ServeError::B2bua(format!("media: {e}")))
 }
