@@ -13,7 +13,9 @@ use outpost::media::relay::{self, Relay};
 use outpost_media::stream::{MediaTimeout, SideConfig, SrtpConfig};
 use outpost_media::{Component, CryptoSuite, LocalPort, Session, SessionId, Side};
 
-use crate::{RECEIVER, RELAY, SENDER, addr, key, relay_port};
+use crate::{
+    RECEIVER, RELAY, RELAY_PRIVATE, SENDER, addr, key, receiver_port, relay_port, sender_port,
+};
 
 /// The relay under test: one session per stream, plain RTP toward the
 /// receiver, SRTP or RTP from the sender.
@@ -33,7 +35,7 @@ pub(crate) async fn relay_process(streams: u16, srtp: bool) -> Result<(), Box<dy
                 on_hold: None,
             },
         );
-        let mut public = SideConfig::plain(addr(SENDER, 40_000 + s));
+        let mut public = SideConfig::plain(addr(SENDER, sender_port(s)));
         if srtp {
             public.srtp = Some(SrtpConfig {
                 suite: CryptoSuite::AesCm128HmacSha1_80,
@@ -41,10 +43,16 @@ pub(crate) async fn relay_process(streams: u16, srtp: bool) -> Result<(), Box<dy
                 send: key(s, 2),
             });
         }
-        let private = SideConfig::plain(addr(RECEIVER, 50_000 + s));
+        let private = SideConfig::plain(addr(RECEIVER, receiver_port(s)));
         let stream = session.add_stream(public, private)?;
         relay.insert(session);
         for side in [Side::Public, Side::Private] {
+            // Each side on its own address, as rtpengine's pub and priv.
+            let ip = if side == Side::Public {
+                RELAY
+            } else {
+                RELAY_PRIVATE
+            };
             for (component, offset) in [(Component::Rtp, 0), (Component::Rtcp, 1)] {
                 let port = relay_port(s, side) + offset;
                 let at = LocalPort {
@@ -52,7 +60,7 @@ pub(crate) async fn relay_process(streams: u16, srtp: bool) -> Result<(), Box<dy
                     stream,
                     component,
                 };
-                relay.add_socket(id, at, relay::bind(IpAddr::V4(RELAY), port, 46)?)?;
+                relay.add_socket(id, at, relay::bind(IpAddr::V4(ip), port, 46)?)?;
             }
         }
     }
