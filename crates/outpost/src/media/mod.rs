@@ -127,7 +127,14 @@ struct CallMedia {
     /// m-line index → relay stream.
     streams: HashMap<usize, StreamId>,
     allocations: Vec<(Side, AllocationId)>,
+    /// Sockets bound when their ports were allocated, before the ports were
+    /// advertised, waiting for the exchange to complete.
+    bound: HashMap<(Side, u16), std::net::UdpSocket>,
 }
+
+/// Pairs tried for one stream before the call gets 503 because every pair
+/// handed out was taken by another program on the machine.
+const BIND_ATTEMPTS: usize = 8;
 
 struct State {
     settings: MediaSettings,
@@ -235,6 +242,54 @@ impl Media {
         }
     }
 
+    /// Allocates a pair on `side` and binds both ports before they can be
+    /// advertised. A pair another program holds stays with this call (so
+    /// the pool does not hand it out again at once; it returns at call end)
+    /// and the next pair is tried.
+    fn allocate_bound(
+        pool: &mut PortPool,
+        entry: &mut CallMedia,
+        side: Side,
+        bind_ip: IpAddr,
+        dscp: u32,
+    ) -> Result<outpost_media::Allocation, StatusCode> {
+        for _ in 0..BIND_ATTEMPTS {
+            let alloc = pool
+                .allocate(entry.session, PortKind::Pair)
+                .map_err(|_| StatusCode(503))?;
+            entry.allocations.push((side, alloc.id));
+            let rtcp = alloc.rtcp.unwrap_or(alloc.rtp);
+            let rtp_socket = relay::bind(bind_ip, alloc.rtp, dscp);
+            let rtcp_socket = if rtcp == alloc.rtp {
+                None
+            } else {
+                Some(relay::bind(bind_ip, rtcp, dscp))
+            };
+            match (rtp_socket, rtcp_socket) {
+                (Ok(rtp_socket), None) => {
+                    entry.bound.insert((side, alloc.rtp), rtp_socket);
+                    return Ok(alloc);
+                }
+                (Ok(rtp_socket), Some(Ok(rtcp_socket))) => {
+                    entry.bound.insert((side, alloc.rtp), rtp_socket);
+                    entry.bound.insert((side, rtcp), rtcp_socket);
+                    return Ok(alloc);
+                }
+                (Err(e), _) | (_, Some(Err(e))) => {
+                    warn!(
+                        %bind_ip,
+                        rtp = alloc.rtp,
+                        rtcp,
+                        error = %e,
+                        "media port pair in use by another program; trying the next \
+                         (keep other programs out of rtp_ports)"
+                    );
+                }
+            }
+        }
+        Err(StatusCode(503))
+    }
+
     fn random_key() -> outpost_sdp::MasterKey {
         let mut bytes = [0u8; 30];
         // The OS CSPRNG failing is not recoverable here; an all-zero key
@@ -266,6 +321,7 @@ impl Media {
             locals: [Vec::new(), Vec::new()],
             streams: HashMap::new(),
             allocations: Vec::new(),
+            bound: HashMap::new(),
         });
         let mut to_side = LocalSide::new(state.settings.addresses(to).advertised);
         to_side.suites = state.settings.suites.clone();
@@ -276,14 +332,18 @@ impl Media {
                 continue;
             }
             let i = stream.index;
+            let dscp = if stream.kind == outpost_sdp::MediaKind::Video {
+                state.settings.dscp.1
+            } else {
+                state.settings.dscp.0
+            };
             let mut local = |side: Side| -> Result<LocalStream, StatusCode> {
                 if let Some(Some(existing)) = entry.locals[idx(side)].get(i) {
                     return Ok(existing.clone());
                 }
-                let alloc = state.pools[idx(side)]
-                    .allocate(entry.session, PortKind::Pair)
-                    .map_err(|_| StatusCode(503))?;
-                entry.allocations.push((side, alloc.id));
+                let bind_ip = state.settings.addresses(side).bind;
+                let alloc =
+                    Self::allocate_bound(&mut state.pools[idx(side)], entry, side, bind_ip, dscp)?;
                 let keys = vec![Self::random_key(), Self::random_key()];
                 if keys.iter().any(|k| k.as_bytes().len() != 30) {
                     return Err(StatusCode(500));
@@ -395,8 +455,11 @@ impl Media {
         );
         let _ = answerer;
         for (at, bind_ip, port, dscp) in binds {
-            let added = relay::bind(bind_ip, port, dscp)
-                .and_then(|socket| self.relay.add_socket(id, at, socket));
+            let added = match entry.bound.remove(&(at.side, port)) {
+                Some(socket) => Ok(socket),
+                None => relay::bind(bind_ip, port, dscp),
+            }
+            .and_then(|socket| self.relay.add_socket(id, at, socket));
             if let Err(e) = added {
                 warn!(%bind_ip, port, error = %e, "cannot bind a media port");
             }
@@ -567,9 +630,12 @@ impl BodyRewriter for Media {
             };
             // Sockets closed before their ports return to the pool, under
             // the lock that hands ports out: a port is never bound twice.
-            let session = self.relay.remove(media.session);
-            let released = state.pools[0].release_owner(media.session)
-                + state.pools[1].release_owner(media.session);
+            let owner = media.session;
+            let session = self.relay.remove(owner);
+            // Sockets bound but never wired into the relay close here.
+            drop(media);
+            let released =
+                state.pools[0].release_owner(owner) + state.pools[1].release_owner(owner);
             (released, session)
         };
         if let Some(session) = session {
@@ -597,3 +663,7 @@ impl BodyRewriter for Media {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "tests.rs"]
+mod tests;
