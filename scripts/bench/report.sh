@@ -40,7 +40,7 @@ function fmt(x) {
   if (x == "") return "—"
   if (x == int(x) && x >= 10) return sprintf("%d", x)
   if (x >= 100) return sprintf("%.0f", x)
-  if (x >= 1) return sprintf("%.2f", x)
+  if (x >= 0.1) return sprintf("%.2f", x)
   return sprintf("%.3g", x)
 }
 {
