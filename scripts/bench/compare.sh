@@ -32,7 +32,7 @@ while [ $# -gt 0 ]; do
 done
 case $rounds in '' | *[!0-9]* | 0) echo "compare.sh: --rounds must be a positive number" >&2; exit 2 ;; esac
 
-started=$(date +%s)
+began=$(date +%s)
 bench_install
 bench_loopback
 echo "bench: building Outpost (release)" >&2
@@ -76,7 +76,7 @@ for measure in P1 P2 P3; do
   done
 done
 
-elapsed=$(($(date +%s) - started))
+elapsed=$(($(date +%s) - began))
 cpu=$(awk -F: '/model name/ { sub(/^ +/, "", $2); print $2; exit }' /proc/cpuinfo)
 echo
 echo "Machine: $(nproc) CPUs ($cpu), $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), Linux $(uname -r)."

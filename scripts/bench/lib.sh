@@ -283,3 +283,56 @@ bench_sipp_errors() {
   cat "$1"/*_errors.log 2>/dev/null | tr -d '\r' \
     | grep -E "Aborting|aborted|[Tt]imeout|timed out|[Ff]ailed|rror" | cut -c1-300 | head -n 5 || true
 }
+
+# The measure scripts' common arguments, into the variables sut, quick (0|1)
+# and outpost_bin:  --sut outpost|OTHER [--quick] [--outpost-bin PATH]
+#   bench_parse_args NAME OTHER "$@"
+# shellcheck disable=SC2034 # sets the calling script's variables
+bench_parse_args() {
+  local name=$1 other=$2
+  shift 2
+  sut='' quick=0 outpost_bin=
+  while [ $# -gt 0 ]; do
+    case $1 in
+      --sut) sut=${2:?--sut outpost|$other}; shift ;;
+      --quick) quick=1 ;;
+      --outpost-bin) outpost_bin=${2:?--outpost-bin PATH}; shift ;;
+      -h | --help) awk 'NR > 1 && !/^#/ { exit } NR > 1' "$0"; exit 0 ;;
+      *) echo "$name: unknown argument $1 (try --help)" >&2; exit 2 ;;
+    esac
+    shift
+  done
+  case $sut in
+    outpost | "$other") ;;
+    *) echo "$name: --sut outpost|$other is required" >&2; exit 2 ;;
+  esac
+}
+
+# Makes the run's work directory ($work) and an EXIT trap that stops every
+# PID in $started (newest first) and removes $work, unless the run failed
+# (its logs and configs stay, and the message says where) or BENCH_KEEP=1.
+#   bench_workdir LABEL          e.g. bench_workdir "p1 [outpost]"
+# shellcheck disable=SC2034 # sets the calling script's variables
+bench_workdir() {
+  BENCH_LABEL=$1
+  work=$(mktemp -d "/tmp/bench-${1%% *}-XXXXXX")
+  started=()
+  trap bench_cleanup EXIT
+  trap 'exit 130' INT TERM
+}
+
+bench_cleanup() {
+  local status=$? i
+  trap - EXIT
+  for ((i = ${#started[@]} - 1; i >= 0; i--)); do
+    bench_stop "${started[$i]}"
+  done
+  if [ "$status" -ne 0 ]; then
+    echo "$BENCH_LABEL: exit $status; logs and configs in $work" >&2
+  elif [ "${BENCH_KEEP:-0}" = 1 ]; then
+    echo "$BENCH_LABEL: work directory kept: $work" >&2
+  else
+    rm -rf "$work"
+  fi
+  exit "$status"
+}

@@ -44,23 +44,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=scripts/bench/lib.sh
 . "$here/lib.sh"
 
-sut=
-quick=0
-outpost_bin=
-while [ $# -gt 0 ]; do
-  case $1 in
-    --sut) sut=${2:?--sut outpost|kamailio}; shift ;;
-    --quick) quick=1 ;;
-    --outpost-bin) outpost_bin=${2:?--outpost-bin PATH}; shift ;;
-    -h | --help) awk 'NR > 1 && !/^#/ { exit } NR > 1' "$0"; exit 0 ;;
-    *) echo "p1: unknown argument $1 (try --help)" >&2; exit 2 ;;
-  esac
-  shift
-done
-case $sut in
-  outpost | kamailio) ;;
-  *) echo "p1: --sut outpost|kamailio is required" >&2; exit 2 ;;
-esac
+bench_parse_args p1 kamailio "$@"
 
 # The caller's credentials: the Outpost device and Kamailio's check.
 USER=loadphone
@@ -96,25 +80,7 @@ ports=("udp:$BENCH_PUBLIC:$SIP_PORT" "udp:$BENCH_PRIVATE:$SIP_PORT" "udp:$BENCH_
 [ "$sut" = kamailio ] && ports+=("udp:$BENCH_NG") || ports+=("tcp:$ADMIN")
 bench_ports_free "${ports[@]}" || die "the addresses of this benchmark are in use"
 
-work=$(mktemp -d /tmp/bench-p1-XXXXXX)
-started=()   # PIDs to stop, in start order
-cleanup() {
-  local status=$? i
-  trap - EXIT
-  for ((i = ${#started[@]} - 1; i >= 0; i--)); do
-    bench_stop "${started[$i]}"
-  done
-  if [ "$status" -ne 0 ]; then
-    echo "p1 [$sut]: exit $status; logs and configs in $work" >&2
-  elif [ "${BENCH_KEEP:-0}" = 1 ]; then
-    echo "p1 [$sut]: work directory kept: $work" >&2
-  else
-    rm -rf "$work"
-  fi
-  exit "$status"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+bench_workdir "p1 [$sut]"
 log "work directory $work"
 
 # --- the far end -----------------------------------------------------------

@@ -44,23 +44,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=scripts/bench/lib.sh
 . "$here/lib.sh"
 
-sut=
-quick=0
-outpost_bin=
-while [ $# -gt 0 ]; do
-  case $1 in
-    --sut) sut=${2:?--sut outpost|kamailio}; shift ;;
-    --quick) quick=1 ;;
-    --outpost-bin) outpost_bin=${2:?--outpost-bin PATH}; shift ;;
-    -h | --help) awk 'NR > 1 && !/^#/ { exit } NR > 1' "$0"; exit 0 ;;
-    *) echo "p2: unknown argument $1 (try --help)" >&2; exit 2 ;;
-  esac
-  shift
-done
-case $sut in
-  outpost | kamailio) ;;
-  *) echo "p2: --sut outpost|kamailio is required" >&2; exit 2 ;;
-esac
+bench_parse_args p2 kamailio "$@"
 
 TLS_PORT=5061
 SIP_PORT=5060
@@ -91,25 +75,7 @@ bench_ports_free "tcp:$BENCH_PUBLIC:$TLS_PORT" "udp:$BENCH_PRIVATE:$SIP_PORT" \
   "udp:$BENCH_FAR:$SIP_PORT" "tcp:$BENCH_FAR:$SIP_PORT" "tcp:$TUNNEL" "tcp:$ADMIN" \
   || die "the addresses of this benchmark are in use"
 
-work=$(mktemp -d /tmp/bench-p2-XXXXXX)
-started=()   # PIDs to stop, in start order
-cleanup() {
-  local status=$? i
-  trap - EXIT
-  for ((i = ${#started[@]} - 1; i >= 0; i--)); do
-    bench_stop "${started[$i]}"
-  done
-  if [ "$status" -ne 0 ]; then
-    echo "p2 [$sut]: exit $status; logs and configs in $work" >&2
-  elif [ "${BENCH_KEEP:-0}" = 1 ]; then
-    echo "p2 [$sut]: work directory kept: $work" >&2
-  else
-    rm -rf "$work"
-  fi
-  exit "$status"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+bench_workdir "p2 [$sut]"
 log "work directory $work"
 
 bench_make_certs "$work/certs" "$FQDN" || die "could not make the test certificates"

@@ -20,21 +20,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=scripts/bench/lib.sh
 . "$here/lib.sh"
 
-sut=outpost
-quick=0
-while [ $# -gt 0 ]; do
-  case $1 in
-    --sut) sut=${2:?--sut outpost|rtpengine}; shift ;;
-    --quick) quick=1 ;;
-    -h | --help) sed -n '2,17p' "$0"; exit 0 ;;
-    *) echo "p3_media.sh: unknown argument $1 (try --help)" >&2; exit 2 ;;
-  esac
-  shift
-done
-case $sut in
-  outpost | rtpengine) ;;
-  *) echo "p3_media.sh: --sut outpost|rtpengine, not $sut" >&2; exit 2 ;;
-esac
+bench_parse_args p3 rtpengine "$@"
 
 # MODE:STREAMS for each run.
 if [ "$quick" = 1 ]; then

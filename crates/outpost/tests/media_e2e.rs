@@ -16,7 +16,7 @@ use bed::{ALICE, BOB_ICP, FQDN, SIP, bed, phone_a_config, start_a};
 use media_capture::{Directions, announced_keys, open_public_rtp};
 use outpost_testbed::capture::Capture;
 use outpost_testbed::tone::assert_tone;
-use outpost_testbed::{Direction, EventKind, Phone, skip_e2e};
+use outpost_testbed::{Direction, EventKind, Phone, metric_sum, metrics, skip_e2e};
 
 const AUDIO: Duration = Duration::from_secs(15);
 /// Phone A as the public side sees it (its NAT box).
@@ -43,22 +43,7 @@ fn wait_outpost_log(bed: &mut bed::Bed, needle: &str) {
 
 /// The relay's ports in use, from Outpost's metrics (inside its namespace).
 fn ports_in_use(bed: &bed::Bed) -> u64 {
-    let out = bed
-        .gw
-        .run(&[
-            "curl",
-            "-sS",
-            "--max-time",
-            "5",
-            "http://127.0.0.1:9464/metrics",
-        ])
-        .unwrap();
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter(|l| l.starts_with("outpost_media_ports_in_use{"))
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-        .map(|v| v as u64)
-        .sum()
+    metric_sum(&metrics(&bed.gw).unwrap(), "outpost_media_ports_in_use{") as u64
 }
 
 fn wait_ports_free(bed: &bed::Bed) {

@@ -15,7 +15,8 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use outpost_testbed::{
-    Host, Ipbx, IpbxConfig, Lab, OutpostNode, OutpostSpec, Process, require_tools, skip_e2e,
+    Host, Ipbx, IpbxConfig, Lab, OutpostNode, OutpostSpec, Process, metric_sum, metrics,
+    require_tools, skip_e2e,
 };
 
 const PHONES: u32 = 200;
@@ -355,21 +356,8 @@ impl CallsBed {
 
     /// Media ports Outpost has in use on its public side, from /metrics.
     fn public_ports_in_use(&self) -> u64 {
-        let out = self
-            .gw
-            .run(&[
-                "curl",
-                "-sS",
-                "--max-time",
-                "5",
-                "http://127.0.0.1:9464/metrics",
-            ])
-            .unwrap();
-        String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .find(|l| l.starts_with("outpost_media_ports_in_use{side=\"public\"}"))
-            .and_then(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-            .map_or(0, |v| v as u64)
+        let text = metrics(&self.gw).unwrap();
+        metric_sum(&text, "outpost_media_ports_in_use{side=\"public\"}") as u64
     }
 
     fn wait_public_ports(&self, expected: u64, why: &str) {

@@ -137,16 +137,7 @@ fn fresh_start_creates_everything_and_serves_tls() {
     assert!(ok, "private TLS port:\n{out}");
 
     // Metrics on the loopback admin listener.
-    let metrics = host
-        .run(&[
-            "curl",
-            "-sS",
-            "--max-time",
-            "5",
-            "http://127.0.0.1:9464/metrics",
-        ])
-        .unwrap();
-    let metrics = String::from_utf8_lossy(&metrics.stdout).into_owned();
+    let metrics = outpost_testbed::metrics(&host).unwrap();
     assert!(
         metrics.contains(&format!(
             "outpost_build_info{{version=\"{}\"}} 1",

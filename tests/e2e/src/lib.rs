@@ -80,7 +80,7 @@ pub mod wait;
 pub use baresip::{Direction, Event, EventKind, MediaEnc, Phone, PhoneConfig, Transport};
 pub use kamailio::{Ipbx, IpbxConfig};
 pub use netns::{Host, Lab, Network};
-pub use outpost::{DeviceSpec, OutpostNode, OutpostSpec};
+pub use outpost::{DeviceSpec, OutpostNode, OutpostSpec, metric_sum, metrics};
 pub use process::Process;
 pub use wait::wait_until;
 

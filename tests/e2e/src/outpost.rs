@@ -266,3 +266,26 @@ impl OutpostNode {
         &mut self.process
     }
 }
+
+/// Outpost's `/metrics` text, read with curl inside `host` from the admin
+/// listener's default address (loopback, port 9464).
+pub fn metrics(host: &Host) -> Result<String> {
+    let out = host.run(&[
+        "curl",
+        "-sS",
+        "--max-time",
+        "5",
+        "http://127.0.0.1:9464/metrics",
+    ])?;
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// The sum of the values of every series in `metrics` whose line starts
+/// with `series` (a name, or a name and the start of its labels).
+pub fn metric_sum(metrics: &str, series: &str) -> f64 {
+    metrics
+        .lines()
+        .filter(|l| l.starts_with(series))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
