@@ -30,16 +30,28 @@ impl Store {
     /// Writes a device's status. A device that no longer exists is ignored
     /// (it was deleted while registered).
     pub fn set_device_status(&mut self, status: &DeviceStatusRecord) -> Result<(), StoreError> {
+        self.set_device_statuses(std::slice::from_ref(status))
+    }
+
+    /// Writes several devices' statuses in one transaction (one sync to
+    /// disk for all of them). Devices that no longer exist are ignored.
+    pub fn set_device_statuses(
+        &mut self,
+        statuses: &[DeviceStatusRecord],
+    ) -> Result<(), StoreError> {
         let tx = self.write_txn()?;
-        let exists: bool = tx
-            .query_row(
-                "SELECT 1 FROM devices WHERE setside_username = ?1",
-                [&status.setside_username],
-                |_| Ok(true),
-            )
-            .optional()?
-            .unwrap_or(false);
-        if exists {
+        for status in statuses {
+            let exists: bool = tx
+                .query_row(
+                    "SELECT 1 FROM devices WHERE setside_username = ?1",
+                    [&status.setside_username],
+                    |_| Ok(true),
+                )
+                .optional()?
+                .unwrap_or(false);
+            if !exists {
+                continue;
+            }
             tx.execute(
                 "INSERT INTO device_status
                     (setside_username, registered, connected, in_call, natted, last_address, updated)

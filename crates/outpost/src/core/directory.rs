@@ -7,6 +7,7 @@ use outpost_b2bua::{DeviceCredentials, Directory, IcpTarget};
 use outpost_store::Store;
 use tracing::warn;
 
+use super::status_writer::StatusWriter;
 use crate::config::Side;
 use crate::transport::{Flow, TransportKind};
 
@@ -26,12 +27,27 @@ pub struct IpbxRoute {
 pub struct StoreDirectory {
     store: Store,
     ipbx: Option<IpbxRoute>,
+    /// Where statuses go when written off the core task; `None` writes
+    /// them in place (tests and tools).
+    status_writer: Option<StatusWriter>,
 }
 
 impl StoreDirectory {
     /// A directory over `store`, routing to `ipbx`.
     pub fn new(store: Store, ipbx: Option<IpbxRoute>) -> Self {
-        Self { store, ipbx }
+        Self {
+            store,
+            ipbx,
+            status_writer: None,
+        }
+    }
+
+    /// Writes device statuses through `writer` (its own thread and
+    /// connection) instead of on the caller's task.
+    #[must_use]
+    pub fn with_status_writer(mut self, writer: StatusWriter) -> Self {
+        self.status_writer = Some(writer);
+        self
     }
 
     /// Whether `setside_username` is a configured device (for the guard's
@@ -52,7 +68,9 @@ impl StoreDirectory {
             last_address: status.last_address.map(|a| a.to_string()),
             updated: unix_secs,
         };
-        if let Err(e) = self.store.set_device_status(&record) {
+        if let Some(writer) = &self.status_writer {
+            writer.record(record);
+        } else if let Err(e) = self.store.set_device_status(&record) {
             warn!(error = %e, device = %status.setside_username, "could not record the device status");
         }
     }

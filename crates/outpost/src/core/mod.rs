@@ -10,6 +10,7 @@
 //! on it; the drivers do the parallel work (I/O, TLS, parsing).
 
 pub mod directory;
+pub mod status_writer;
 pub mod uas;
 
 use std::collections::HashMap;

@@ -219,7 +219,11 @@ pub async fn run(config: Config, data_dir: PathBuf) -> Result<(), ServeError> {
     if let Err(e) = core_store.reset_device_statuses() {
         warn!(error = %e, "could not reset device statuses");
     }
-    let directory = StoreDirectory::new(core_store, ipbx);
+    // Statuses are written by a thread with its own connection, so the
+    // core never waits for the disk.
+    let status_writer = crate::core::status_writer::StatusWriter::start(open_store(&data_dir)?)
+        .map_err(|e| ServeError::B2bua(format!("device status writer: {e}")))?;
+    let directory = StoreDirectory::new(core_store, ipbx).with_status_writer(status_writer);
     let core = Core::new(
         txn_config(&config),
         b2bua,
