@@ -16,6 +16,7 @@ pub const LOG_FILTER_ENV: &str = "OUTPOST_LOG";
 /// what a person must read once, such as the setup token).
 pub fn init_logging(format: LogFormat, level: &str) -> Result<(), String> {
     let directive = std::env::var(LOG_FILTER_ENV).unwrap_or_else(|_| level.to_string());
+    let directive = with_peer_noise_quieted(&directive);
     let filter = EnvFilter::try_new(&directive).map_err(|e| {
         format!("log level {directive:?}: {e}; use e.g. \"info\" or \"outpost=debug,info\"")
     })?;
@@ -29,6 +30,20 @@ pub fn init_logging(format: LogFormat, level: &str) -> Result<(), String> {
         LogFormat::Text => builder.try_init(),
     };
     result.map_err(|e| format!("installing the log subscriber: {e}"))
+}
+
+/// rustls warns about what a peer did wrong, once per connection (e.g. an
+/// IP address as SNI, which many phones send): anyone on the Internet
+/// could fill the log that way. Those go at `error` only, unless the
+/// filter says otherwise about rustls.
+fn with_peer_noise_quieted(directive: &str) -> String {
+    if directive.contains("rustls") {
+        directive.to_owned()
+    } else if directive.trim().is_empty() {
+        "rustls=error".to_owned()
+    } else {
+        format!("{directive},rustls=error")
+    }
 }
 
 /// The process-wide metrics registry and its Prometheus renderer.
@@ -77,4 +92,26 @@ pub fn listener_state(side: &str, transport: &str, address: &str, up: bool) {
         "address" => address.to_string()
     )
     .set(if up { 1.0 } else { 0.0 });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rustls_peer_warnings_are_quieted_unless_asked_for() {
+        assert_eq!(with_peer_noise_quieted("info"), "info,rustls=error");
+        assert_eq!(
+            with_peer_noise_quieted("outpost=debug,info"),
+            "outpost=debug,info,rustls=error"
+        );
+        assert_eq!(
+            with_peer_noise_quieted("rustls=debug,info"),
+            "rustls=debug,info"
+        );
+        assert_eq!(with_peer_noise_quieted(""), "rustls=error");
+        for directive in ["info", "outpost=debug,info", "warn"] {
+            assert!(EnvFilter::try_new(with_peer_noise_quieted(directive)).is_ok());
+        }
+    }
 }
