@@ -454,20 +454,21 @@ impl Media {
             },
         );
         let _ = answerer;
-        for (at, bind_ip, port, dscp) in binds {
-            let added = match entry.bound.remove(&(at.side, port)) {
-                Some(socket) => Ok(socket),
-                None => relay::bind(bind_ip, port, dscp),
-            }
-            .and_then(|socket| self.relay.add_socket(id, at, socket));
-            if let Err(e) = added {
-                warn!(%bind_ip, port, error = %e, "cannot bind a media port");
+        // Every allocated port was bound by `allocate_bound`; the new
+        // streams' sockets move from the call into the relay.
+        for (at, port) in binds {
+            let Some(socket) = entry.bound.remove(&(at.side, port)) else {
+                warn!(port, side = ?at.side, "no socket bound for a media port");
+                continue;
+            };
+            if let Err(e) = self.relay.add_socket(id, at, socket) {
+                warn!(port, error = %e, "cannot relay on a media port");
             }
         }
     }
 
     /// Adds or renegotiates the session's streams from a completed
-    /// exchange; `binds` gets the sockets new streams need.
+    /// exchange; `binds` gets the ports new streams relay on.
     #[allow(clippy::too_many_arguments)]
     fn update_session(
         session: &mut Session,
@@ -477,7 +478,7 @@ impl Media {
         pending: &PendingOffer,
         answer: &AnswerPlan,
         sent_answer: &SentAnswer,
-        binds: &mut Vec<(LocalPort, IpAddr, u16, u32)>,
+        binds: &mut Vec<(LocalPort, u16)>,
     ) {
         let latching = if settings.strict_source {
             Latching::Strict
@@ -544,16 +545,10 @@ impl Media {
                 }
             };
             entry.streams.insert(i, stream);
-            let dscp = if offered.kind == outpost_sdp::MediaKind::Video {
-                settings.dscp.1
-            } else {
-                settings.dscp.0
-            };
             for side in [Side::Public, Side::Private] {
                 let Some(Some(local)) = entry.locals[idx(side)].get(i) else {
                     continue;
                 };
-                let bind_ip = settings.addresses(side).bind;
                 for (component, port) in [
                     (Component::Rtp, local.rtp_port),
                     (Component::Rtcp, local.rtcp_port),
@@ -563,7 +558,7 @@ impl Media {
                         stream,
                         component,
                     };
-                    binds.push((at, bind_ip, port, dscp));
+                    binds.push((at, port));
                 }
             }
         }
