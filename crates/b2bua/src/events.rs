@@ -77,6 +77,9 @@ pub enum CallOutcome {
     Failed(FailedSide),
     /// Ended by Outpost because no media flowed for too long (MED-5).
     MediaTimeout,
+    /// Answered, but the side that sent the INVITE never acknowledged the
+    /// 2xx within 64·T1 (RFC 3261 §13.3.1.4): both legs got BYE.
+    NoAck(FailedSide),
 }
 
 impl CallOutcome {
@@ -90,6 +93,42 @@ impl CallOutcome {
             Self::NoAnswer => "no_answer",
             Self::Failed(_) => "failed",
             Self::MediaTimeout => "media_timeout",
+            Self::NoAck(_) => "no_ack",
+        }
+    }
+
+    /// Every label [`as_str`](Self::as_str) can give, so that counters can
+    /// be exported at 0 before the first call ends.
+    pub const LABELS: &'static [&'static str] = &[
+        "completed",
+        "cancelled",
+        "rejected",
+        "no_answer",
+        "failed",
+        "media_timeout",
+        "no_ack",
+    ];
+}
+
+impl std::fmt::Display for CallOutcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let side = |s: &FailedSide| match s {
+            FailedSide::Public => "the phone",
+            FailedSide::Private => "the iPBX",
+            FailedSide::Internal => "Outpost",
+        };
+        match self {
+            Self::Completed => f.write_str("completed"),
+            Self::Cancelled => f.write_str("cancelled by the caller"),
+            Self::Rejected(status) => write!(f, "rejected with {}", status.0),
+            Self::NoAnswer => f.write_str("no answer (transaction timeout)"),
+            Self::Failed(s) => write!(f, "failed toward {}", side(s)),
+            Self::MediaTimeout => f.write_str("no media (media timeout)"),
+            Self::NoAck(s) => write!(
+                f,
+                "no ACK from {} for the 2xx within 64*T1 (RFC 3261 13.3.1.4)",
+                side(s)
+            ),
         }
     }
 }
@@ -175,6 +214,8 @@ pub struct Stats {
     pub calls_no_answer: u64,
     /// Calls ended, by outcome: failed.
     pub calls_failed: u64,
+    /// Calls ended, by outcome: the 2xx was never acknowledged.
+    pub calls_no_ack: u64,
     /// Failed authentications (unknown user, wrong password, disabled).
     pub auth_failures: u64,
     /// Registrations the iPBX refused or never answered.

@@ -7,55 +7,13 @@ mod common;
 
 use std::time::Duration;
 
+use common::calls::{HOME, NAT, established, incoming, outcomes, setup, status};
 use common::flows::{invite, registered_phone};
-use common::ua::{UaDialog, cancel_of, dialog_from_request};
+use common::ua::{cancel_of, dialog_from_request};
 use common::{IPBX, IPBX_IP, PRIVATE_IP, PUBLIC_IP, SDP, Sim, config};
 use outpost_b2bua::{B2buaEvent, CallOutcome, Transport};
 use outpost_sip::auth::{Credentials, Secret};
-use outpost_sip::{HeaderName, Message, Method};
-use outpost_txn::TransactionId;
-
-const HOME: &str = "192.168.1.20:5060";
-const NAT: &str = "198.51.100.7:40000";
-
-fn setup() -> (Sim, usize) {
-    let mut sim = Sim::new(config());
-    let (a, _) = registered_phone(&mut sim, "alice", "alice-pw", Transport::Udp, HOME, NAT);
-    sim.take_events();
-    (sim, a)
-}
-
-fn status(m: &Message) -> u16 {
-    m.status().unwrap().0
-}
-
-/// Phone `a` calls 2001; the iPBX answers 180 then 200; the phone ACKs.
-/// Returns the phone's dialog and the iPBX's.
-fn established(sim: &mut Sim, a: usize) -> (UaDialog, UaDialog) {
-    let (mut d, t, _) = invite(sim, a, "alice", "alice-pw", "2001", &[]);
-    let (it, inv) = sim.uas[IPBX].take_request(Method::Invite).unwrap();
-    let ringing = sim.uas[IPBX].response(&inv, 180, "ipbx-tag", &[], None);
-    sim.respond(IPBX, it, ringing);
-    let ok = sim.uas[IPBX].response(&inv, 200, "ipbx-tag", &[], Some(("application/sdp", SDP)));
-    sim.respond(IPBX, it, ok);
-    let resp = sim.uas[a].last_response(t).cloned().unwrap();
-    assert_eq!(status(&resp), 200);
-    d.learn(&resp);
-    let ack = sim.uas[a].request(&mut d, Method::Ack, &[], None);
-    sim.send_stateless(a, ack);
-    assert_eq!(sim.uas[IPBX].acks.len(), 1);
-    (d, dialog_from_request(&inv, "ipbx-tag"))
-}
-
-fn outcomes(sim: &Sim) -> Vec<CallOutcome> {
-    sim.events
-        .iter()
-        .filter_map(|e| match e {
-            B2buaEvent::CallEnded { outcome, .. } => Some(*outcome),
-            _ => None,
-        })
-        .collect()
-}
+use outpost_sip::{HeaderName, Method};
 
 #[test]
 fn call_from_the_phone_with_bye_from_the_phone() {
@@ -136,26 +94,6 @@ fn bye_from_the_ipbx() {
     assert_eq!(status(sim.uas[IPBX].last_response(tb).unwrap()), 200);
     assert_eq!(outcomes(&sim), vec![CallOutcome::Completed]);
     sim.assert_topology_hidden();
-}
-
-/// The iPBX calls the phone through its binding token.
-fn incoming(sim: &mut Sim, a: usize) -> (UaDialog, TransactionId, TransactionId, Message) {
-    let contact = sim.uas[IPBX]
-        .registrar()
-        .bindings
-        .get("4001")
-        .unwrap()
-        .0
-        .clone();
-    let mut pd = sim.uas[IPBX].dialog(
-        &format!("\"Bob Desk\" <sip:2001@{IPBX_IP}>"),
-        &format!("<sip:4001@{IPBX_IP}>"),
-        &contact,
-    );
-    let inv = sim.uas[IPBX].request(&mut pd, Method::Invite, &[], Some(("application/sdp", SDP)));
-    let ti = sim.send(IPBX, inv);
-    let (pt, at_phone) = sim.uas[a].take_request(Method::Invite).unwrap();
-    (pd, ti, pt, at_phone)
 }
 
 #[test]

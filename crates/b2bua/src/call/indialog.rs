@@ -437,7 +437,7 @@ impl<D: Destination> B2bua<D> {
             return;
         };
         self.ack_leg(io, key, inv.from.other(), inv.out_cseq, None);
-        self.hangup(io, key, CallOutcome::Failed(FailedSide::from(inv.from)));
+        self.hangup(io, key, CallOutcome::NoAck(FailedSide::from(inv.from)));
     }
 
     /// RFC 3261 §9.1: a cancelled INVITE still without a final response

@@ -138,6 +138,13 @@ impl<D: Destination> B2bua<D> {
             self.relay_to_server(io, inv.server, response, Some(key));
             return;
         }
+        if status.is_success() && inv.ok.is_some() {
+            // The far UAS re-sends its 2xx until it gets our ACK, which
+            // waits for the near side's ACK (RFC 3261 §13.3.1.4; the near
+            // side's copy is retransmitted on our own timer). Absorb it, or
+            // hang up another fork's 2xx.
+            return self.stray_2xx(io, id, Some(key), response);
+        }
         if status.is_success() {
             self.update_far_leg(key, far, response, &Method::Invite);
             if inv.cancelled {
@@ -522,6 +529,7 @@ impl<D: Destination> B2bua<D> {
             CallOutcome::Rejected(_) => self.stats.calls_rejected += 1,
             CallOutcome::NoAnswer => self.stats.calls_no_answer += 1,
             CallOutcome::Failed(_) | CallOutcome::MediaTimeout => self.stats.calls_failed += 1,
+            CallOutcome::NoAck(_) => self.stats.calls_no_ack += 1,
         }
         let duration = call
             .answered_at

@@ -4,6 +4,7 @@
 //! from deadline to deadline, and a record of everything Outpost sent.
 #![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod calls;
 pub mod flows;
 pub mod ua;
 
@@ -108,6 +109,8 @@ pub fn config() -> Config {
 pub struct Sent {
     pub to: Flow,
     pub message: Message,
+    /// When Outpost sent it (virtual clock).
+    pub at: Instant,
 }
 
 pub struct Sim {
@@ -283,6 +286,7 @@ impl Sim {
         self.sent.push(Sent {
             to: to.clone(),
             message: msg.clone(),
+            at: self.now,
         });
         let now = self.now;
         let Some(ua) = self

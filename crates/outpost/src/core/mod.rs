@@ -17,7 +17,7 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use outpost_b2bua::{B2bua, B2buaEvent};
+use outpost_b2bua::{B2bua, B2buaEvent, CallOutcome};
 use outpost_sip::{Method, Request};
 use outpost_txn::{Event, TransactionLayer};
 use tokio::sync::{mpsc, watch};
@@ -379,7 +379,18 @@ fn report(event: B2buaEvent) {
             duration,
         } => {
             metrics::counter!("outpost_calls_total", "outcome" => outcome.as_str()).increment(1);
-            info!(?call, ?outcome, ?duration, "call ended");
+            // Outcomes that say something went wrong are warnings.
+            if matches!(
+                outcome,
+                CallOutcome::Completed
+                    | CallOutcome::Cancelled
+                    | CallOutcome::Rejected(_)
+                    | CallOutcome::NoAnswer
+            ) {
+                info!(?call, %outcome, ?duration, "call ended");
+            } else {
+                warn!(?call, %outcome, reason = outcome.as_str(), ?duration, "call ended");
+            }
         }
         other => debug!(?other, "B2BUA event"),
     }
