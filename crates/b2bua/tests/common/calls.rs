@@ -71,4 +71,3 @@ pub fn incoming(sim: &mut Sim, a: usize) -> (UaDialog, TransactionId, Transactio
     let (pt, at_phone) = sim.uas[a].take_request(Method::Invite).unwrap();
     (pd, ti, pt, at_phone)
 }
-
