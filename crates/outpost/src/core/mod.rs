@@ -118,7 +118,7 @@ impl Core {
                     self.b2bua.handle_flow_closed(Instant::now(), &flow);
                 }
                 Some(call) = inputs.media_timeouts.recv() => {
-                    self.b2bua.hang_up(Instant::now(), unix_now(), &mut self.txn, call, outpost_b2bua::CallOutcome::MediaTimeout);
+                    self.b2bua.hang_up(Instant::now(), unix_now(), &mut self.txn, call, CallOutcome::MediaTimeout);
                 }
                 () = tokio::time::sleep_until(tokio::time::Instant::from_std(wake)) => {
                     let now = Instant::now();
