@@ -128,6 +128,7 @@ set_side_outbound = "rtp"
 icp_side_outbound = "rtp"
 EOF
     ocli() { "$outpost_bin" --config "$cfg" --data-dir "$work/outpost/data" "$@" >>"$work/outpost/cli.log" 2>&1; }
+    ocli init || die "outpost init (see $work/outpost/cli.log)"
     ocli icps add --name far --host "$BENCH_FAR" --transports udp,tcp || die "outpost icps add (see $work/outpost/cli.log)"
     printf 'setside_username;setside_password\n%s;%s\n' "$USER" "$PASSWORD" >"$work/outpost/devices.csv"
     ocli devices import "$work/outpost/devices.csv" || die "outpost devices import (see $work/outpost/cli.log)"

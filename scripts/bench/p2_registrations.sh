@@ -126,6 +126,7 @@ max_connections = $MAXCONN
 max_connections_per_source = $MAXCONN
 EOF
     ocli() { "$outpost_bin" --config "$cfg" --data-dir "$data" "$@" >>"$work/outpost/cli.log" 2>&1; }
+    ocli init || die "outpost init (see $work/outpost/cli.log)"
     ocli icps add --name registrar --host "$BENCH_FAR" --transports udp,tcp \
       || die "outpost icps add (see $work/outpost/cli.log)"
     {

@@ -31,7 +31,12 @@
 //! - Statistics (MED-7): [`SessionStats`] per stream, side and direction:
 //!   packets, bytes, loss from sequence gaps (RFC 3550 A.3), interarrival
 //!   jitter (A.8), SRTP authentication failures and replays, and the
-//!   peer's own RTCP reception report.
+//!   peer's own RTCP reception report. Two phone mistakes are counted
+//!   apart from authentication failures, so that counter stays a signal
+//!   of forgery: RTCP sent in clear on an SRTP leg (recognised by its
+//!   shape, which no SRTCP packet has, and never tried against the key)
+//!   and libre's 32-bit SRTCP tags under `AES_CM_128_HMAC_SHA1_32` (only
+//!   when that tag verifies with the key). Both are dropped.
 //!
 //! # What it does not do
 //!

@@ -109,6 +109,35 @@ pub fn rtcp_sender_ssrc(packet: &[u8]) -> Result<u32, Error> {
     Ok(u32::from_be_bytes([head[4], head[5], head[6], head[7]]))
 }
 
+/// Whether `packet` is a whole plain (unprotected) compound RTCP packet:
+/// a chain of version-2 headers with RTCP packet types (192–223, as
+/// [`classify`]) whose lengths add up to exactly the datagram.
+///
+/// No SRTCP packet of the supported suites has that shape: RTCP packets
+/// are multiples of 4 bytes (RFC 3550 §6.4.1) and SRTCP adds 4 + 10 bytes
+/// (RFC 3711 §3.4, no MKI), so an SRTCP datagram is 2 bytes past a
+/// multiple of 4. A receiver can therefore tell RTCP a peer sent in clear
+/// (baresip's NAT-opening APP packet before it has keys, and its BYE after
+/// it dropped them) from a failed authentication without trying a key.
+#[must_use]
+pub fn is_plain_rtcp(packet: &[u8]) -> bool {
+    if packet.is_empty() || packet.len() % 4 != 0 {
+        return false;
+    }
+    let mut rest = packet;
+    while let [b0, pt, l0, l1, ..] = *rest {
+        if b0 >> 6 != 2 || !(192..=223).contains(&pt) {
+            return false;
+        }
+        let len = (usize::from(u16::from_be_bytes([l0, l1])) + 1) * 4;
+        match rest.get(len..) {
+            Some(next) => rest = next,
+            None => return false,
+        }
+    }
+    rest.is_empty()
+}
+
 /// One RTCP reception-report block (RFC 3550 §6.4.1): what a receiver says
 /// about the stream it gets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -198,6 +227,40 @@ mod tests {
         assert_eq!(RtpHeader::parse(&p[..22]), Err(Error::TooShort));
         p[0] = 0x40;
         assert_eq!(RtpHeader::parse(&p), Err(Error::Malformed));
+    }
+
+    #[test]
+    fn plain_rtcp_is_a_whole_compound() {
+        // baresip's NAT-opening APP "PING"/"PONG", and its BYE + SDES at
+        // hang-up, both as captured.
+        let app = [
+            0x80, 0xcc, 0, 3, 0x8f, 0x11, 0x3f, 0x46, b'P', b'I', b'N', b'G', b'P', b'O', b'N',
+            b'G',
+        ];
+        assert!(is_plain_rtcp(&app));
+        let mut bye = vec![
+            0x81, 0xcb, 0, 3, 1, 2, 3, 4, 4, b'A', b'd', b'j', b'o', 0, 0, 0,
+        ];
+        bye.extend_from_slice(&[0x81, 0xca, 0, 2, 1, 2, 3, 4, 1, 2, b'x', b'y']);
+        assert!(is_plain_rtcp(&bye));
+        // One byte more or less, a length past the end, a non-RTCP type,
+        // another version: not a whole compound.
+        assert!(!is_plain_rtcp(&bye[..bye.len() - 4]));
+        assert!(!is_plain_rtcp(&[&app[..], &[0, 0, 0, 0]].concat()));
+        assert!(!is_plain_rtcp(&app[..15]));
+        assert!(!is_plain_rtcp(&[0x80, 0xc8, 0, 4, 0, 0, 0, 0]));
+        assert!(!is_plain_rtcp(&[0x80, 0x00, 0, 1, 0, 0, 0, 0]));
+        assert!(!is_plain_rtcp(&[0x40, 0xc9, 0, 1, 0, 0, 0, 0]));
+        assert!(!is_plain_rtcp(&[]));
+        // SRTCP of the same APP packet (E flag, index 1, 80-bit tag).
+        let mut srtcp = app.to_vec();
+        srtcp.extend_from_slice(&[0x80, 0, 0, 1]);
+        srtcp.extend_from_slice(&[0xaa; 10]);
+        assert!(!is_plain_rtcp(&srtcp));
+        // The same with libre's 32-bit SRTCP tag (a multiple of 4): the
+        // E flag and index do not read as an RTCP header.
+        srtcp.truncate(app.len() + 4 + 4);
+        assert!(!is_plain_rtcp(&srtcp));
     }
 
     #[test]

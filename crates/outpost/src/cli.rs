@@ -14,8 +14,10 @@ pub struct Cli {
     #[arg(long, short = 'c', global = true, env = "OUTPOST_CONFIG")]
     pub config: Option<PathBuf>,
 
-    /// Data directory: database, certificates. Created when missing.
-    /// Default: `data_dir` from the configuration, else `./outpost-data`.
+    /// Data directory: database, certificates; relative to the working
+    /// directory. Default: `data_dir` from the configuration file (relative
+    /// to that file), else `outpost-data` next to the configuration file,
+    /// else `./outpost-data`. Only `serve` and `init` create it.
     #[arg(long, global = true, env = "OUTPOST_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
 
@@ -42,6 +44,10 @@ pub enum LogFormatArg {
 pub enum Command {
     /// Run the gateway: SIP listeners on both sides and the admin listener.
     Serve,
+    /// Create the data directory and the database without starting (to add
+    /// ICPs and devices before the first `serve`); does nothing if they
+    /// exist.
+    Init,
     /// Validate a configuration file (with environment overrides) and print
     /// every problem found; exits non-zero when the file is invalid.
     CheckConfig {
@@ -57,6 +63,10 @@ pub enum Command {
     /// Security: status, allow-list and deny-lists (SEC-1..SEC-6).
     #[command(subcommand)]
     Guard(crate::guard_admin::GuardCommand),
+    /// Administration of this installation from its machine: the
+    /// administrator setup token (`outpost admin setup-token --new`).
+    #[command(subcommand)]
+    Admin(crate::admin_commands::AdminCommand),
 }
 
 /// `outpost icps ...`
@@ -122,16 +132,110 @@ pub enum DeviceCommand {
         /// Set-side username of the device.
         username: String,
     },
+    /// Change a device: only the fields given change.
+    ///
+    /// Passwords: `--password-from-env` and `--icp-password-from-env` read
+    /// OUTPOST_DEVICE_PASSWORD and OUTPOST_DEVICE_ICP_PASSWORD (kept out of
+    /// `ps`); those variables are read only when these flags ask for them.
+    /// A running `outpost serve` uses the new values from the device's next
+    /// request on (a phone's REGISTER or call, or Outpost's next
+    /// registration refresh toward the iPBX).
+    Update(DeviceUpdateArgs),
     /// Import devices from a CSV file, all or nothing.
     ///
-    /// Header row with columns: setside_username, setside_password (required),
-    /// icpside_username, icpside_password, icp, description, enabled,
-    /// clientid (MAC), location. `,` or `;` separated. If any line is invalid,
-    /// every bad line is reported and nothing is written.
+    /// Header row with columns: setside_username, setside_password (required
+    /// to create), icpside_username, icpside_password, icp, description,
+    /// enabled, clientid (MAC), location. `,` or `;` separated. If any line
+    /// is invalid, every bad line is reported and nothing is written.
+    ///
+    /// With `--mode update` or `upsert`, a row naming an existing device
+    /// changes only the columns the header names; a blank cell means what
+    /// it means on creation (no MAC, no location, ICP-side value = set side,
+    /// enabled), except that a blank setside_password or icp keeps the
+    /// current one.
     Import {
         /// CSV file.
         file: PathBuf,
+        /// create: only new devices (a row naming an existing device is an
+        /// error); update: only existing devices (an unknown one is an
+        /// error); upsert: either.
+        #[arg(long, value_enum, default_value_t = ImportModeArg::Create)]
+        mode: ImportModeArg,
     },
+}
+
+/// How `devices import` treats rows naming existing devices.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ImportModeArg {
+    /// Only create devices.
+    Create,
+    /// Only update existing devices.
+    Update,
+    /// Create unknown devices, update existing ones.
+    Upsert,
+}
+
+/// What `devices update` changes; at least one is required.
+#[derive(Debug, Args)]
+#[command(group(
+    clap::ArgGroup::new("change")
+        .required(true)
+        .multiple(true)
+        .args([
+            "password_from_env", "password", "icp_username", "icp_password_from_env",
+            "icp_password", "clear_icp_password", "icp", "mac", "clear_mac",
+            "description", "location", "clear_location", "enable", "disable",
+        ])
+))]
+pub struct DeviceUpdateArgs {
+    /// Set-side username of the device to change.
+    pub username: String,
+    /// New set-side password from the environment variable
+    /// OUTPOST_DEVICE_PASSWORD.
+    #[arg(long, conflicts_with = "password")]
+    pub password_from_env: bool,
+    /// New set-side password. Visible to other users in `ps`: prefer
+    /// --password-from-env.
+    #[arg(long)]
+    pub password: Option<String>,
+    /// New ICP-side username; "" means the same as the set side.
+    #[arg(long)]
+    pub icp_username: Option<String>,
+    /// New ICP-side password from the environment variable
+    /// OUTPOST_DEVICE_ICP_PASSWORD.
+    #[arg(long, conflicts_with_all = ["icp_password", "clear_icp_password"])]
+    pub icp_password_from_env: bool,
+    /// New ICP-side password. Visible to other users in `ps`: prefer
+    /// --icp-password-from-env.
+    #[arg(long, conflicts_with = "clear_icp_password")]
+    pub icp_password: Option<String>,
+    /// Use the set-side password toward the ICP again.
+    #[arg(long)]
+    pub clear_icp_password: bool,
+    /// Move the device to this ICP.
+    #[arg(long)]
+    pub icp: Option<String>,
+    /// New MAC address (00-08-5d-84-20-61, 00:08:5D:84:20:61 or 00085d842061).
+    #[arg(long, conflicts_with = "clear_mac")]
+    pub mac: Option<String>,
+    /// Remove the MAC address.
+    #[arg(long)]
+    pub clear_mac: bool,
+    /// New description.
+    #[arg(long)]
+    pub description: Option<String>,
+    /// New location (emergency-call group).
+    #[arg(long, conflicts_with = "clear_location")]
+    pub location: Option<String>,
+    /// Remove the location.
+    #[arg(long)]
+    pub clear_location: bool,
+    /// Enable the device.
+    #[arg(long, conflicts_with = "disable")]
+    pub enable: bool,
+    /// Disable the device: it can no longer register or call.
+    #[arg(long)]
+    pub disable: bool,
 }
 
 /// Options of list commands.

@@ -5,9 +5,19 @@
 use std::io::Write;
 use std::path::Path;
 
-use outpost_store::{Device, DeviceStatusRecord, Icp, NewDevice, NewIcp, Secret, Store};
+use outpost_store::{
+    Device, DeviceStatusRecord, DeviceUpdate, Icp, ImportMode, NewDevice, NewIcp, Secret, Store,
+};
 
-use crate::cli::{DeviceAddArgs, DeviceCommand, IcpAddArgs, IcpCommand, ListArgs, SipTransportArg};
+use crate::cli::{
+    DeviceAddArgs, DeviceCommand, DeviceUpdateArgs, IcpAddArgs, IcpCommand, ImportModeArg,
+    ListArgs, SipTransportArg,
+};
+
+/// Environment variable `devices update --password-from-env` reads.
+pub const PASSWORD_ENV: &str = "OUTPOST_DEVICE_PASSWORD";
+/// Environment variable `devices update --icp-password-from-env` reads.
+pub const ICP_PASSWORD_ENV: &str = "OUTPOST_DEVICE_ICP_PASSWORD";
 
 /// A failed management command: the message is what the operator reads.
 #[derive(Debug, thiserror::Error)]
@@ -44,26 +54,28 @@ pub fn icps(
                     writeln!(out, "{}", icp_json(icp)).map_err(io)?;
                 }
             } else {
-                writeln!(
+                let rows: Vec<Vec<String>> = icps
+                    .iter()
+                    .map(|icp| {
+                        vec![
+                            icp.name.clone(),
+                            icp.host.clone(),
+                            icp.kind.clone(),
+                            transports(icp),
+                            if icp.is_default { "yes" } else { "no" }.to_owned(),
+                            icp.xml_listen_port.to_string(),
+                            icp.xml_destination_port.to_string(),
+                        ]
+                    })
+                    .collect();
+                write_table(
                     out,
-                    "{:<20} {:<30} {:<14} {:<12} {:<7} {:>8} {:>8}",
-                    "NAME", "HOST", "TYPE", "SIP", "DEFAULT", "XML-LSN", "XML-DST"
+                    &[
+                        "NAME", "HOST", "TYPE", "SIP", "DEFAULT", "XML-LSN", "XML-DST",
+                    ],
+                    &rows,
                 )
                 .map_err(io)?;
-                for icp in &icps {
-                    writeln!(
-                        out,
-                        "{:<20} {:<30} {:<14} {:<12} {:<7} {:>8} {:>8}",
-                        icp.name,
-                        icp.host,
-                        icp.kind,
-                        transports(icp),
-                        if icp.is_default { "yes" } else { "no" },
-                        icp.xml_listen_port,
-                        icp.xml_destination_port
-                    )
-                    .map_err(io)?;
-                }
             }
         }
         IcpCommand::Remove { name } => {
@@ -75,7 +87,8 @@ pub fn icps(
     Ok(())
 }
 
-/// Runs `outpost devices ...`.
+/// Runs `outpost devices ...`. `update --...-from-env` reads the process
+/// environment.
 pub fn devices(
     store: &mut Store,
     command: DeviceCommand,
@@ -110,36 +123,39 @@ pub fn devices(
                     writeln!(out, "{}", device_json(device, &status_of(device))).map_err(io)?;
                 }
             } else {
-                writeln!(
+                let rows: Vec<Vec<String>> = devices
+                    .iter()
+                    .map(|d| {
+                        let status = status_of(d);
+                        vec![
+                            d.setside_username.clone(),
+                            d.effective_icpside_username().to_owned(),
+                            d.icp.clone(),
+                            if d.enabled { "yes" } else { "no" }.to_owned(),
+                            d.mac.clone().unwrap_or_else(|| "-".to_owned()),
+                            d.location.clone().unwrap_or_else(|| "-".to_owned()),
+                            status_word(&status),
+                            status.last_address.unwrap_or_else(|| "-".to_owned()),
+                            d.description.clone(),
+                        ]
+                    })
+                    .collect();
+                write_table(
                     out,
-                    "{:<20} {:<20} {:<16} {:<8} {:<13} {:<12} {:<10} {:<22} DESCRIPTION",
-                    "SET-SIDE USER",
-                    "ICP-SIDE USER",
-                    "ICP",
-                    "ENABLED",
-                    "MAC",
-                    "LOCATION",
-                    "STATUS",
-                    "LAST ADDRESS"
+                    &[
+                        "SET-SIDE USER",
+                        "ICP-SIDE USER",
+                        "ICP",
+                        "ENABLED",
+                        "MAC",
+                        "LOCATION",
+                        "STATUS",
+                        "LAST ADDRESS",
+                        "DESCRIPTION",
+                    ],
+                    &rows,
                 )
                 .map_err(io)?;
-                for d in &devices {
-                    let status = status_of(d);
-                    writeln!(
-                        out,
-                        "{:<20} {:<20} {:<16} {:<8} {:<13} {:<12} {:<10} {:<22} {}",
-                        d.setside_username,
-                        d.effective_icpside_username(),
-                        d.icp,
-                        if d.enabled { "yes" } else { "no" },
-                        d.mac.as_deref().unwrap_or("-"),
-                        d.location.as_deref().unwrap_or("-"),
-                        status_word(&status),
-                        status.last_address.as_deref().unwrap_or("-"),
-                        d.description
-                    )
-                    .map_err(io)?;
-                }
             }
         }
         DeviceCommand::Remove { username } => {
@@ -147,21 +163,155 @@ pub fn devices(
             tracing::info!(%username, "device removed");
             writeln!(out, "removed device {username}").map_err(io)?;
         }
-        DeviceCommand::Import { file } => {
+        DeviceCommand::Update(args) => update_device(store, args, &process_env, out)?,
+        DeviceCommand::Import { file, mode } => {
             let input = std::fs::File::open(&file)
                 .map_err(|e| CommandError(format!("{}: {e}", file.display())))?;
+            let mode = match mode {
+                ImportModeArg::Create => ImportMode::Create,
+                ImportModeArg::Update => ImportMode::Update,
+                ImportModeArg::Upsert => ImportMode::Upsert,
+            };
             let report = store
-                .import_devices_csv(input)
+                .import_devices_csv_with_mode(input, mode)
                 .map_err(|e| import_error(&file, e))?;
-            tracing::info!(file = %file.display(), added = report.added, "devices imported");
+            for change in &report.changes {
+                tracing::info!(
+                    username = %change.setside_username,
+                    changed = %change.fields.join(","),
+                    file = %file.display(),
+                    "device updated by import"
+                );
+            }
+            tracing::info!(
+                file = %file.display(),
+                added = report.added,
+                updated = report.updated,
+                unchanged = report.unchanged,
+                "devices imported"
+            );
             writeln!(
                 out,
-                "imported {} devices from {}",
+                "imported {}: {} added, {} updated, {} unchanged",
+                file.display(),
                 report.added,
-                file.display()
+                report.updated,
+                report.unchanged
             )
             .map_err(io)?;
         }
+    }
+    Ok(())
+}
+
+/// Reads an environment variable; a value that is not UTF-8 counts as unset.
+fn process_env(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}
+
+/// `outpost devices update`: applies the flags given, reading passwords
+/// from `env` only when a `--...-from-env` flag asks for them.
+pub fn update_device(
+    store: &mut Store,
+    args: DeviceUpdateArgs,
+    env: &dyn Fn(&str) -> Option<String>,
+    out: &mut dyn Write,
+) -> Result<(), CommandError> {
+    let username = args.username.clone();
+    let change = device_update(args, env)?;
+    let updated = store.update_device(&username, &change)?;
+    if updated.changed.is_empty() {
+        tracing::info!(%username, "device unchanged (the values given are the current ones)");
+        writeln!(
+            out,
+            "device {username} unchanged: the values given are the current ones"
+        )
+        .map_err(io)?;
+    } else {
+        let changed = updated.changed.join(", ");
+        tracing::info!(%username, changed = %updated.changed.join(","), "device updated");
+        writeln!(out, "updated device {username}: {changed}").map_err(io)?;
+    }
+    Ok(())
+}
+
+fn device_update(
+    args: DeviceUpdateArgs,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<DeviceUpdate, CommandError> {
+    let from_env =
+        |flag: &str, var: &str| {
+            env(var).filter(|v| !v.is_empty()).map(Secret::new).ok_or_else(|| {
+            CommandError(format!(
+                "{flag}: the environment variable {var} is not set or empty; export the new \
+                 password in it first"
+            ))
+        })
+        };
+    let setside_password = if args.password_from_env {
+        Some(from_env("--password-from-env", PASSWORD_ENV)?)
+    } else {
+        args.password.map(Secret::new)
+    };
+    let icpside_password = if args.icp_password_from_env {
+        Some(from_env("--icp-password-from-env", ICP_PASSWORD_ENV)?)
+    } else if args.clear_icp_password {
+        Some(Secret::default())
+    } else {
+        args.icp_password.map(Secret::new)
+    };
+    let enabled = match (args.enable, args.disable) {
+        (true, _) => Some(true),
+        (_, true) => Some(false),
+        _ => None,
+    };
+    Ok(DeviceUpdate {
+        enabled,
+        description: args.description,
+        icp: args.icp,
+        setside_password,
+        icpside_username: args.icp_username,
+        icpside_password,
+        mac: if args.clear_mac {
+            Some(None)
+        } else {
+            args.mac.map(Some)
+        },
+        location: if args.clear_location {
+            Some(None)
+        } else {
+            args.location.map(Some)
+        },
+    })
+}
+
+/// Writes `rows` under `header` as columns two spaces apart, each as wide
+/// as its widest cell (counted in characters); the last column is not
+/// padded.
+fn write_table(out: &mut dyn Write, header: &[&str], rows: &[Vec<String>]) -> std::io::Result<()> {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let mut line = |cells: &mut dyn Iterator<Item = &str>| -> std::io::Result<()> {
+        let mut text = String::new();
+        for (i, (cell, width)) in cells.zip(&widths).enumerate() {
+            if i > 0 {
+                text.push_str("  ");
+            }
+            text.push_str(cell);
+            if i + 1 < widths.len() {
+                let pad = width.saturating_sub(cell.chars().count());
+                text.extend(std::iter::repeat_n(' ', pad));
+            }
+        }
+        writeln!(out, "{}", text.trim_end())
+    };
+    line(&mut header.iter().copied())?;
+    for row in rows {
+        line(&mut row.iter().map(String::as_str))?;
     }
     Ok(())
 }
@@ -267,4 +417,82 @@ fn device_json(d: &Device, status: &DeviceStatusRecord) -> String {
         "last_address": status.last_address,
     })
     .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::ListArgs;
+
+    fn listed(store: &mut Store) -> String {
+        let mut out = Vec::new();
+        devices(
+            store,
+            DeviceCommand::List(ListArgs { json: false }),
+            &mut out,
+        )
+        .expect("list");
+        String::from_utf8(out).expect("UTF-8")
+    }
+
+    /// The character offset where `word` starts on `line`.
+    fn column_of(line: &str, word: &str) -> usize {
+        let byte = line
+            .find(word)
+            .unwrap_or_else(|| panic!("{word:?} not in {line:?}"));
+        line[..byte].chars().count()
+    }
+
+    #[test]
+    fn device_table_columns_line_up_whatever_the_content() {
+        let mut store = Store::open_in_memory().expect("store");
+        store
+            .add_icp(&NewIcp::new("a-rather-long-icp-name", "192.0.2.1"))
+            .expect("icp");
+        let mut long = NewDevice::new(
+            "a-very-long-set-side-user-name-4001",
+            Secret::from("Xq7-very-secret"),
+        );
+        long.description = "Ålice à la maison".to_owned();
+        long.location = Some("Zürich".to_owned());
+        store.add_device(&long).expect("device");
+        store
+            .add_device(&NewDevice::new("b", Secret::from("Xq7-other-secret")))
+            .expect("device");
+        store
+            .set_device_status(&DeviceStatusRecord {
+                setside_username: "a-very-long-set-side-user-name-4001".to_owned(),
+                registered: true,
+                connected: true,
+                in_call: false,
+                natted: true,
+                last_address: Some("[2001:db8:ffff:1234:5678:9abc:def0:1]:65000".to_owned()),
+                updated: 0,
+            })
+            .expect("status");
+        let text = listed(&mut store);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 3, "{text}");
+        for (header, cells) in [
+            ("STATUS", ["registered+nat", "off"]),
+            ("LAST ADDRESS", ["[2001:db8", "-"]),
+            ("DESCRIPTION", ["Ålice", ""]),
+            ("LOCATION", ["Zürich", "-"]),
+        ] {
+            let at = column_of(lines[0], header);
+            for (line, cell) in lines[1..].iter().zip(cells) {
+                if cell.is_empty() {
+                    assert!(line.chars().count() <= at, "{text}");
+                } else {
+                    let from: String = line.chars().skip(at - 2).collect();
+                    assert!(from.starts_with(&format!("  {cell}")), "{header}:\n{text}");
+                }
+            }
+        }
+        assert!(
+            lines.iter().all(|l| l.trim_end() == *l),
+            "no trailing blanks"
+        );
+        assert!(!text.contains("Xq7"), "no passwords: {text}");
+    }
 }

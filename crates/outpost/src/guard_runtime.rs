@@ -240,6 +240,9 @@ pub async fn run(
 ) {
     initial.iter().for_each(log_event);
     persist(&mut store, &initial);
+    // The lists' sizes and the drop counters from the start, not only
+    // after the first timer.
+    export_metrics(&guard.lock());
     let mut revision = store.guard_revision().unwrap_or(0);
     let mut next_reload = Instant::now() + RELOAD_EVERY;
     loop {

@@ -3,11 +3,13 @@
 //! The `outpost` binary is a thin `main` over this library so that integration
 //! tests can reach the same code paths (configuration loading, the serve
 //! runtime) without spawning a process when they do not need to.
+pub mod admin_commands;
 pub mod certs;
 pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod core;
+pub mod data_dir;
 pub mod guard_admin;
 pub mod guard_runtime;
 pub mod media;

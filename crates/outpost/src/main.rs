@@ -6,14 +6,13 @@ use std::process::ExitCode;
 use clap::Parser;
 use outpost::cli::{Cli, Command, LogFormatArg};
 use outpost::config::{Config, ConfigErrors, LogFormat, process_env};
+use outpost::data_dir::DataDir;
 use outpost::{commands, serve, telemetry};
 
 /// Exit status for an invalid configuration or command line.
 const EXIT_CONFIG: u8 = 2;
 /// Exit status for a runtime failure.
 const EXIT_FAILURE: u8 = 1;
-/// Default data directory, relative to the working directory.
-const DEFAULT_DATA_DIR: &str = "./outpost-data";
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -59,41 +58,40 @@ fn run(cli: Cli) -> ExitCode {
         eprintln!("{e}");
         return ExitCode::from(EXIT_CONFIG);
     }
-    let data_dir = cli
-        .data_dir
-        .clone()
-        .or_else(|| config.data_dir.clone())
-        .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
+    // The installation's data directory, wherever the command runs; only
+    // `serve` and `init` create it (see `outpost::data_dir`).
+    let location = DataDir::resolve(
+        cli.data_dir.as_deref(),
+        cli.config.as_deref(),
+        config.data_dir.as_deref(),
+    );
+    let data_dir = location.path.clone();
+    let existing = || location.open_existing().map_err(|e| e.to_string());
     let result = match cli.command {
         Command::Serve => serve_blocking(config, data_dir),
-        Command::Icps(command) => serve::open_store(&data_dir)
-            .map_err(|e| e.to_string())
-            .and_then(|mut store| {
-                commands::icps(&mut store, command, &mut std::io::stdout())
-                    .map_err(|e| e.to_string())
-            }),
-        Command::Devices(command) => serve::open_store(&data_dir)
-            .map_err(|e| e.to_string())
-            .and_then(|mut store| {
-                commands::devices(&mut store, command, &mut std::io::stdout())
-                    .map_err(|e| e.to_string())
-            }),
-        Command::Guard(command) => serve::open_store(&data_dir)
-            .map_err(|e| e.to_string())
-            .and_then(|mut store| {
-                let now = std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
-                let defaults = outpost_guard::Settings::default().to_pairs();
-                outpost::guard_admin::run(
-                    &mut store,
-                    command,
-                    now,
-                    &defaults,
-                    &mut std::io::stdout(),
-                )
+        Command::Init => location.init(&mut std::io::stdout()),
+        Command::Icps(command) => existing().and_then(|mut store| {
+            commands::icps(&mut store, command, &mut std::io::stdout()).map_err(|e| e.to_string())
+        }),
+        Command::Devices(command) => existing().and_then(|mut store| {
+            commands::devices(&mut store, command, &mut std::io::stdout())
                 .map_err(|e| e.to_string())
-            }),
+        }),
+        Command::Guard(command) => existing().and_then(|mut store| {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+            let defaults = outpost_guard::Settings::default().to_pairs();
+            outpost::guard_admin::run(&mut store, command, now, &defaults, &mut std::io::stdout())
+                .map_err(|e| e.to_string())
+        }),
+        Command::Admin(command) => outpost::admin_commands::run(
+            &location,
+            command,
+            &mut std::io::stdin().lock(),
+            &mut std::io::stdout(),
+        )
+        .map_err(|e| e.to_string()),
         Command::CheckConfig { .. } => Ok(()),
     };
     match result {

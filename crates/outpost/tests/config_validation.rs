@@ -738,7 +738,7 @@ fn load_reads_a_file_and_names_it_in_errors() {
 fn example_config() -> Config {
     let mut expected = Config {
         fqdn: Some("sbc.example.com".to_owned()),
-        data_dir: Some(PathBuf::from("./outpost-data")),
+        data_dir: Some(PathBuf::from("outpost-data")),
         ..Config::default()
     };
     expected.public = SideConfig {

@@ -16,7 +16,7 @@ use bed::{ALICE, BOB_ICP, FQDN, SIP, bed, phone_a_config, start_a};
 use media_capture::{Directions, announced_keys, open_public_rtp};
 use outpost_testbed::capture::Capture;
 use outpost_testbed::tone::assert_tone;
-use outpost_testbed::{Direction, EventKind, Phone, metric_sum, metrics, skip_e2e};
+use outpost_testbed::{Direction, EventKind, Host, Phone, metric_sum, metrics, skip_e2e};
 
 const AUDIO: Duration = Duration::from_secs(15);
 /// Phone A as the public side sees it (its NAT box).
@@ -44,6 +44,115 @@ fn wait_outpost_log(bed: &mut bed::Bed, needle: &str) {
 /// The relay's ports in use, from Outpost's metrics (inside its namespace).
 fn ports_in_use(bed: &bed::Bed) -> u64 {
     metric_sum(&metrics(&bed.gw).unwrap(), "outpost_media_ports_in_use{") as u64
+}
+
+/// A counter's value (summed over the series whose line starts with
+/// `series`), read from Outpost's `/metrics`.
+fn counter(bed: &bed::Bed, series: &str) -> f64 {
+    metric_sum(&metrics(&bed.gw).unwrap(), series)
+}
+
+const PUBLIC_PACKETS: &str = "outpost_media_packets_total{side=\"public\"}";
+const PRIVATE_PACKETS: &str = "outpost_media_packets_total{side=\"private\"}";
+const AUTH_FAILURES: &str = "outpost_media_srtp_auth_failures_total";
+
+/// Polls `/metrics` until `done` holds for `series`, failing at a deadline.
+fn wait_counter(bed: &bed::Bed, series: &str, what: &str, done: impl Fn(f64) -> bool) -> f64 {
+    let deadline = Instant::now() + SIP;
+    loop {
+        let value = counter(bed, series);
+        if done(value) {
+            return value;
+        }
+        assert!(Instant::now() < deadline, "{series} = {value}: {what}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// Issue 11: the media packet counters move while a call is up, not only
+/// when it ends.
+fn assert_packets_counted_live(bed: &bed::Bed) {
+    let (public, private) = (counter(bed, PUBLIC_PACKETS), counter(bed, PRIVATE_PACKETS));
+    wait_counter(
+        bed,
+        PUBLIC_PACKETS,
+        "public packets not counted during the call",
+        |v| v > public,
+    );
+    wait_counter(
+        bed,
+        PRIVATE_PACKETS,
+        "private packets not counted during the call",
+        |v| v > private,
+    );
+}
+
+/// Outpost's public media port pairs in use (even RTP ports), read from its
+/// sockets.
+fn public_rtp_ports(bed: &bed::Bed) -> Vec<u16> {
+    let out = bed.gw.run(&["ss", "-Huln"]).unwrap();
+    let public = bed.outpost.public_ip().to_string();
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|line| line.split_whitespace().nth(3)?.rsplit_once(':'))
+        .filter(|(ip, _)| *ip == public)
+        .filter_map(|(_, port)| port.parse::<u16>().ok())
+        .filter(|port| (20000..28000).contains(port) && port % 2 == 0)
+        .collect()
+}
+
+/// An attacker on the Internet sends `count` SRTP packets with a made-up
+/// authentication tag to each of Outpost's public RTP ports.
+fn send_forged_srtp(bed: &bed::Bed, attacker: &Host, count: usize) -> usize {
+    let ports = public_rtp_ports(bed);
+    assert!(!ports.is_empty(), "no public RTP port found");
+    // RTP header (version 2, PT 0, SSRC 0x0badf00d), 20 bytes of payload
+    // and a 10-byte "tag".
+    let packet = format!(
+        "\\x80\\x00\\x12\\x34\\x00\\x00\\x10\\x00\\x0b\\xad\\xf0\\x0d{}{}",
+        "\\xd5".repeat(20),
+        "\\xee".repeat(10)
+    );
+    let ip = bed.outpost.public_ip();
+    for port in &ports {
+        for _ in 0..count {
+            attacker
+                .run(&[
+                    "bash",
+                    "-c",
+                    &format!("printf '{packet}' > /dev/udp/{ip}/{port}"),
+                ])
+                .unwrap();
+        }
+    }
+    ports.len() * count
+}
+
+/// The `field=value` numbers of Outpost's "call media ended" lines, in
+/// order, once there are at least `calls` of them.
+fn media_ended(bed: &mut bed::Bed, calls: usize, field: &str) -> Vec<u64> {
+    let deadline = Instant::now() + SIP;
+    loop {
+        let log = bed.outpost.process().log_text();
+        let values: Vec<u64> = log
+            .lines()
+            .filter(|l| l.contains("call media ended"))
+            .map(|l| {
+                l.split_whitespace()
+                    .find_map(|kv| kv.strip_prefix(&format!("{field}=")))
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or_else(|| panic!("no {field} in {l}"))
+            })
+            .collect();
+        if values.len() >= calls {
+            return values;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{calls} calls' media never ended"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }
 
 fn wait_ports_free(bed: &bed::Bed) {
@@ -95,7 +204,19 @@ fn srtp_phone_and_rtp_phone_hear_each_other_both_directions() {
         &mut bed,
         "public=\"AES_CM_128_HMAC_SHA1_80\" private=\"rtp\"",
     );
+    assert_packets_counted_live(&bed);
     assert_tones(&mut a_phone, &mut bed.b);
+
+    // Forged SRTP during the call is dropped and counted at once (issue 11
+    // item 7: what baresip gets wrong must not hide a real attack).
+    let failures = counter(&bed, AUTH_FAILURES);
+    // From an address of its own, so that the capture checks below keep
+    // to the phone's packets.
+    let attacker = bed.lab.host("attacker", &bed.inet, 66).unwrap();
+    let forged = send_forged_srtp(&bed, &attacker, 3);
+    wait_counter(&bed, AUTH_FAILURES, "forged SRTP not counted", |v| {
+        v >= failures + forged as f64
+    });
 
     // Hold and resume from A (re-INVITEs): audio flows again both ways.
     let remote_sdp = EventKind::Other("CALL_REMOTE_SDP".into());
@@ -159,6 +280,13 @@ fn srtp_phone_and_rtp_phone_hear_each_other_both_directions() {
     bed.b.wait_event(EventKind::CallClosed, SIP).unwrap();
     a_phone.wait_event(EventKind::CallClosed, SIP).unwrap();
     wait_ports_free(&bed);
+    // Only the forged packets failed authentication: baresip's RTCP sent
+    // in clear (an APP packet at stream start, BYE at hang-up, often
+    // arriving before the SIP BYE) is counted apart, as plain RTCP.
+    assert_eq!(
+        media_ended(&mut bed, 1, "public_srtp_auth_failures"),
+        [forged as u64]
+    );
 
     // B calls A: Outpost offers AES_CM_128_HMAC_SHA1_32 first, A takes it.
     bed.b
@@ -197,6 +325,19 @@ fn srtp_phone_and_rtp_phone_hear_each_other_both_directions() {
         "BYE after {took:?}"
     );
     wait_ports_free(&bed);
+    // A normal call toward A, with _32 (baresip tags its SRTCP with 32 bits
+    // there; dropped, counted apart): no authentication failure.
+    assert_eq!(
+        media_ended(&mut bed, 2, "public_srtp_auth_failures")[1],
+        0,
+        "{}",
+        bed.outpost.process().log_text()
+    );
+    println!(
+        "plain RTCP per call: {:?}; short SRTCP tags per call: {:?}",
+        media_ended(&mut bed, 2, "public_plain_rtcp"),
+        media_ended(&mut bed, 2, "public_short_srtcp_tag")
+    );
 
     // No plaintext audio on the public side: no 16-byte run of any G.711
     // payload seen on the private side appears in a public-side packet.

@@ -1,5 +1,5 @@
-//! Bulk device creation from CSV (SPEC PRO-2): all-or-nothing, with a
-//! per-line error report.
+//! Bulk device creation and update from CSV (SPEC PRO-2): all-or-nothing,
+//! with a per-line error report.
 //!
 //! Format: a header row naming the columns (any order, case-insensitive),
 //! then one device per row, separated by `,` or `;` (whichever the header
@@ -9,6 +9,20 @@
 //! `location`. Blank cells mean "absent"; rows whose cells are all blank
 //! (spreadsheet leftovers) are skipped. Cells are trimmed, except passwords,
 //! which are taken exactly as written.
+//!
+//! Modes ([`ImportMode`]): `create` (the default) only adds devices, and a
+//! row naming an existing device is a line error; `update` only changes
+//! existing devices, and a row naming an unknown one is a line error;
+//! `upsert` does whichever applies. When a row updates a device, the
+//! columns the header does not name are left as they are, and a cell of a
+//! named column sets that field with the meaning it has on creation (blank:
+//! no MAC, no location, empty description, ICP-side value = set side,
+//! enabled), except `setside_password` and `icp`, where a blank cell keeps
+//! the current value (a device always has both). Only `setside_username` is
+//! a required column in `update` and `upsert` modes (a row that creates a
+//! device still needs a password). Rows are checked against the database as
+//! it was before the import: a MAC address still on another device is
+//! refused even if a later row takes it away (free it first).
 
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
@@ -17,8 +31,10 @@ use std::io::Read;
 use csv::{ReaderBuilder, StringRecord, Trim};
 
 use crate::device::{self, Checked};
+use crate::update::{self, Planned};
 use crate::{
-    FieldProblem, LineError, NewDevice, Secret, Store, StoreError, new_guid, normalize_mac,
+    DeviceUpdate, FieldProblem, LineError, NewDevice, Secret, Store, StoreError, new_guid,
+    normalize_mac,
 };
 
 /// Most devices one import may create.
@@ -26,11 +42,44 @@ pub const MAX_IMPORT_ROWS: usize = 10_000;
 /// Largest CSV input accepted, in bytes.
 pub const MAX_IMPORT_BYTES: usize = 16 * 1024 * 1024;
 
+/// Whether an import creates devices, updates them, or both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ImportMode {
+    /// Only new devices; a row naming an existing device is an error.
+    #[default]
+    Create,
+    /// Only existing devices; a row naming an unknown device is an error.
+    Update,
+    /// Creates unknown devices and updates existing ones.
+    Upsert,
+}
+
 /// What a successful import did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ImportReport {
     /// Devices created.
     pub added: usize,
+    /// Existing devices changed.
+    pub updated: usize,
+    /// Existing devices named by a row that changed nothing.
+    pub unchanged: usize,
+    /// Each update, in file order (for the audit log; no values).
+    pub changes: Vec<DeviceChange>,
+}
+
+/// The fields one import row changed in an existing device.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceChange {
+    /// The device's set-side username.
+    pub setside_username: String,
+    /// The fields changed, as in [`crate::DeviceUpdated::changed`].
+    pub fields: Vec<&'static str>,
+}
+
+/// A row that passed validation, written once every row did.
+enum Pending {
+    Create(Box<NewDevice>, Checked),
+    Update(String, Planned),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,17 +129,32 @@ const COLUMN_LIST: &str = "setside_username, setside_password, icpside_username,
                            icpside_password, icp, description, enabled, clientid, location";
 
 impl Store {
-    /// Creates devices from CSV (format in the module docs), all or nothing.
+    /// Creates devices from CSV (format in the module docs), all or nothing:
+    /// [`Store::import_devices_csv_with_mode`] with [`ImportMode::Create`].
     ///
-    /// Every row is validated like [`Store::add_device`], plus duplicates
-    /// within the file; if any row is bad, nothing is written and the error
-    /// lists every bad line. Passwords never appear in the report.
+    /// # Errors
+    /// As [`Store::import_devices_csv_with_mode`].
+    pub fn import_devices_csv<R: Read>(&mut self, input: R) -> Result<ImportReport, StoreError> {
+        self.import_devices_csv_with_mode(input, ImportMode::Create)
+    }
+
+    /// Creates and/or updates devices from CSV (format and modes in the
+    /// module docs), all or nothing, in one transaction.
+    ///
+    /// Every row is validated like [`Store::add_device`] or
+    /// [`Store::update_device`], plus duplicates within the file; if any
+    /// row is bad, nothing is written and the error lists every bad line.
+    /// Passwords never appear in the report.
     ///
     /// # Errors
     /// [`StoreError::Import`] with one [`LineError`] per problem;
     /// [`StoreError::ImportTooLarge`] beyond [`MAX_IMPORT_BYTES`];
     /// [`StoreError::ImportRead`] if `input` fails; [`StoreError::Database`].
-    pub fn import_devices_csv<R: Read>(&mut self, input: R) -> Result<ImportReport, StoreError> {
+    pub fn import_devices_csv_with_mode<R: Read>(
+        &mut self,
+        input: R,
+        mode: ImportMode,
+    ) -> Result<ImportReport, StoreError> {
         let mut data = Vec::new();
         input
             .take(MAX_IMPORT_BYTES as u64 + 1)
@@ -118,11 +182,11 @@ impl Store {
                 ));
             }
         };
-        let columns = parse_header(&data, &header).map_err(StoreError::Import)?;
+        let columns = parse_header(&data, &header, mode).map_err(StoreError::Import)?;
 
         let tx = self.write_txn()?;
         let mut errors = Vec::new();
-        let mut pending: Vec<(NewDevice, Checked)> = Vec::new();
+        let mut pending: Vec<Pending> = Vec::new();
         let mut usernames: HashMap<String, usize> = HashMap::new();
         let mut macs: HashMap<String, usize> = HashMap::new();
         let mut rows = 0usize;
@@ -169,28 +233,97 @@ impl Store {
                 continue;
             }
             let before = errors.len();
-            let new = row_to_device(&columns, &record, line, &mut errors);
-            let (checked, mut problems) = match device::check(&tx, &new)? {
-                Ok(checked) => (Some(checked), Vec::new()),
-                Err(problems) => (None, problems),
+            let username = columns
+                .iter()
+                .zip(&record)
+                .find(|(c, _)| **c == Column::SetsideUsername)
+                .map_or("", |(_, cell)| cell.trim());
+            let existing = match mode {
+                ImportMode::Create => None,
+                ImportMode::Update | ImportMode::Upsert => {
+                    device::device_by_username(&tx, username)?
+                }
             };
-            in_file_duplicates(&new, line, &mut usernames, &mut macs, &mut problems);
-            errors.extend(problems.iter().map(|p| to_line_error(line, p)));
-            if let Some(checked) = checked.filter(|_| errors.len() == before) {
-                pending.push((new, checked));
+            let mut seen = Seen {
+                line,
+                usernames: &mut usernames,
+                macs: &mut macs,
+            };
+            let row = match (mode, existing) {
+                (ImportMode::Update, None) => {
+                    errors.push(unknown_device(line, username));
+                    None
+                }
+                (_, Some(current)) => {
+                    let change = row_to_update(&columns, &record, line, &mut errors);
+                    let (planned, mut problems) = split(update::plan(&tx, &current, &change)?);
+                    let mac = change.mac.as_ref().and_then(Option::as_deref);
+                    seen.check(username, mac, &mut problems);
+                    errors.extend(problems.iter().map(|p| to_line_error(line, p)));
+                    planned.map(|p| Pending::Update(current.setside_username, p))
+                }
+                (_, None) => {
+                    let new = row_to_device(&columns, &record, line, &mut errors);
+                    let (checked, mut problems) = split(device::check(&tx, &new)?);
+                    seen.check(&new.setside_username, new.mac.as_deref(), &mut problems);
+                    errors.extend(problems.iter().map(|p| to_line_error(line, p)));
+                    checked.map(|c| Pending::Create(Box::new(new), c))
+                }
+            };
+            if let Some(row) = row.filter(|_| errors.len() == before) {
+                pending.push(row);
             }
         }
         if !errors.is_empty() {
             // Dropping `tx` rolls back; nothing was written anyway.
             return Err(StoreError::Import(errors));
         }
-        for (new, checked) in &pending {
-            device::insert(&tx, new, checked, &new_guid()?)?;
+        let mut report = ImportReport::default();
+        for row in pending {
+            match row {
+                Pending::Create(new, checked) => {
+                    device::insert(&tx, &new, &checked, &new_guid()?)?;
+                    report.added += 1;
+                }
+                Pending::Update(_, planned) if planned.changed.is_empty() => {
+                    report.unchanged += 1;
+                }
+                Pending::Update(setside_username, planned) => {
+                    update::apply(&tx, &planned)?;
+                    report.updated += 1;
+                    report.changes.push(DeviceChange {
+                        setside_username,
+                        fields: planned.changed,
+                    });
+                }
+            }
         }
         tx.commit()?;
-        Ok(ImportReport {
-            added: pending.len(),
-        })
+        Ok(report)
+    }
+}
+
+/// A validation outcome as (value, problems).
+fn split<T>(checked: Result<T, Vec<FieldProblem>>) -> (Option<T>, Vec<FieldProblem>) {
+    match checked {
+        Ok(value) => (Some(value), Vec::new()),
+        Err(problems) => (None, problems),
+    }
+}
+
+/// The line error for an update of a device that does not exist.
+fn unknown_device(line: usize, username: &str) -> LineError {
+    LineError {
+        line,
+        column: Some("setside_username".to_owned()),
+        message: if username.is_empty() {
+            "empty; every row names a device by its set-side username".to_owned()
+        } else {
+            format!(
+                "{username:?}: no device has this set-side username; import with \
+                 --mode upsert (or create) to add devices"
+            )
+        },
     }
 }
 
@@ -231,7 +364,11 @@ fn import_error(line: usize, column: Option<&str>, message: &str) -> StoreError 
 
 /// Maps each header cell to its column; reports unknown, duplicate and
 /// missing required columns.
-fn parse_header(data: &[u8], header: &StringRecord) -> Result<Vec<Column>, Vec<LineError>> {
+fn parse_header(
+    data: &[u8],
+    header: &StringRecord,
+    mode: ImportMode,
+) -> Result<Vec<Column>, Vec<LineError>> {
     let line = header.position().map_or(1, |p| line_of(data, p));
     if header.iter().all(|cell| cell.is_empty()) {
         return Err(vec![LineError {
@@ -265,10 +402,14 @@ fn parse_header(data: &[u8], header: &StringRecord) -> Result<Vec<Column>, Vec<L
             }),
         }
     }
-    for (name, required) in [
-        ("setside_username", Column::SetsideUsername),
-        ("setside_password", Column::SetsidePassword),
-    ] {
+    let required: &[(&str, Column)] = match mode {
+        ImportMode::Create => &[
+            ("setside_username", Column::SetsideUsername),
+            ("setside_password", Column::SetsidePassword),
+        ],
+        ImportMode::Update | ImportMode::Upsert => &[("setside_username", Column::SetsideUsername)],
+    };
+    for &(name, required) in required {
         if !columns.contains(&required) {
             errors.push(LineError {
                 line,
@@ -308,20 +449,63 @@ fn row_to_device(
             Column::Description => new.description = cell.to_owned(),
             Column::ClientId => new.mac = present,
             Column::Location => new.location = present,
-            Column::Enabled => match parse_bool(cell) {
-                Some(b) => new.enabled = b,
-                None => errors.push(LineError {
-                    line,
-                    column: Some("enabled".to_owned()),
-                    message: format!(
-                        "{cell:?}: not a yes/no value; use true/false, 1/0 or yes/no \
-                         (blank means true)"
-                    ),
-                }),
-            },
+            Column::Enabled => {
+                if let Some(b) = enabled_cell(cell, line, errors) {
+                    new.enabled = b;
+                }
+            }
         }
     }
     new
+}
+
+/// Builds the change a row makes to an existing device (see the module
+/// docs for what blank cells mean); cell-level problems go to `errors`.
+fn row_to_update(
+    columns: &[Column],
+    record: &StringRecord,
+    line: usize,
+    errors: &mut Vec<LineError>,
+) -> DeviceUpdate {
+    let mut change = DeviceUpdate::default();
+    for (column, raw) in columns.iter().zip(record) {
+        let cell = raw.trim();
+        let present = (!cell.is_empty()).then(|| cell.to_owned());
+        match column {
+            Column::SetsideUsername => {}
+            // Passwords are taken verbatim: spaces may be part of them.
+            Column::SetsidePassword => {
+                change.setside_password = present.map(|_| Secret::new(raw.to_owned()));
+            }
+            Column::IcpsideUsername => change.icpside_username = Some(cell.to_owned()),
+            Column::IcpsidePassword => {
+                change.icpside_password = Some(Secret::new(
+                    present.map(|_| raw.to_owned()).unwrap_or_default(),
+                ));
+            }
+            Column::Icp => change.icp = present,
+            Column::Description => change.description = Some(cell.to_owned()),
+            Column::ClientId => change.mac = Some(present),
+            Column::Location => change.location = Some(present),
+            Column::Enabled => change.enabled = enabled_cell(cell, line, errors),
+        }
+    }
+    change
+}
+
+/// The `enabled` cell as a flag; a problem goes to `errors`.
+fn enabled_cell(cell: &str, line: usize, errors: &mut Vec<LineError>) -> Option<bool> {
+    let value = parse_bool(cell);
+    if value.is_none() {
+        errors.push(LineError {
+            line,
+            column: Some("enabled".to_owned()),
+            message: format!(
+                "{cell:?}: not a yes/no value; use true/false, 1/0 or yes/no (blank means true)"
+            ),
+        });
+    }
+    value
 }
 
 fn parse_bool(cell: &str) -> Option<bool> {
@@ -332,37 +516,41 @@ fn parse_bool(cell: &str) -> Option<bool> {
     }
 }
 
-/// Reports a set-side username or MAC already used on an earlier line
-/// (unless that field already has a problem of its own).
-fn in_file_duplicates(
-    new: &NewDevice,
+/// The set-side usernames and MAC addresses of the rows read so far.
+struct Seen<'a> {
     line: usize,
-    usernames: &mut HashMap<String, usize>,
-    macs: &mut HashMap<String, usize>,
-    problems: &mut Vec<FieldProblem>,
-) {
-    let has_problem = |problems: &[FieldProblem], field| problems.iter().any(|p| p.field == field);
-    if !has_problem(problems, "setside_username") {
-        check_unique(usernames, &new.setside_username, line, problems);
-    }
-    if has_problem(problems, "mac") {
-        return;
-    }
-    let Some(raw) = new.mac.as_deref() else {
-        return;
-    };
-    if let Ok(mac) = normalize_mac(raw) {
-        if let Some(first) = macs.get(&mac) {
-            problems.push(FieldProblem::with_value(
-                "mac",
-                raw,
-                format!(
-                    "MAC address {mac} is also on line {first}; each MAC address belongs to \
-                     one device"
-                ),
-            ));
-        } else {
-            macs.insert(mac, line);
+    usernames: &'a mut HashMap<String, usize>,
+    macs: &'a mut HashMap<String, usize>,
+}
+
+impl Seen<'_> {
+    /// Reports a set-side username or MAC already used on an earlier line
+    /// (unless that field already has a problem of its own).
+    fn check(&mut self, username: &str, mac: Option<&str>, problems: &mut Vec<FieldProblem>) {
+        let has_problem =
+            |problems: &[FieldProblem], field| problems.iter().any(|p| p.field == field);
+        if !has_problem(problems, "setside_username") {
+            check_unique(self.usernames, username, self.line, problems);
+        }
+        if has_problem(problems, "mac") {
+            return;
+        }
+        let Some(raw) = mac.filter(|m| !m.trim().is_empty()) else {
+            return;
+        };
+        if let Ok(mac) = normalize_mac(raw) {
+            if let Some(first) = self.macs.get(&mac) {
+                problems.push(FieldProblem::with_value(
+                    "mac",
+                    raw,
+                    format!(
+                        "MAC address {mac} is also on line {first}; each MAC address belongs \
+                         to one device"
+                    ),
+                ));
+            } else {
+                self.macs.insert(mac, self.line);
+            }
         }
     }
 }

@@ -168,12 +168,7 @@ impl Store {
     /// # Errors
     /// [`StoreError::Database`].
     pub fn device(&self, setside_username: &str) -> Result<Option<Device>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare_cached(&format!("{DEVICE_SELECT} WHERE d.setside_username = ?1"))?;
-        Ok(stmt
-            .query_row([setside_username], Device::from_row)
-            .optional()?)
+        device_by_username(&self.conn, setside_username)
     }
 
     /// Removes the device with this set-side username.
@@ -197,9 +192,22 @@ impl Store {
     }
 }
 
-fn device_by_id(conn: &Connection, id: i64) -> Result<Device, StoreError> {
+pub(crate) fn device_by_id(conn: &Connection, id: i64) -> Result<Device, StoreError> {
     let mut stmt = conn.prepare_cached(&format!("{DEVICE_SELECT} WHERE d.id = ?1"))?;
     Ok(stmt.query_row([id], Device::from_row)?)
+}
+
+/// The device with this set-side username, read through `conn` (inside a
+/// transaction).
+pub(crate) fn device_by_username(
+    conn: &Connection,
+    setside_username: &str,
+) -> Result<Option<Device>, StoreError> {
+    let mut stmt =
+        conn.prepare_cached(&format!("{DEVICE_SELECT} WHERE d.setside_username = ?1"))?;
+    Ok(stmt
+        .query_row([setside_username], Device::from_row)
+        .optional()?)
 }
 
 /// Validates `d` against the rules and the rows already stored. The outer
@@ -216,7 +224,8 @@ pub(crate) fn check(
         problems.push(FieldProblem::with_value(
             "setside_username",
             &d.setside_username,
-            "a device with this set-side username already exists; usernames must be unique",
+            "a device with this set-side username already exists; usernames must be unique \
+             (to change a device, use `outpost devices update` or import with --mode update)",
         ));
     }
     if d.setside_password.is_blank() {
@@ -233,14 +242,7 @@ pub(crate) fn check(
 
     let icp_name = d.icp.as_deref().map(str::trim).filter(|s| !s.is_empty());
     let icp = match icp_name {
-        Some(name) => icp_by_name(conn, name)?.map(|icp| icp.id).or_else(|| {
-            problems.push(FieldProblem::with_value(
-                "icp",
-                name,
-                "no ICP has this name; list them with `outpost icps list`",
-            ));
-            None
-        }),
+        Some(name) => icp_id(conn, name, &mut problems)?,
         None => default_icp(conn)?.map(|icp| icp.id).or_else(|| {
             problems.push(FieldProblem::without_value(
                 "icp",
@@ -253,33 +255,9 @@ pub(crate) fn check(
 
     let mac = match d.mac.as_deref().filter(|m| !m.trim().is_empty()) {
         None => None,
-        Some(raw) => match normalize_mac(raw) {
-            Err(p) => {
-                problems.push(p);
-                None
-            }
-            Ok(mac) => {
-                if let Some(owner) = mac_owner(conn, &mac)? {
-                    problems.push(FieldProblem::with_value(
-                        "mac",
-                        raw,
-                        format!(
-                            "MAC address {mac} is already used by device {owner:?}; \
-                             each MAC address belongs to one device"
-                        ),
-                    ));
-                }
-                Some(mac)
-            }
-        },
+        Some(raw) => check_mac(conn, raw, None, &mut problems)?,
     };
-
-    let location = d
-        .location
-        .as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned);
+    let location = normalize_location(d.location.as_deref());
 
     Ok(match icp {
         Some(icp_id) if problems.is_empty() => Ok(Checked {
@@ -289,6 +267,59 @@ pub(crate) fn check(
         }),
         _ => Err(problems),
     })
+}
+
+/// The id of the ICP named `name`; a problem on field `icp` when there is
+/// none.
+pub(crate) fn icp_id(
+    conn: &Connection,
+    name: &str,
+    problems: &mut Vec<FieldProblem>,
+) -> Result<Option<i64>, StoreError> {
+    Ok(icp_by_name(conn, name)?.map(|icp| icp.id).or_else(|| {
+        problems.push(FieldProblem::with_value(
+            "icp",
+            name,
+            "no ICP has this name; list them with `outpost icps list`",
+        ));
+        None
+    }))
+}
+
+/// Normalizes a non-blank MAC address and checks that no device other than
+/// `owner` has it; problems go on field `mac`.
+pub(crate) fn check_mac(
+    conn: &Connection,
+    raw: &str,
+    owner: Option<&str>,
+    problems: &mut Vec<FieldProblem>,
+) -> Result<Option<String>, StoreError> {
+    let mac = match normalize_mac(raw) {
+        Ok(mac) => mac,
+        Err(p) => {
+            problems.push(p);
+            return Ok(None);
+        }
+    };
+    if let Some(other) = mac_owner(conn, &mac)?.filter(|o| Some(o.as_str()) != owner) {
+        problems.push(FieldProblem::with_value(
+            "mac",
+            raw,
+            format!(
+                "MAC address {mac} is already used by device {other:?}; \
+                 each MAC address belongs to one device"
+            ),
+        ));
+    }
+    Ok(Some(mac))
+}
+
+/// A location as stored: trimmed, `None` when blank.
+pub(crate) fn normalize_location(location: Option<&str>) -> Option<String> {
+    location
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
 }
 
 /// Stores a checked device; returns its id.

@@ -22,6 +22,12 @@ pub enum StoreError {
         /// The operating system's error.
         source: std::io::Error,
     },
+    /// [`crate::Store::open_existing`] found no database file.
+    #[error("no Outpost database at {}", path.display())]
+    NoDatabase {
+        /// The database path looked at.
+        path: PathBuf,
+    },
     /// The file could not be opened or configured as a SQLite database.
     #[error(
         "cannot open database {}: {source}; check that it is an Outpost (SQLite) \
@@ -90,7 +96,8 @@ pub enum StoreError {
     /// The ICP cannot be removed while devices are configured on it.
     #[error(
         "ICP {name:?} is used by {devices} device(s); move those devices to another \
-         ICP or remove them first"
+         ICP (`outpost devices update USERNAME --icp OTHER`, or `outpost devices import \
+         --mode update` with an icp column) or remove them first"
     )]
     IcpInUse {
         /// The ICP's name.

@@ -3,7 +3,8 @@
 //! [`Store::guard_allow_list`]), kept in one embedded SQLite database.
 //!
 //! What it does:
-//! - opens (creating if missing) the database file, sets `journal_mode=WAL`,
+//! - opens the database file (creating it if missing with [`Store::open`],
+//!   only an existing one with [`Store::open_existing`]), sets `journal_mode=WAL`,
 //!   `synchronous=FULL`, `foreign_keys=ON` and a busy timeout, and applies the
 //!   embedded, ordered schema migrations tracked by `PRAGMA user_version`
 //!   (see [`migrations`]); a database written by a newer Outpost is refused
@@ -11,8 +12,9 @@
 //! - validates every ICP and device before writing it and reports *all*
 //!   problems of one input together ([`StoreError::Invalid`]), each naming
 //!   the field, the value and what is allowed;
-//! - imports devices from CSV all-or-nothing with a per-line error report
-//!   ([`Store::import_devices_csv`]);
+//! - changes stored devices field by field ([`Store::update_device`]);
+//! - imports devices from CSV all-or-nothing with a per-line error report,
+//!   creating, updating or both ([`Store::import_devices_csv_with_mode`]);
 //! - runs every write in one SQLite transaction, so a crash or a bad line
 //!   never leaves half a change (SEC-10).
 //!
@@ -40,7 +42,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use rusqlite::Connection;
+use rusqlite::{Connection, OpenFlags};
 
 mod csv_import;
 mod device;
@@ -52,8 +54,9 @@ pub mod migrations;
 mod secret;
 mod settings;
 mod status;
+mod update;
 
-pub use csv_import::{ImportReport, MAX_IMPORT_BYTES, MAX_IMPORT_ROWS};
+pub use csv_import::{DeviceChange, ImportMode, ImportReport, MAX_IMPORT_BYTES, MAX_IMPORT_ROWS};
 pub use device::{Device, NewDevice};
 pub use error::{FieldProblem, Item, LineError, StoreError};
 pub use guard::{
@@ -63,6 +66,7 @@ pub use icp::{Icp, NewIcp};
 pub use mac::normalize_mac;
 pub use secret::Secret;
 pub use status::DeviceStatusRecord;
+pub use update::{DeviceUpdate, DeviceUpdated};
 
 /// How long a statement waits for another connection's lock before failing
 /// with "database is locked".
@@ -91,11 +95,37 @@ impl Store {
     /// migration is kept).
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         create_private_file(path)?;
+        Self::open_file(path, OpenFlags::SQLITE_OPEN_CREATE)
+    }
+
+    /// Opens the existing database at `path`, like [`Store::open`] but
+    /// never creating anything: the management commands use it so that a
+    /// wrong path is an error rather than a new, empty database.
+    ///
+    /// # Errors
+    /// [`StoreError::NoDatabase`] if there is no file at `path`; otherwise
+    /// as [`Store::open`].
+    pub fn open_existing(path: &Path) -> Result<Self, StoreError> {
+        if !path.exists() {
+            return Err(StoreError::NoDatabase {
+                path: path.to_path_buf(),
+            });
+        }
+        // Without SQLITE_OPEN_CREATE, a file removed meanwhile is an error
+        // too, not a new database.
+        Self::open_file(path, OpenFlags::empty())
+    }
+
+    fn open_file(path: &Path, create: OpenFlags) -> Result<Self, StoreError> {
         let open_err = |source| StoreError::Open {
             path: path.to_path_buf(),
             source,
         };
-        let conn = Connection::open(path).map_err(open_err)?;
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_URI
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
+            | create;
+        let conn = Connection::open_with_flags(path, flags).map_err(open_err)?;
         conn.busy_timeout(BUSY_TIMEOUT).map_err(open_err)?;
         // journal_mode answers with the mode actually in effect.
         let mode: String = conn

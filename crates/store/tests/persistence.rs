@@ -31,3 +31,32 @@ fn device_survives_reopen() {
     assert!(got.enabled);
     assert_eq!(store.devices().unwrap().len(), 1);
 }
+
+#[test]
+fn open_existing_never_creates_a_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("outpost.db");
+    let err = Store::open_existing(&path).unwrap_err();
+    assert!(
+        matches!(&err, outpost_store::StoreError::NoDatabase { path: p } if *p == path),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string().contains(&path.display().to_string()),
+        "{err}"
+    );
+    assert!(!path.exists(), "nothing created");
+    let missing_dir = dir.path().join("nowhere").join("outpost.db");
+    assert!(Store::open_existing(&missing_dir).is_err());
+    assert!(!dir.path().join("nowhere").exists());
+
+    let mut store = Store::open(&path).unwrap();
+    store.add_icp(&NewIcp::new("pbx1", "192.0.2.10")).unwrap();
+    drop(store);
+    let store = Store::open_existing(&path).unwrap();
+    assert_eq!(store.icps().unwrap().len(), 1);
+    assert_eq!(
+        store.schema_version().unwrap(),
+        outpost_store::migrations::LATEST
+    );
+}

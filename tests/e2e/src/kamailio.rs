@@ -12,6 +12,9 @@
 //!   request is relayed statefully, INVITEs record-routed;
 //! - in-dialog requests follow `loose_route`; OPTIONS to the server itself
 //!   (no user part) get `200` without a challenge, as a keep-alive target.
+//! - a subscriber's password can be changed while Kamailio runs
+//!   ([`Ipbx::set_password`]): it goes into an `htable` that the password
+//!   lookup consults after the generated list, through `kamcmd`.
 //!
 //! Every REGISTER and every initial request is logged by `xlog` as one line
 //! starting with `IPBX `, e.g.
@@ -227,6 +230,38 @@ impl Ipbx {
         })
     }
 
+    /// Changes a subscriber's password while Kamailio runs (an
+    /// administrator changing it on the iPBX): requests authenticated from
+    /// now on need the new one; bindings already saved are kept. Adds the
+    /// subscriber if it did not exist.
+    pub fn set_password(&mut self, number: &str, password: &str) -> Result<()> {
+        check_token("subscriber number", number)?;
+        check_token("password", password)?;
+        require_tools(&["kamcmd"], "changing an iPBX password")?;
+        let mut cmd = std::process::Command::new("kamcmd");
+        // `s:` keeps kamcmd from sending a numeric user name as an integer.
+        cmd.arg("-s")
+            .arg(format!("unix:{}", self.ctl.display()))
+            .arg("htable.sets")
+            .arg("s:pw")
+            .arg(format!("s:{number}"))
+            .arg(format!("s:{password}"));
+        crate::run_checked(&mut cmd)?;
+        match self
+            .config
+            .subscribers
+            .iter_mut()
+            .find(|(n, _)| n == number)
+        {
+            Some((_, p)) => password.clone_into(p),
+            None => self
+                .config
+                .subscribers
+                .push((number.to_owned(), password.to_owned())),
+        }
+        Ok(())
+    }
+
     /// The registrar's location table: (AoR, contact URI) pairs, read over
     /// Kamailio's control socket with `kamcmd ul.dump`.
     pub fn location(&self) -> Result<Vec<Binding>> {
@@ -337,8 +372,11 @@ loadmodule "sanity.so"
 loadmodule "auth.so"
 loadmodule "ctl.so"
 loadmodule "kex.so"
+loadmodule "htable.so"
 
 modparam("ctl", "binrpc", "unix:@CTL@")
+# Passwords changed at run time (Ipbx::set_password), by subscriber.
+modparam("htable", "htable", "pw=>size=4;")
 modparam("usrloc", "db_mode", 0)
 modparam("registrar", "max_expires", 3600)
 modparam("rr", "enable_full_lr", 1)
@@ -416,6 +454,9 @@ route[RELAY] {
 route[PASSWD] {
     $var(pw) = "";
 @PASSWD@
+    if ($sht(pw=>$au) != $null) {
+        $var(pw) = $sht(pw=>$au);
+    }
 }
 
 route[REGISTRAR] {

@@ -126,6 +126,9 @@ impl OutpostNode {
             }
             crate::run_checked(&mut cmd).map(|_| ())
         };
+        // Management commands never create the database: `init` does, as
+        // an installer provisioning before the first start would.
+        cli(&["init"], &[])?;
         let ipbx = spec.ipbx.ip().to_string();
         cli(
             &[

@@ -290,6 +290,33 @@ impl SrtpContext {
             .map(ReplayWindow::roc)
     }
 
+    /// Whether `packet`, which failed [`SrtpTransform::unprotect_rtcp`]
+    /// authentication, is SRTCP protected with this key but carrying the
+    /// suite's 32-bit SRTP tag where RFC 4568 §6.2.2 requires an 80-bit
+    /// SRTCP tag: what libre (baresip) sends with
+    /// `AES_CM_128_HMAC_SHA1_32`. Always false for the _80 suite.
+    ///
+    /// Such a packet is authentic but not conformant: the caller drops it
+    /// (it is never unprotected or relayed) and need not count it as an
+    /// authentication failure. Landing here takes a valid 32-bit tag, so a
+    /// forger's attempts still fail both checks and are counted.
+    #[must_use]
+    pub fn authenticates_short_srtcp(&self, packet: &[u8]) -> bool {
+        if self.suite != CryptoSuite::AesCm128HmacSha1_32 {
+            return false;
+        }
+        let tag_len = self.suite.rtp_tag_len();
+        let Some(auth_len) = packet
+            .len()
+            .checked_sub(tag_len)
+            .filter(|&n| n >= RTCP_HEADER_LEN + 4)
+        else {
+            return false;
+        };
+        let (authenticated, tag) = packet.split_at(auth_len);
+        tag_matches(&hmac_sha1(&self.rtcp.auth, authenticated, None), tag)
+    }
+
     /// The SSRCs whose SRTP packets this context has authenticated.
     pub fn recv_ssrcs(&self) -> impl Iterator<Item = u32> + '_ {
         self.rtp_recv.entries.iter().map(|(s, _)| *s)

@@ -14,7 +14,9 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use crate::Error;
-use crate::rtp::{PacketKind, RtpHeader, classify, first_reception_report, rtcp_sender_ssrc};
+use crate::rtp::{
+    PacketKind, RtpHeader, classify, first_reception_report, is_plain_rtcp, rtcp_sender_ssrc,
+};
 use crate::srtp::{CryptoSuite, MasterKey, SrtpContext, SrtpTransform};
 use stats::RxState;
 
@@ -214,6 +216,17 @@ pub enum DropReason {
     /// SRTP/SRTCP unprotect failed: [`Error::AuthFailed`],
     /// [`Error::Replayed`], ...
     Unprotect(Error),
+    /// Plain RTCP on an SRTP leg: a whole compound RTCP packet, a shape no
+    /// SRTCP packet has ([`crate::rtp::is_plain_rtcp`]), so no key is
+    /// tried and it is not an authentication failure. baresip sends one
+    /// when a stream starts (before its keys) and one at hang-up (after
+    /// dropping them).
+    PlainRtcp,
+    /// SRTCP that authenticates with the leg's key under the 32-bit tag of
+    /// `AES_CM_128_HMAC_SHA1_32` instead of the 80-bit SRTCP tag (libre,
+    /// i.e. baresip): authentic, not conformant
+    /// ([`SrtpContext::authenticates_short_srtcp`]).
+    ShortSrtcpTag,
     /// The other side's address is not known yet.
     NoDestination,
     /// SRTP/SRTCP protect toward the other side failed.
@@ -664,15 +677,15 @@ fn accept(
     let moved = latched.is_some_and(|a| !same_addr(a, from));
     let plain_len = match (&mut leg.recv, kind) {
         (None, _) if moved => return Err(DropReason::NotLatchedSource),
-        (None, Component::Rtp) => RtpHeader::parse(packet).map(|_| len),
-        (None, Component::Rtcp) => rtcp_sender_ssrc(packet).map(|_| len),
-        (Some(ctx), Component::Rtp) => ctx.unprotect_rtp(buf, len),
-        (Some(ctx), Component::Rtcp) => ctx.unprotect_rtcp(buf, len),
-    }
-    .map_err(|e| match (&leg.recv, e) {
-        (None, _) => DropReason::Malformed,
-        (Some(_), e) => DropReason::Unprotect(e),
-    })?;
+        (None, Component::Rtp) => RtpHeader::parse(packet)
+            .map(|_| len)
+            .map_err(|_| DropReason::Malformed),
+        (None, Component::Rtcp) => rtcp_sender_ssrc(packet)
+            .map(|_| len)
+            .map_err(|_| DropReason::Malformed),
+        (Some(ctx), Component::Rtp) => ctx.unprotect_rtp(buf, len).map_err(DropReason::Unprotect),
+        (Some(ctx), Component::Rtcp) => unprotect_srtcp(ctx, buf, len),
+    }?;
     if latched.is_none() || moved {
         *leg.latched(kind) = Some(from);
         if moved {
@@ -680,6 +693,37 @@ fn accept(
         }
     }
     Ok((kind, plain_len))
+}
+
+/// SRTCP → RTCP, telling a peer's benign mistakes from failed
+/// authentication.
+///
+/// Why (issue 11): every call a baresip phone hung up counted one SRTP
+/// authentication failure. Captures showed baresip (libre) sending RTCP in
+/// clear twice per stream: an APP "PING" when the stream starts, before
+/// its SRTP is set up, and a BYE + SDES at hang-up, after it dropped its
+/// keys; that BYE often arrives before the SIP BYE has ended the call here,
+/// and 56 bytes of plain RTCP read as SRTCP fail the tag check. With
+/// `AES_CM_128_HMAC_SHA1_32`, libre also tags SRTCP with 32 bits instead of
+/// the 80 RFC 4568 prescribes. Outpost's keys and timing were right.
+///
+/// So: plain RTCP is never given to the key (no SRTCP packet has its
+/// shape, so it cannot be a forgery that might verify), and a packet that
+/// fails the 80-bit check counts as a short-tag packet only if it verifies
+/// under the 32-bit tag. Both are dropped. Every packet an attacker forges
+/// without the key still ends as [`Error::AuthFailed`] (or as plain RTCP,
+/// which is never accepted).
+fn unprotect_srtcp(ctx: &mut SrtpContext, buf: &mut [u8], len: usize) -> Result<usize, DropReason> {
+    if is_plain_rtcp(buf.get(..len).ok_or(DropReason::Malformed)?) {
+        return Err(DropReason::PlainRtcp);
+    }
+    match ctx.unprotect_rtcp(buf, len) {
+        // On failure the packet bytes are unchanged: check them again.
+        Err(Error::AuthFailed) if ctx.authenticates_short_srtcp(&buf[..len]) => {
+            Err(DropReason::ShortSrtcpTag)
+        }
+        result => result.map_err(DropReason::Unprotect),
+    }
 }
 
 /// Protects (if SRTP) and addresses an accepted packet for `leg`.
@@ -731,6 +775,8 @@ fn count_drop(stats: &mut RxStats, reason: DropReason) {
     match reason {
         DropReason::Unprotect(Error::AuthFailed) => stats.srtp_auth_failures += 1,
         DropReason::Unprotect(Error::Replayed) => stats.srtp_replayed += 1,
+        DropReason::PlainRtcp => stats.plain_rtcp += 1,
+        DropReason::ShortSrtcpTag => stats.short_srtcp_tag += 1,
         _ => stats.dropped += 1,
     }
 }

@@ -31,6 +31,13 @@ pub struct RxStats {
     pub srtp_auth_failures: u64,
     /// SRTP/SRTCP packets replayed or older than the window.
     pub srtp_replayed: u64,
+    /// Plain RTCP received on an SRTP leg, dropped without trying a key
+    /// (not an authentication failure: see
+    /// [`super::DropReason::PlainRtcp`]).
+    pub plain_rtcp: u64,
+    /// SRTCP authentic under a 32-bit tag instead of the 80-bit SRTCP tag,
+    /// dropped (see [`super::DropReason::ShortSrtcpTag`]).
+    pub short_srtcp_tag: u64,
     /// Other packets dropped on arrival: malformed, not RTP, wrong source.
     pub dropped: u64,
     /// Times the latched address moved (an authenticated SRTP packet from
@@ -136,6 +143,8 @@ impl SessionStats {
             }
             tr.srtp_auth_failures += r.srtp_auth_failures;
             tr.srtp_replayed += r.srtp_replayed;
+            tr.plain_rtcp += r.plain_rtcp;
+            tr.short_srtcp_tag += r.short_srtcp_tag;
             tr.dropped += r.dropped;
             tr.relatched += r.relatched;
             tr.ssrc = tr.ssrc.or(r.ssrc);

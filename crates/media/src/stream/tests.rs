@@ -1,6 +1,8 @@
 //! Session tests: a phone (public, SRTP, behind NAT) and an iPBX (private,
 //! plain RTP) exchanging packets through a session on a virtual clock.
 
+mod auth;
+
 use super::*;
 use crate::srtp::MASTER_LEN;
 use proptest::prelude::*;

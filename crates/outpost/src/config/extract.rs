@@ -150,6 +150,19 @@ fn toml_error(text: &str, path: &Path, e: &toml::de::Error) -> FieldError {
         format!(" in {}", path.display())
     };
     let detail = e.message().trim().replace('\n', "; ");
+    if let Some(bare) = e.span().and_then(|span| unquoted_value(text, span.start)) {
+        return FieldError {
+            field: dotted(&bare.table, &bare.key),
+            value: bare.value.clone(),
+            source: Source::File(path.to_owned()),
+            kind: ErrorKind::SyntaxError,
+            message: format!(
+                "not quoted{file} at line {}: addresses, names, ranges and other text are \
+                 TOML strings; write {} = \"{}\" (TOML said: {detail})",
+                bare.line, bare.key, bare.value
+            ),
+        };
+    }
     FieldError {
         field: String::new(),
         value: String::new(),
@@ -157,6 +170,52 @@ fn toml_error(text: &str, path: &Path, e: &toml::de::Error) -> FieldError {
         kind: ErrorKind::SyntaxError,
         message: format!("invalid TOML{file}{location}: {detail}"),
     }
+}
+
+/// A `key = value` line whose value is bare text that TOML cannot read
+/// (`address = 10.0.0.5`), the commonest TOML mistake.
+struct Unquoted {
+    table: String,
+    key: String,
+    value: String,
+    line: usize,
+}
+
+/// Finds the unquoted value on the line holding byte `offset` of `text`,
+/// with the table it is in, if that line is a `key = value` line whose
+/// value is bare text (letters, digits, `.:-+/_*%`) that is not a TOML
+/// value on its own (a number, a boolean, a date).
+fn unquoted_value(text: &str, offset: usize) -> Option<Unquoted> {
+    let before = text.get(..offset)?;
+    let line_no = before.matches('\n').count() + 1;
+    let line = text.lines().nth(line_no - 1)?;
+    let (key, value) = line.split_once('=')?;
+    let key = key.trim();
+    let value = value.split('#').next().unwrap_or_default().trim();
+    let bare_key = !key.is_empty()
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    let bare_text = !value.is_empty()
+        && value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || ".:-+/_*%".contains(c));
+    if !bare_key || !bare_text || format!("v = {value}").parse::<toml::Table>().is_ok() {
+        return None;
+    }
+    let table = before
+        .lines()
+        .map(str::trim)
+        .filter(|l| l.starts_with('[') && !l.starts_with("[["))
+        .filter_map(|l| l.split(']').next()?.strip_prefix('['))
+        .next_back()
+        .map_or_else(String::new, |t| t.trim().to_owned());
+    Some(Unquoted {
+        table,
+        key: key.to_owned(),
+        value: value.to_owned(),
+        line: line_no,
+    })
 }
 
 /// Walks a parsed table (use an empty one when there is no file).
@@ -578,6 +637,58 @@ mod tests {
         );
         assert_eq!(env_var("", "mode").as_deref(), Some("OUTPOST_MODE"));
         assert_eq!(env_var("", "data_dir"), None);
+    }
+
+    #[test]
+    fn an_unquoted_value_names_its_key_and_asks_for_quotes() {
+        for (text, field, value, line) in [
+            (
+                "[ipbx]\naddress = 10.0.0.5\nport = 5060\n",
+                "ipbx.address",
+                "10.0.0.5",
+                2,
+            ),
+            (
+                "fqdn = \"a.example\"\n\n[public]\n# IP2\ninterface = 203.0.113.10 # the NIC\n",
+                "public.interface",
+                "203.0.113.10",
+                5,
+            ),
+            (
+                "[private]\naddress = fd00::2\n",
+                "private.address",
+                "fd00::2",
+                2,
+            ),
+            (
+                "fqdn = sbc.example.com\n[public]\n",
+                "fqdn",
+                "sbc.example.com",
+                1,
+            ),
+            (
+                "[public]\nrtp_ports = 20000-20999\n",
+                "public.rtp_ports",
+                "20000-20999",
+                2,
+            ),
+        ] {
+            let e = from_text(text, Path::new("/etc/outpost.toml"), &|_| None);
+            assert_eq!(e.errors.len(), 1, "{text}: {:?}", e.errors);
+            let error = &e.errors[0];
+            assert_eq!(error.field, field, "{error}");
+            assert_eq!(error.value, value, "{error}");
+            assert_eq!(error.kind, ErrorKind::SyntaxError);
+            let shown = error.to_string();
+            let key = field.rsplit('.').next().unwrap_or(field);
+            for needle in [
+                format!("{field} = {value}: syntax error: not quoted in /etc/outpost.toml"),
+                format!("line {line}"),
+                format!("write {key} = \"{value}\""),
+            ] {
+                assert!(shown.contains(&needle), "{needle:?} missing: {shown}");
+            }
+        }
     }
 
     #[test]

@@ -50,7 +50,9 @@ impl Config {
 
     /// Loads the file at `path` (or only defaults when `None`), applies
     /// environment overrides and validates. A file that cannot be read is
-    /// one error naming the path and the OS error.
+    /// one error naming the path and the OS error. A relative `data_dir`
+    /// is relative to the file's directory, not to the working directory:
+    /// the data belongs to the installation, wherever the command is run.
     pub fn load(
         path: Option<&Path>,
         env: &dyn Fn(&str) -> Option<String>,
@@ -59,7 +61,10 @@ impl Config {
             return finish(extract::walk(&toml::Table::new(), Path::new(""), env));
         };
         match std::fs::read_to_string(path) {
-            Ok(text) => finish(extract::from_text(&text, path, env)),
+            Ok(text) => finish(extract::from_text(&text, path, env)).map(|mut config| {
+                config.data_dir = config.data_dir.map(|dir| relative_to_file(path, dir));
+                config
+            }),
             Err(e) => Err(ConfigErrors(vec![FieldError {
                 field: String::new(),
                 value: path.display().to_string(),
@@ -78,6 +83,18 @@ fn finish(mut extraction: extract::Extraction) -> Result<Config, ConfigErrors> {
     } else {
         Err(ConfigErrors(extraction.errors))
     }
+}
+
+/// `dir` if absolute, else `dir` under the directory of `file` (the file's
+/// canonical path, so `..` and symbolic links do not show in messages).
+fn relative_to_file(file: &Path, dir: std::path::PathBuf) -> std::path::PathBuf {
+    if dir.is_absolute() {
+        return dir;
+    }
+    let file = std::fs::canonicalize(file)
+        .or_else(|_| std::path::absolute(file))
+        .unwrap_or_else(|_| file.to_path_buf());
+    file.parent().map_or(dir.clone(), |base| base.join(&dir))
 }
 
 /// Reads a variable from the process environment; a value that is not

@@ -259,6 +259,27 @@ fn load_without_file_uses_defaults() {
 }
 
 #[test]
+fn a_relative_data_dir_is_relative_to_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path().canonicalize().unwrap();
+    let file = base.join("outpost.toml");
+    for (value, expected) in [
+        ("data", base.join("data")),
+        ("./var/../db", base.join("./var/../db")),
+        ("/srv/outpost", std::path::PathBuf::from("/srv/outpost")),
+    ] {
+        std::fs::write(&file, format!("data_dir = \"{value}\"\n")).unwrap();
+        let config = Config::load(Some(&file), &no_env).unwrap();
+        assert_eq!(config.data_dir, Some(expected), "{value}");
+    }
+    std::fs::write(&file, "fqdn = \"a.example\"\n").unwrap();
+    assert_eq!(Config::load(Some(&file), &no_env).unwrap().data_dir, None);
+    // Text without a file keeps the value as written.
+    let config = Config::from_toml_str("data_dir = \"data\"\n", &no_env).unwrap();
+    assert_eq!(config.data_dir, Some(std::path::PathBuf::from("data")));
+}
+
+#[test]
 fn summary_mentions_sides_and_warnings() {
     let lines = Config::default().summary_lines();
     let text = lines.join("\n");

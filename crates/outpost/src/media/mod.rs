@@ -216,7 +216,9 @@ impl Media {
     }
 
     /// Runs the media timeout check every half second, reporting calls to
-    /// hang up on `timeouts`, until the receiver is gone.
+    /// hang up on `timeouts`, and exports the relay's counters
+    /// ([`Self::export_counts`]) and port gauges, until the receiver is
+    /// gone.
     pub async fn watch_timeouts(self, timeouts: mpsc::Sender<CallRef>) {
         let mut tick = tokio::time::interval(Duration::from_millis(500));
         loop {
@@ -236,10 +238,28 @@ impl Media {
                     return;
                 }
             }
+            self.export_counts();
             let (public, private) = self.ports_in_use();
             metrics::gauge!("outpost_media_ports_in_use", "side" => "public").set(public as f64);
             metrics::gauge!("outpost_media_ports_in_use", "side" => "private").set(private as f64);
         }
+    }
+
+    /// Adds what the relay counted since the last call to the media
+    /// counters: live, while calls last (a call's last figures follow at
+    /// the next call after it ended).
+    pub fn export_counts(&self) {
+        let grown = self.relay.harvest();
+        metrics::counter!("outpost_media_packets_total", "side" => "public")
+            .increment(grown.public_packets);
+        metrics::counter!("outpost_media_packets_total", "side" => "private")
+            .increment(grown.private_packets);
+        metrics::counter!("outpost_media_srtp_auth_failures_total")
+            .increment(grown.srtp_auth_failures);
+        metrics::counter!("outpost_media_srtp_nonconformant_total", "reason" => "plain_rtcp")
+            .increment(grown.plain_rtcp);
+        metrics::counter!("outpost_media_srtp_nonconformant_total", "reason" => "short_srtcp_tag")
+            .increment(grown.short_srtcp_tag);
     }
 
     /// Allocates a pair on `side` and binds both ports before they can be
@@ -633,6 +653,8 @@ impl BodyRewriter for Media {
                 state.pools[0].release_owner(owner) + state.pools[1].release_owner(owner);
             (released, session)
         };
+        // The metrics have counted this call's packets as they came
+        // (`export_counts`); its last figures go out at the next tick.
         if let Some(session) = session {
             let stats = session.stats();
             let (public, private) = (stats.total(Side::Public), stats.total(Side::Private));
@@ -643,17 +665,13 @@ impl BodyRewriter for Media {
                 public_rx_lost = public.received.lost,
                 public_jitter_ms = public.received.jitter_ms(),
                 public_srtp_auth_failures = public.received.srtp_auth_failures,
+                public_plain_rtcp = public.received.plain_rtcp,
+                public_short_srtcp_tag = public.received.short_srtcp_tag,
                 private_rx_packets = private.received.packets,
                 private_rx_lost = private.received.lost,
                 private_jitter_ms = private.received.jitter_ms(),
+                private_srtp_auth_failures = private.received.srtp_auth_failures,
                 "call media ended"
-            );
-            metrics::counter!("outpost_media_packets_total", "side" => "public")
-                .increment(public.received.packets);
-            metrics::counter!("outpost_media_packets_total", "side" => "private")
-                .increment(private.received.packets);
-            metrics::counter!("outpost_media_srtp_auth_failures_total").increment(
-                public.received.srtp_auth_failures + private.received.srtp_auth_failures,
             );
         }
     }

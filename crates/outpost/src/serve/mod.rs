@@ -16,12 +16,13 @@ use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
 use tracing::{info, warn};
 
+use crate::admin_commands::TOKEN_LINE_PREFIX;
 use crate::certs::{self, CertError};
 use crate::config::{Config, Side};
 use crate::core::directory::{IpbxRoute, StoreDirectory};
 use crate::core::{Core, CoreInputs};
 use crate::guard_runtime;
-use crate::setup_token::{self, SetupToken, SetupTokenError};
+use crate::setup_token::{self, Prepared, SetupToken, SetupTokenError};
 use crate::telemetry::{Metrics, listener_state};
 use crate::transport::connect::Connector;
 use crate::transport::ingress::Ingress;
@@ -135,29 +136,23 @@ pub async fn run(config: Config, data_dir: PathBuf) -> Result<(), ServeError> {
     let (guard, guard_events) =
         guard_runtime::load(&store, random_u64()?).map_err(|e| ServeError::Guard(e.to_string()))?;
 
+    // The setup token is spent (stored and printed) only once the service
+    // is up, so a start that fails here or below loses nothing.
     let env_token = std::env::var("OUTPOST_SETUP_TOKEN").ok();
-    match setup_token::ensure(&mut store, env_token.as_deref())? {
-        SetupToken::Issued(token) => print_setup_token(&token),
-        SetupToken::FromEnvironment => {
-            info!("administrator setup token taken from OUTPOST_SETUP_TOKEN");
-        }
-        SetupToken::AlreadyIssued => {
-            info!("administrator setup token was issued at first start (only its digest is stored)")
-        }
-    }
+    let setup_token = setup_token::prepare(&store, env_token.as_deref())?;
 
-    let identity = certs::load_or_generate(&data_dir.join(TLS_DIR), &certificate_names(&config))?;
-    if identity.generated {
-        info!(cert = %identity.cert_path.display(), names = ?certificate_names(&config), "generated self-signed certificate");
-    } else {
-        info!(cert = %identity.cert_path.display(), "using certificate");
-    }
-    let acceptor = TlsAcceptor::from(certs::server_config(&identity)?);
+    let tls_dir = data_dir.join(TLS_DIR);
+    let names = certificate_names(&config);
+    let identity = certs::load_or_generate(&tls_dir, &names)?;
+    certs::log_identity(&identity, &names, std::time::SystemTime::now());
+    let (server_tls, live_cert) = certs::live_server_config(&identity)?;
+    let acceptor = TlsAcceptor::from(server_tls);
     if let Some(path) = std::env::var_os("SSLKEYLOGFILE") {
         warn!(file = %Path::new(&path).display(), "SSLKEYLOGFILE is set: TLS session keys are written there and anyone who reads it can decrypt SIP traffic; unset it in production");
     }
 
     let metrics = Metrics::install().map_err(ServeError::Metrics)?;
+    crate::telemetry::register_series(&config);
     let sockets = SipSockets::bind([&config.public, &config.private]).await?;
     let admin_listener = tokio::net::TcpListener::bind(config.admin.listen)
         .await
@@ -174,6 +169,12 @@ pub async fn run(config: Config, data_dir: PathBuf) -> Result<(), ServeError> {
 
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut tasks = JoinSet::new();
+    tasks.spawn(certs::renew_daily(
+        tls_dir,
+        names,
+        live_cert,
+        stop_rx.clone(),
+    ));
     let limits = transport_limits(&config);
     let table = ConnectionTable::new(limits.max_connections, limits.max_connections_per_source);
     let (core_tx, core_rx) = tokio::sync::mpsc::channel(limits.core_queue);
@@ -254,6 +255,7 @@ pub async fn run(config: Config, data_dir: PathBuf) -> Result<(), ServeError> {
         }
         listener_state("admin", "http", &admin_addr.to_string(), false);
     });
+    spend_setup_token(&mut store, setup_token)?;
     info!(version = env!("CARGO_PKG_VERSION"), "outpost running");
 
     let signal = wait_for_stop_signal().await.map_err(ServeError::Signals)?;
@@ -386,13 +388,33 @@ fn random_u64() -> Result<u64, ServeError> {
     Ok(u64::from_le_bytes(bytes))
 }
 
+/// Stores and prints the setup token this start prepared, now that every
+/// listener is bound; says what was done otherwise.
+fn spend_setup_token(store: &mut Store, prepared: Prepared) -> Result<(), ServeError> {
+    let committed = match prepared {
+        Prepared::Pending(pending) => setup_token::commit(store, pending)?,
+        Prepared::AlreadyIssued => SetupToken::AlreadyIssued,
+        Prepared::NotNeeded => return Ok(()),
+    };
+    match committed {
+        SetupToken::Issued(token) => print_setup_token(&token),
+        SetupToken::FromEnvironment => {
+            info!("administrator setup token taken from OUTPOST_SETUP_TOKEN");
+        }
+        SetupToken::AlreadyIssued => info!(
+            "administrator setup token was already issued (only its digest is stored); `outpost admin setup-token --new` issues a new one"
+        ),
+    }
+    Ok(())
+}
+
 /// Prints the token on stdout, once, where the installer sees it; it never
 /// goes through the logger.
 fn print_setup_token(token: &str) {
     let mut out = std::io::stdout().lock();
     let _ = writeln!(
         out,
-        "\n=== Outpost first start ===\nAdministrator setup token (shown only this once): {token}\nUse it to create the first administrator account.\n==========================="
+        "\n=== Outpost first start ===\n{TOKEN_LINE_PREFIX}{token}\nUse it to create the first administrator account.\n==========================="
     );
     let _ = out.flush();
     info!("administrator setup token printed on standard output (shown once)");

@@ -15,7 +15,8 @@
 //!   `shard(SessionId)` picks, next to the session itself, in that thread's
 //!   table behind a per-thread mutex. The thread takes it once per ready
 //!   socket; the media manager takes it only to add, update or remove a
-//!   session, to read statistics and to check timeouts, so it is
+//!   session, to read statistics, to check timeouts and to harvest the
+//!   counters for `/metrics` (twice a second, [`Relay::harvest`]), so it is
 //!   uncontended on the packet path.
 //! - **Batched syscalls.** A ready socket is drained with `recvmmsg` (up to
 //!   [`BATCH`] datagrams per call; sockets are edge-triggered and a short
@@ -63,6 +64,7 @@
 //! - The timestamp given to [`Session::handle_packet`] is taken once per
 //!   `recvmmsg` batch, not per datagram.
 
+mod counts;
 mod table;
 mod worker;
 
@@ -78,6 +80,8 @@ use outpost_media::{LocalPort, Session, SessionId};
 use tracing::{debug, warn};
 
 use table::Table;
+
+pub use counts::Counts;
 
 /// Receive room per datagram; larger datagrams are dropped as truncated.
 pub const BUFFER: usize = 2048;
@@ -249,6 +253,17 @@ impl Relay {
         for shard in &self.shards {
             shard.shared.lock().for_each_session(&mut f);
         }
+    }
+
+    /// What the sessions counted since the previous call, those removed
+    /// since included (each session's figures are read under its thread's
+    /// lock, once per call: the packet path pays nothing).
+    pub fn harvest(&self) -> Counts {
+        let mut total = Counts::default();
+        for shard in &self.shards {
+            total += shard.shared.lock().harvest();
+        }
+        total
     }
 
     /// Sockets open (port accounting).

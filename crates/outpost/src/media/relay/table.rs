@@ -10,6 +10,8 @@ use mio::{Interest, Registry, Token};
 use outpost_media::{LocalPort, Session, SessionId};
 use tracing::debug;
 
+use super::counts::Counts;
+
 /// A served socket.
 pub(super) struct Bound {
     socket: mio::net::UdpSocket,
@@ -38,6 +40,18 @@ struct Slot {
 pub(super) struct Entry {
     pub(super) session: Session,
     pub(super) sockets: Vec<(LocalPort, Token)>,
+    /// The session's counters as of the last [`Table::harvest`].
+    reported: Counts,
+}
+
+impl Entry {
+    fn new(session: Session) -> Self {
+        Self {
+            session,
+            sockets: Vec::new(),
+            reported: Counts::default(),
+        }
+    }
 }
 
 impl Entry {
@@ -54,6 +68,8 @@ pub(super) struct Table {
     slots: Vec<Slot>,
     free: Vec<usize>,
     open: usize,
+    /// What removed sessions counted after their last harvest.
+    ended: Counts,
 }
 
 /// Slot index in the token's low 32 bits, generation above (the waker's
@@ -97,23 +113,14 @@ impl Table {
         &mut self
             .sessions
             .entry(id)
-            .or_insert_with(|| Entry {
-                session: create(),
-                sockets: Vec::new(),
-            })
+            .or_insert_with(|| Entry::new(create()))
             .session
     }
 
     pub(super) fn insert(&mut self, registry: &Registry, session: Session) -> Option<Session> {
         let id = session.id();
         let old = self.remove(registry, id);
-        self.sessions.insert(
-            id,
-            Entry {
-                session,
-                sockets: Vec::new(),
-            },
-        );
+        self.sessions.insert(id, Entry::new(session));
         old
     }
 
@@ -121,6 +128,18 @@ impl Table {
         for entry in self.sessions.values_mut() {
             f(&mut entry.session);
         }
+    }
+
+    /// What every session, live or removed since, counted since the last
+    /// harvest.
+    pub(super) fn harvest(&mut self) -> Counts {
+        let mut grown = std::mem::take(&mut self.ended);
+        for entry in self.sessions.values_mut() {
+            let now = Counts::of(&entry.session);
+            grown += now - entry.reported;
+            entry.reported = now;
+        }
+        grown
     }
 
     pub(super) fn add_socket(
@@ -171,6 +190,7 @@ impl Table {
     /// Removes a session, deregistering and closing its sockets.
     pub(super) fn remove(&mut self, registry: &Registry, id: SessionId) -> Option<Session> {
         let entry = self.sessions.remove(&id)?;
+        self.ended += Counts::of(&entry.session) - entry.reported;
         for (_, tok) in entry.sockets {
             self.close(registry, tok);
         }

@@ -279,3 +279,70 @@ fn replaced_socket_is_closed() {
         .unwrap_err();
     assert_eq!(err.kind(), std::io::ErrorKind::NotFound);
 }
+
+/// The counters for `/metrics` grow while a call lasts, each packet counted
+/// once across harvests, and a removed session's last packets are not lost.
+#[test]
+fn harvest_counts_live_and_after_removal() {
+    let relay = Relay::start(2).unwrap();
+    let (phone, pbx) = (peer(LOOPBACK), peer(LOOPBACK));
+    let key = MasterKey::generate([5; 30]);
+    let srtp = SrtpConfig {
+        suite: CryptoSuite::AesCm128HmacSha1_80,
+        recv: key.clone(),
+        send: MasterKey::generate([6; 30]),
+    };
+    let (s, stream) = session(
+        21,
+        SideConfig::srtp(phone.local_addr().unwrap(), srtp),
+        SideConfig::plain(pbx.local_addr().unwrap()),
+    );
+    relay.insert(s);
+    let (public, private) = serve(&relay, 21, stream, LOOPBACK);
+    let mut ctx = SrtpContext::new(CryptoSuite::AesCm128HmacSha1_80, &key).unwrap();
+    let mut send_srtp = |seq: u16| {
+        let mut buf = rtp(seq, 9);
+        let len = buf.len();
+        buf.resize(len + 16, 0);
+        let len = ctx.protect_rtp(&mut buf, len).unwrap();
+        phone.send_to(&buf[..len], public).unwrap();
+        recv(&pbx);
+    };
+    assert_eq!(relay.harvest(), super::Counts::default());
+    for seq in 0..3 {
+        send_srtp(seq);
+    }
+    pbx.send_to(&rtp(0, 2), private).unwrap();
+    recv(&phone);
+    let first = relay.harvest();
+    assert_eq!((first.public_packets, first.private_packets), (3, 1));
+    assert_eq!(relay.harvest(), super::Counts::default(), "counted once");
+
+    // Two more packets, a forged one, then the call ends before the next
+    // harvest: the harvest after it still has them.
+    send_srtp(3);
+    send_srtp(4);
+    phone.send_to(&rtp(9, 9), public).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while relay
+        .session(SessionId(21), |s| {
+            s.stats().total(Side::Public).received.srtp_auth_failures
+        })
+        .unwrap()
+        == 0
+    {
+        assert!(Instant::now() < deadline, "forged packet not counted");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    relay.remove(SessionId(21)).unwrap();
+    let last = relay.harvest();
+    assert_eq!(
+        (
+            last.public_packets,
+            last.private_packets,
+            last.srtp_auth_failures
+        ),
+        (2, 0, 1)
+    );
+    assert_eq!(relay.harvest(), super::Counts::default());
+}
