@@ -19,13 +19,13 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use outpost_b2bua::{B2bua, B2buaEvent, CallOutcome};
 use outpost_sip::{Method, Request};
-use outpost_txn::{Event, TransactionLayer};
+use outpost_txn::{Event, TransactionId, TransactionLayer};
 use tokio::sync::{mpsc, watch};
 use tracing::{debug, info, warn};
 
 use crate::guard_runtime::SharedGuard;
 use crate::transport::ingress::{Inbound, service_unavailable};
-use crate::transport::{Flow, Sender};
+use crate::transport::{ConnectEvent, Delivery, Flow, PeerKey, Sender};
 use directory::StoreDirectory;
 use uas::LocalUas;
 
@@ -41,6 +41,9 @@ pub struct CoreInputs {
     pub closed: mpsc::Receiver<Flow>,
     /// Calls whose media stopped for too long (MED-5): hung up here.
     pub media_timeouts: mpsc::Receiver<outpost_b2bua::CallRef>,
+    /// Outgoing connections made or failed: transactions whose messages
+    /// waited for a failed one fail at once.
+    pub connects: mpsc::Receiver<ConnectEvent>,
 }
 
 /// The SIP core task.
@@ -55,6 +58,9 @@ pub struct Core {
     sender: Sender,
     uas: LocalUas,
     retry_after_secs: u32,
+    /// Client transactions whose message waits for a connection being
+    /// made to that peer.
+    awaiting_connect: HashMap<PeerKey, Vec<TransactionId>>,
 }
 
 fn unix_now() -> u64 {
@@ -82,6 +88,7 @@ impl Core {
             sender,
             uas: LocalUas::new(random),
             retry_after_secs,
+            awaiting_connect: HashMap::new(),
         }
     }
 
@@ -107,7 +114,7 @@ impl Core {
                 _ = shutdown.changed() => {
                     info!("SIP core stopping: hanging up calls and unregistering phones");
                     self.b2bua.shutdown(Instant::now(), unix_now(), &mut self.txn);
-                    self.drive().await;
+                    self.drive();
                     return;
                 }
                 received = inputs.messages.recv() => {
@@ -116,6 +123,9 @@ impl Core {
                 }
                 Some(flow) = inputs.closed.recv() => {
                     self.b2bua.handle_flow_closed(Instant::now(), &flow);
+                }
+                Some(event) = inputs.connects.recv() => {
+                    self.handle_connect_event(Instant::now(), event);
                 }
                 Some(call) = inputs.media_timeouts.recv() => {
                     self.b2bua.hang_up(Instant::now(), unix_now(), &mut self.txn, call, CallOutcome::MediaTimeout);
@@ -128,7 +138,7 @@ impl Core {
                     }
                 }
             }
-            self.drive().await;
+            self.drive();
             self.record_gauges();
         }
     }
@@ -223,21 +233,49 @@ impl Core {
         }
     }
 
+    /// A connection the core was waiting for is up, or failed: the
+    /// transactions whose messages were queued for it fail now (the B2BUA
+    /// answers 503 to a relayed request, RFC 3261 §8.1.3.1) instead of at
+    /// their timers.
+    fn handle_connect_event(&mut self, now: Instant, event: ConnectEvent) {
+        match event {
+            ConnectEvent::Connected(peer) => {
+                self.awaiting_connect.remove(&peer);
+            }
+            ConnectEvent::Failed { peer, error } => {
+                let waiting = self.awaiting_connect.remove(&peer).unwrap_or_default();
+                debug!(peer = %peer.peer, transactions = waiting.len(), %error, "failing transactions that waited for the connection");
+                for id in waiting {
+                    self.txn.handle_transport_error(now, id);
+                }
+            }
+        }
+    }
+
     /// Sends what the layer queued and hands its events to the users,
-    /// until every queue is empty.
-    async fn drive(&mut self) {
+    /// until every queue is empty. Never waits: sends are handed to
+    /// sockets, writers or connect queues.
+    fn drive(&mut self) {
         loop {
             let mut progressed = false;
             while let Some(transmit) = self.txn.poll_transmit() {
                 progressed = true;
-                if let Err(error) = self
-                    .sender
-                    .send(&transmit.destination, transmit.bytes)
-                    .await
-                {
-                    debug!(peer = %transmit.destination.peer, %error, "send failed");
-                    if let Some(id) = transmit.transaction {
-                        self.txn.handle_transport_error(Instant::now(), id);
+                match self.sender.send(&transmit.destination, transmit.bytes) {
+                    Ok(Delivery::Sent) => {}
+                    Ok(Delivery::Queued) => {
+                        if let Some(id) = transmit.transaction {
+                            let peer = PeerKey::of(&transmit.destination);
+                            let waiting = self.awaiting_connect.entry(peer).or_default();
+                            if !waiting.contains(&id) {
+                                waiting.push(id);
+                            }
+                        }
+                    }
+                    Err(error) => {
+                        debug!(peer = %transmit.destination.peer, %error, "send failed");
+                        if let Some(id) = transmit.transaction {
+                            self.txn.handle_transport_error(Instant::now(), id);
+                        }
                     }
                 }
             }
@@ -248,7 +286,7 @@ impl Core {
                     self.b2bua
                         .handle_event(now, unix_now(), &mut self.txn, event, &self.directory);
                 if let Some(event) = unhandled {
-                    self.handle_own_event(now, event).await;
+                    self.handle_own_event(now, event);
                 }
             }
             while let Some(event) = self.b2bua.poll_event() {
@@ -275,7 +313,7 @@ impl Core {
 
     /// Events the B2BUA leaves to Outpost itself: requests addressed to
     /// the gateway, and refusals.
-    async fn handle_own_event(&mut self, now: Instant, event: Event<Flow>) {
+    fn handle_own_event(&mut self, now: Instant, event: Event<Flow>) {
         match event {
             Event::RequestReceived {
                 transaction,
@@ -294,7 +332,7 @@ impl Core {
             Event::Refused { request, source } => {
                 metrics::counter!("outpost_sip_rejected_total", "side" => source.side.as_str(), "transport" => source.transport.as_str(), "reason" => "transactions").increment(1);
                 if let Ok(request) = request.into_request() {
-                    refuse(&self.sender, &request, &source, self.retry_after_secs).await;
+                    refuse(&self.sender, &request, &source, self.retry_after_secs);
                 }
             }
             Event::AckReceived { source, .. } => {
@@ -323,12 +361,12 @@ impl Core {
 }
 
 /// SIG-10: too many transactions; answer 503 statelessly.
-async fn refuse(sender: &Sender, request: &Request, source: &Flow, retry_after_secs: u32) {
+fn refuse(sender: &Sender, request: &Request, source: &Flow, retry_after_secs: u32) {
     if request.method() == &Method::Ack {
         return;
     }
     let bytes = service_unavailable(request, retry_after_secs);
-    if let Err(error) = sender.send(source, bytes).await {
+    if let Err(error) = sender.send(source, bytes) {
         debug!(peer = %source.peer, %error, "send of 503 failed");
     }
 }

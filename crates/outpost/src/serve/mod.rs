@@ -192,6 +192,7 @@ pub async fn run(config: Config, data_dir: PathBuf) -> Result<(), ServeError> {
         guard_events,
         stop_rx.clone(),
     ));
+    let (connects_tx, connects_rx) = tokio::sync::mpsc::channel(limits.core_queue);
     let connector = Connector::new(
         table.clone(),
         ingress.clone(),
@@ -202,6 +203,7 @@ pub async fn run(config: Config, data_dir: PathBuf) -> Result<(), ServeError> {
             (Side::Private, config.private.interface),
         ],
         stop_rx.clone(),
+        connects_tx,
     );
     let udp = sockets.udp_sockets();
     let ipbx = ipbx_route(&config, &udp).await;
@@ -238,6 +240,7 @@ pub async fn run(config: Config, data_dir: PathBuf) -> Result<(), ServeError> {
         messages: core_rx,
         closed: closed_rx,
         media_timeouts: timeouts_rx,
+        connects: connects_rx,
     };
     tasks.spawn(core.run(inputs, stop_rx.clone()));
     let mut admin_stop = stop_rx.clone();

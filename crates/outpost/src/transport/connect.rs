@@ -1,29 +1,95 @@
-//! Outgoing TCP and TLS connections (SIG-1, SIG-4): when the core sends to a
-//! peer over a stream transport and no connection to it is open, one is
-//! made, registered in the connection table and served by the same
-//! connection task as accepted ones, so the peer's requests and responses
-//! come back through ingress like any others.
+//! Outgoing TCP and TLS connections (SIG-1, SIG-4) without ever making the
+//! SIP core wait (issue 12): when the core sends to a peer over a stream
+//! transport and no connection to it is open, the message is queued for that
+//! peer (a bounded queue) and a task of its own connects (TCP, then the TLS
+//! handshake, verified against the peer's name); once up, the connection
+//! is registered in the connection table, the queue is flushed onto it in
+//! order and it is served by the same connection task as accepted ones. A
+//! failed connect comes back to the core as a [`ConnectEvent`], so the
+//! transactions waiting on it fail at once (503/408 as RFC 3261 says)
+//! instead of the core freezing for the connect timeout.
 
+use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 use std::time::Duration;
 
+use bytes::Bytes;
 use rustls::pki_types::ServerName;
 use tokio::net::{TcpSocket, TcpStream};
 use tokio::sync::{mpsc, watch};
 use tokio_rustls::TlsConnector;
-use tracing::{debug, info};
+use tracing::{debug, info, warn};
 
 use super::ingress::Ingress;
 use super::stream::{StreamContext, run};
-use super::{ConnectionTable, Flow, FlowId, SendError, TransportKind, TransportLimits};
+use super::{ConnectionTable, Flow, SendError, TransportKind, TransportLimits};
 use crate::config::Side;
 
-/// How long a TCP connect may take before the send fails.
+/// How long a TCP connect may take before it counts as failed.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// Messages held for one peer while its connection is being made: a few
+/// transactions' worth; beyond it sends fail (the peer is not answering).
+pub const MAX_QUEUED_PER_PEER: usize = 32;
+
+/// Peers being connected at once: bounds the tasks and queues an
+/// unreachable network can make us hold.
+pub const MAX_CONNECTING_PEERS: usize = 1024;
+
+/// One peer of the connector: a side, a stream transport, an address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PeerKey {
+    /// Side of the connection.
+    pub side: Side,
+    /// TCP or TLS.
+    pub transport: TransportKind,
+    /// The peer's address.
+    pub peer: SocketAddr,
+}
+
+impl PeerKey {
+    /// The peer a flow names.
+    pub fn of(flow: &Flow) -> Self {
+        Self {
+            side: flow.side,
+            transport: flow.transport,
+            peer: flow.peer,
+        }
+    }
+}
+
+/// What became of a connection attempt (for the core's waiting
+/// transactions).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConnectEvent {
+    /// The connection is up and the queued messages were handed to it.
+    Connected(PeerKey),
+    /// The connection could not be made; queued messages were dropped.
+    Failed {
+        /// The peer.
+        peer: PeerKey,
+        /// Why, for logs.
+        error: String,
+    },
+}
+
+/// How a send went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivery {
+    /// Handed to the socket or the connection's writer.
+    Sent,
+    /// Waiting for a connection being made; a [`ConnectEvent`] follows.
+    Queued,
+}
+
 /// Opens outgoing connections for the [`super::Sender`].
+#[derive(Clone)]
 pub struct Connector {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
     table: ConnectionTable,
     ingress: Ingress,
     limits: TransportLimits,
@@ -31,11 +97,19 @@ pub struct Connector {
     /// Local address to bind per side (its `interface`), if configured.
     bind: [(Side, Option<IpAddr>); 2],
     shutdown: watch::Receiver<bool>,
+    /// Messages waiting for a connection being made, per peer. Taken for
+    /// a few instructions only, never across an await.
+    pending: Mutex<HashMap<PeerKey, Vec<Bytes>>>,
+    /// The name a TLS peer's certificate must cover (RFC 5922 §4), by
+    /// address; peers not listed are checked against their IP address.
+    server_names: RwLock<HashMap<SocketAddr, String>>,
+    events: mpsc::Sender<ConnectEvent>,
 }
 
 impl Connector {
     /// A connector; `tls` is the client configuration (trust anchors) for
-    /// TLS peers, `bind` the local address of each side.
+    /// TLS peers, `bind` the local address of each side; what becomes of
+    /// each connection attempt goes to `events`.
     pub fn new(
         table: ConnectionTable,
         ingress: Ingress,
@@ -43,117 +117,246 @@ impl Connector {
         tls: Arc<rustls::ClientConfig>,
         bind: [(Side, Option<IpAddr>); 2],
         shutdown: watch::Receiver<bool>,
+        events: mpsc::Sender<ConnectEvent>,
     ) -> Self {
         Self {
-            table,
-            ingress,
-            limits,
-            tls: TlsConnector::from(tls),
-            bind,
-            shutdown,
+            inner: Arc::new(Inner {
+                table,
+                ingress,
+                limits,
+                tls: TlsConnector::from(tls),
+                bind,
+                shutdown,
+                pending: Mutex::new(HashMap::new()),
+                server_names: RwLock::new(HashMap::new()),
+                events,
+            }),
         }
     }
 
-    /// The open connection to `flow.peer` on `flow.side`, or a new one.
-    pub async fn connection_for(&self, flow: &Flow) -> Result<FlowId, SendError> {
+    /// TLS connections to `addr` verify the peer's certificate against
+    /// `name` (an ICP's host name) instead of the address.
+    pub fn set_server_name(&self, addr: SocketAddr, name: &str) {
+        self.inner
+            .server_names
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(addr, name.to_owned());
+    }
+
+    /// Sends `bytes` over the open connection to `flow.peer`, or queues
+    /// them while one is made. Never waits: must be called from a tokio
+    /// runtime (the connect runs in a task of its own).
+    pub fn send_or_queue(&self, flow: &Flow, bytes: Bytes) -> Result<Delivery, SendError> {
+        let key = PeerKey::of(flow);
+        let mut pending = self.inner.pending();
+        if let Some(queue) = pending.get_mut(&key) {
+            if queue.len() >= MAX_QUEUED_PER_PEER {
+                return Err(SendError::PeerQueueFull(flow.peer));
+            }
+            queue.push(bytes);
+            return Ok(Delivery::Queued);
+        }
+        // Looked up under the lock: a connect that finishes registers its
+        // connection under it too, so no message can overtake the queue.
         if let Some(id) = self
+            .inner
             .table
             .find_by_peer(flow.side, flow.transport, flow.peer)
         {
-            return Ok(id);
+            drop(pending);
+            return super::send_on(&self.inner.table, id, bytes).map(|()| Delivery::Sent);
         }
-        let stream = self.dial(flow).await?;
-        let local = stream.local_addr().map_err(|source| SendError::Io {
-            peer: flow.peer,
-            source,
-        })?;
+        if pending.len() >= MAX_CONNECTING_PEERS {
+            return Err(SendError::TooManyConnects(flow.peer));
+        }
+        pending.insert(key, vec![bytes]);
+        drop(pending);
+        let inner = Arc::clone(&self.inner);
+        tokio::spawn(async move { inner.establish(key).await });
+        Ok(Delivery::Queued)
+    }
+
+    /// Peers being connected now.
+    pub fn connecting(&self) -> usize {
+        self.inner.pending().len()
+    }
+}
+
+impl Inner {
+    fn pending(&self) -> MutexGuard<'_, HashMap<PeerKey, Vec<Bytes>>> {
+        self.pending.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn server_name(&self, peer: SocketAddr) -> ServerName<'static> {
+        let names = self
+            .server_names
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
+        names
+            .get(&peer)
+            .and_then(|n| ServerName::try_from(n.clone()).ok())
+            .unwrap_or_else(|| ServerName::IpAddress(peer.ip().into()))
+    }
+
+    /// Connects to `key`, then serves the connection until it ends.
+    async fn establish(&self, key: PeerKey) {
+        let stream = match self.dial(key).await {
+            Ok(stream) => stream,
+            Err(error) => return self.failed(key, "connect", error),
+        };
+        if key.transport == TransportKind::Tls {
+            let name = self.server_name(key.peer);
+            let handshake = tokio::time::timeout(
+                self.limits.handshake_timeout,
+                self.tls.connect(name.clone(), stream),
+            )
+            .await;
+            match handshake {
+                Ok(Ok(tls)) => self.serve(key, tls).await,
+                Ok(Err(e)) => {
+                    metrics::counter!("outpost_tls_handshake_failures_total", "side" => key.side.as_str()).increment(1);
+                    let error = format!(
+                        "TLS handshake with {} (certificate checked for {}) failed: {e}; is the ICP's CA file right and does its certificate cover that name?",
+                        key.peer,
+                        name.to_str()
+                    );
+                    self.failed(key, "tls", error);
+                }
+                Err(_) => self.failed(
+                    key,
+                    "tls",
+                    format!(
+                        "no TLS handshake from {} within {:?}",
+                        key.peer, self.limits.handshake_timeout
+                    ),
+                ),
+            }
+        } else {
+            self.serve(key, stream).await;
+        }
+    }
+
+    /// Registers the connection, flushes the peer's queue onto it, tells
+    /// the core, and runs it.
+    async fn serve<S>(&self, key: PeerKey, stream: S)
+    where
+        S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+        S: LocalAddr,
+    {
+        let local = match stream.local() {
+            Ok(local) => local,
+            Err(e) => return self.failed(key, "connect", e.to_string()),
+        };
         let (outbox, inbox) = mpsc::channel(self.limits.connection_queue);
-        let admission = self
-            .table
-            .admit(flow.side, flow.transport, flow.peer, local, outbox)
-            .map_err(|e| SendError::Io {
-                peer: flow.peer,
-                source: std::io::Error::other(e.to_string()),
-            })?;
-        let id = admission.id();
+        let (admission, queued) = {
+            let mut pending = self.pending();
+            let admission =
+                self.table
+                    .admit(key.side, key.transport, key.peer, local, outbox.clone());
+            let queued = pending.remove(&key).unwrap_or_default();
+            (admission, queued)
+        };
+        let admission = match admission {
+            Ok(admission) => admission,
+            Err(e) => {
+                return self.emit(ConnectEvent::Failed {
+                    peer: key,
+                    error: e.to_string(),
+                });
+            }
+        };
+        for bytes in queued {
+            // The queue is far smaller than the connection's writer queue.
+            if outbox.try_send(bytes).is_err() {
+                debug!(peer = %key.peer, "queued message dropped: connection writer full");
+            }
+        }
+        drop(outbox);
+        self.emit(ConnectEvent::Connected(key));
         let connected = Flow {
+            side: key.side,
+            transport: key.transport,
             local,
-            connection: Some(id),
-            ..*flow
+            peer: key.peer,
+            connection: Some(admission.id()),
         };
         let ctx = StreamContext {
-            side: flow.side,
-            transport: flow.transport,
+            side: key.side,
+            transport: key.transport,
             tls: None,
             table: self.table.clone(),
             ingress: self.ingress.clone(),
             limits: self.limits.clone(),
         };
-        let tls = (flow.transport == TransportKind::Tls).then(|| self.tls.clone());
-        let shutdown = self.shutdown.clone();
-        info!(side = %flow.side, peer = %flow.peer, transport = flow.transport.as_str(), "outgoing connection");
-        tokio::spawn(async move {
-            let gauge = metrics::gauge!("outpost_connections", "side" => ctx.side.as_str(), "transport" => ctx.transport.as_str());
-            gauge.increment(1.0);
-            match tls {
-                None => run(stream, connected, inbox, &ctx, shutdown).await,
-                Some(connector) => {
-                    let name = ServerName::IpAddress(connected.peer.ip().into());
-                    match tokio::time::timeout(
-                        ctx.limits.handshake_timeout,
-                        connector.connect(name, stream),
-                    )
-                    .await
-                    {
-                        Ok(Ok(tls)) => run(tls, connected, inbox, &ctx, shutdown).await,
-                        Ok(Err(e)) => {
-                            metrics::counter!("outpost_tls_handshake_failures_total", "side" => ctx.side.as_str()).increment(1);
-                            info!(side = %ctx.side, peer = %connected.peer, error = %e, "outgoing TLS handshake failed (is ipbx.ca_file right?)");
-                        }
-                        Err(_) => {
-                            info!(side = %ctx.side, peer = %connected.peer, "outgoing TLS handshake timed out")
-                        }
-                    }
-                }
-            }
-            gauge.decrement(1.0);
-            drop(admission);
-        });
-        Ok(id)
+        info!(side = %key.side, peer = %key.peer, transport = key.transport.as_str(), "outgoing connection");
+        let gauge = metrics::gauge!("outpost_connections", "side" => key.side.as_str(), "transport" => key.transport.as_str());
+        gauge.increment(1.0);
+        run(stream, connected, inbox, &ctx, self.shutdown.clone()).await;
+        gauge.decrement(1.0);
+        drop(admission);
     }
 
-    async fn dial(&self, flow: &Flow) -> Result<TcpStream, SendError> {
-        let io = |source| SendError::Io {
-            peer: flow.peer,
-            source,
-        };
-        let socket = match flow.peer {
+    fn failed(&self, key: PeerKey, stage: &'static str, error: impl Into<String>) {
+        let error = error.into();
+        let dropped = self.pending().remove(&key).map_or(0, |q| q.len());
+        metrics::counter!("outpost_connect_failures_total", "side" => key.side.as_str(), "stage" => stage).increment(1);
+        warn!(side = %key.side, peer = %key.peer, transport = key.transport.as_str(), dropped, %error, "outgoing connection failed");
+        self.emit(ConnectEvent::Failed { peer: key, error });
+    }
+
+    fn emit(&self, event: ConnectEvent) {
+        // A full queue only delays the waiting transactions' failure to
+        // their own timers; it never blocks a connect task.
+        if let Err(e) = self.events.try_send(event) {
+            debug!(error = %e, "connect event not delivered to the core");
+        }
+    }
+
+    async fn dial(&self, key: PeerKey) -> Result<TcpStream, String> {
+        let socket = match key.peer {
             SocketAddr::V4(_) => TcpSocket::new_v4(),
             SocketAddr::V6(_) => TcpSocket::new_v6(),
         }
-        .map_err(io)?;
+        .map_err(|e| format!("socket for {}: {e}", key.peer))?;
         let bind = self
             .bind
             .iter()
-            .find(|(side, _)| *side == flow.side)
+            .find(|(side, _)| *side == key.side)
             .and_then(|(_, ip)| *ip)
-            .filter(|ip| ip.is_ipv4() == flow.peer.is_ipv4());
+            .filter(|ip| ip.is_ipv4() == key.peer.is_ipv4());
         if let Some(ip) = bind {
-            socket.bind(SocketAddr::new(ip, 0)).map_err(io)?;
+            socket
+                .bind(SocketAddr::new(ip, 0))
+                .map_err(|e| format!("binding {ip} to reach {}: {e}", key.peer))?;
         }
-        match tokio::time::timeout(CONNECT_TIMEOUT, socket.connect(flow.peer)).await {
+        match tokio::time::timeout(CONNECT_TIMEOUT, socket.connect(key.peer)).await {
             Ok(Ok(stream)) => {
                 let _ = stream.set_nodelay(true);
                 Ok(stream)
             }
-            Ok(Err(e)) => {
-                debug!(peer = %flow.peer, error = %e, "connect failed");
-                Err(io(e))
-            }
-            Err(_) => Err(io(std::io::Error::new(
-                std::io::ErrorKind::TimedOut,
-                format!("no TCP connection within {CONNECT_TIMEOUT:?}"),
-            ))),
+            Ok(Err(e)) => Err(format!("connecting to {}: {e}", key.peer)),
+            Err(_) => Err(format!(
+                "no TCP connection to {} within {CONNECT_TIMEOUT:?} (is it up, and not filtered?)",
+                key.peer
+            )),
         }
+    }
+}
+
+/// The local address of a connected stream, plain or TLS.
+trait LocalAddr {
+    fn local(&self) -> std::io::Result<SocketAddr>;
+}
+
+impl LocalAddr for TcpStream {
+    fn local(&self) -> std::io::Result<SocketAddr> {
+        self.local_addr()
+    }
+}
+
+impl LocalAddr for tokio_rustls::client::TlsStream<TcpStream> {
+    fn local(&self) -> std::io::Result<SocketAddr> {
+        self.get_ref().0.local_addr()
     }
 }

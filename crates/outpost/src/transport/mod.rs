@@ -23,6 +23,7 @@ use bytes::Bytes;
 use tokio::net::UdpSocket;
 
 use crate::config::Side;
+pub use connect::{ConnectEvent, Delivery, PeerKey};
 pub use table::{AdmitError, ConnectionTable};
 
 /// Transport protocol of a flow.
@@ -159,6 +160,13 @@ pub enum SendError {
         /// Local address asked for.
         local: SocketAddr,
     },
+    /// Too many messages wait for the connection being made to this peer
+    /// (it does not answer).
+    #[error("{0} is being connected and {max} messages already wait for it", max = connect::MAX_QUEUED_PER_PEER)]
+    PeerQueueFull(SocketAddr),
+    /// Too many peers are being connected at once.
+    #[error("cannot connect to {0}: {max} connections are already being made", max = connect::MAX_CONNECTING_PEERS)]
+    TooManyConnects(SocketAddr),
     /// The operating system refused the datagram.
     #[error("sending to {peer}: {source}")]
     Io {
@@ -169,12 +177,21 @@ pub enum SendError {
     },
 }
 
+/// Hands `bytes` to connection `id`'s writer without waiting.
+pub(crate) fn send_on(table: &ConnectionTable, id: FlowId, bytes: Bytes) -> Result<(), SendError> {
+    let entry = table.get(id).ok_or(SendError::ConnectionClosed(id))?;
+    entry.outbox.try_send(bytes).map_err(|e| match e {
+        tokio::sync::mpsc::error::TrySendError::Full(_) => SendError::ConnectionSaturated(id),
+        tokio::sync::mpsc::error::TrySendError::Closed(_) => SendError::ConnectionClosed(id),
+    })
+}
+
 /// Sends bytes over flows: the SIP core's only way out.
 #[derive(Clone)]
 pub struct Sender {
     udp: Arc<HashMap<(Side, SocketAddr), Arc<UdpSocket>>>,
     connections: ConnectionTable,
-    connector: Option<Arc<connect::Connector>>,
+    connector: Option<connect::Connector>,
 }
 
 impl Sender {
@@ -188,8 +205,13 @@ impl Sender {
         Self {
             udp: Arc::new(udp),
             connections,
-            connector: connector.map(Arc::new),
+            connector,
         }
+    }
+
+    /// The connector, when this sender opens connections.
+    pub fn connector(&self) -> Option<&connect::Connector> {
+        self.connector.as_ref()
     }
 
     /// The connection table.
@@ -197,53 +219,41 @@ impl Sender {
         &self.connections
     }
 
-    /// Sends `bytes` the way `flow` names: over its connection; over an
-    /// open (or new) connection to `flow.peer` for TCP/TLS without one; or
-    /// from the UDP socket of `flow.side` to `flow.peer`.
-    pub async fn send(&self, flow: &Flow, bytes: Bytes) -> Result<(), SendError> {
-        let connection = match (flow.connection, flow.transport, &self.connector) {
-            (Some(id), _, _) => Some(id),
+    /// Sends `bytes` the way `flow` names, without waiting: over its
+    /// connection; over an open connection to `flow.peer` for TCP/TLS
+    /// without one, or queued while one is made ([`Delivery::Queued`]:
+    /// a [`connect::ConnectEvent`] follows); or from the UDP socket of
+    /// `flow.side` to `flow.peer`. A datagram the kernel has no room for is
+    /// dropped and counted (`outpost_sip_send_dropped_total`): on UDP
+    /// retransmissions recover it, and waiting here would stall the core.
+    pub fn send(&self, flow: &Flow, bytes: Bytes) -> Result<Delivery, SendError> {
+        match (flow.connection, flow.transport, &self.connector) {
+            (Some(id), _, _) => send_on(&self.connections, id, bytes).map(|()| Delivery::Sent),
             (None, TransportKind::Tcp | TransportKind::Tls, Some(connector)) => {
-                Some(connector.connection_for(flow).await?)
+                connector.send_or_queue(flow, bytes)
             }
-            (None, TransportKind::Tcp | TransportKind::Tls, None) => {
-                return Err(SendError::NoSocket {
-                    side: flow.side,
-                    transport: flow.transport.as_str(),
-                    local: flow.local,
-                });
-            }
-            (None, TransportKind::Udp, _) => None,
-        };
-        match connection {
-            Some(id) => {
-                let entry = self
-                    .connections
-                    .get(id)
-                    .ok_or(SendError::ConnectionClosed(id))?;
-                entry.outbox.try_send(bytes).map_err(|e| match e {
-                    tokio::sync::mpsc::error::TrySendError::Full(_) => {
-                        SendError::ConnectionSaturated(id)
-                    }
-                    tokio::sync::mpsc::error::TrySendError::Closed(_) => {
-                        SendError::ConnectionClosed(id)
-                    }
-                })
-            }
-            None => {
+            (None, TransportKind::Tcp | TransportKind::Tls, None) => Err(SendError::NoSocket {
+                side: flow.side,
+                transport: flow.transport.as_str(),
+                local: flow.local,
+            }),
+            (None, TransportKind::Udp, _) => {
                 let socket = self.udp_socket(flow).ok_or(SendError::NoSocket {
                     side: flow.side,
                     transport: "udp",
                     local: flow.local,
                 })?;
-                socket
-                    .send_to(&bytes, flow.peer)
-                    .await
-                    .map(|_| ())
-                    .map_err(|source| SendError::Io {
+                match socket.try_send_to(&bytes, flow.peer) {
+                    Ok(_) => Ok(Delivery::Sent),
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                        metrics::counter!("outpost_sip_send_dropped_total", "side" => flow.side.as_str()).increment(1);
+                        Ok(Delivery::Sent)
+                    }
+                    Err(source) => Err(SendError::Io {
                         peer: flow.peer,
                         source,
-                    })
+                    }),
+                }
             }
         }
     }
