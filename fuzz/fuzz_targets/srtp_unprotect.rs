@@ -55,6 +55,10 @@ fuzz_target!(|data: &[u8]| {
                 if let Ok(n) = r {
                     assert!(n < p.len());
                 }
+                if rtcp {
+                    let _ = rx.authenticates_short_srtcp(p);
+                    let _ = outpost_media::rtp::is_plain_rtcp(p);
+                }
 
                 buf[..p.len()].copy_from_slice(p);
                 let protected = if rtcp {
@@ -63,6 +67,11 @@ fuzz_target!(|data: &[u8]| {
                     tx.protect_rtp(&mut buf, p.len())
                 };
                 if let Ok(n) = protected {
+                    // No SRTCP packet of valid RTCP looks like plain RTCP
+                    // (the relay never tries a key on those).
+                    if rtcp && outpost_media::rtp::is_plain_rtcp(p) {
+                        assert!(!outpost_media::rtp::is_plain_rtcp(&buf[..n]));
+                    }
                     let back = if rtcp {
                         rx_rt.unprotect_rtcp(&mut buf, n)
                     } else {

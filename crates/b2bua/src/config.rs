@@ -118,6 +118,10 @@ pub const DEFAULT_PASS_THROUGH: &[&str] = &[
     "MIME-Version",
 ];
 
+/// Highest [`Config::max_bindings_per_device`]: each binding is an
+/// upstream registration and a fork of every call to the device.
+pub const MAX_BINDINGS_PER_DEVICE: usize = 100;
+
 /// Settings of a [`crate::B2bua`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Config {
@@ -158,8 +162,13 @@ pub struct Config {
     /// Most calls and subscriptions (dialog pairs) alive at once; beyond
     /// it new ones get 503. Default 10 000.
     pub max_dialogs: usize,
-    /// Most registered devices. Default 20 000.
+    /// Most bindings (registered clients) in all. Default 20 000.
     pub max_bindings: usize,
+    /// Most clients registered as one device at once (a desk phone, a
+    /// softphone...), each with its own binding and its own contact at
+    /// the iPBX. A new client beyond it replaces the device's binding that
+    /// expires first. Default 4.
+    pub max_bindings_per_device: usize,
     /// A call still up after this long is hung up on both legs: the
     /// backstop that keeps memory bounded when a BYE is lost. Default 12 h.
     pub max_call_duration: Duration,
@@ -194,6 +203,7 @@ impl Config {
             heartbeat_interval: Some(Duration::from_secs(30)),
             max_dialogs: 10_000,
             max_bindings: 20_000,
+            max_bindings_per_device: 4,
             max_call_duration: Duration::from_secs(12 * 3600),
             retry_after_secs: 5,
             digest_algorithms: vec![outpost_sip::auth::Algorithm::Md5],
@@ -239,6 +249,14 @@ impl Config {
             return Err(ConfigError::Invalid {
                 field: "max_dialogs",
                 reason: "limits must be at least 1",
+            });
+        }
+        if self.max_bindings_per_device == 0
+            || self.max_bindings_per_device > MAX_BINDINGS_PER_DEVICE
+        {
+            return Err(ConfigError::Invalid {
+                field: "max_bindings_per_device",
+                reason: "must be 1 to 100",
             });
         }
         Ok(())

@@ -20,24 +20,62 @@ pub enum Failure {
 }
 
 /// A device's status (SIG-8, PRO-3 read-only fields), emitted when it
-/// changes.
+/// changes. A device may have several clients registered (a desk phone
+/// and a softphone on one account), each with a binding of its own: the
+/// device-level fields aggregate them, [`bindings`](Self::bindings) has
+/// each one's.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeviceStatus {
     /// The device.
     pub setside_username: String,
-    /// Registered through Outpost (phone binding alive and the iPBX
+    /// Registered through Outpost (some binding alive, with its iPBX
     /// registration in place).
     pub registered: bool,
-    /// Reachable: the last heartbeat (UDP) was answered, or its connection
-    /// (TCP/TLS) is open.
+    /// Reachable: some binding is connected (see
+    /// [`BindingStatus::connected`]).
     pub connected: bool,
     /// At least one call up or being set up.
     pub in_call: bool,
-    /// The phone's address as observed (after NAT).
+    /// The address (after NAT) of the client that registered last; kept
+    /// when none is left.
     pub last_address: Option<SocketAddr>,
-    /// Whether the phone is behind NAT: its Via sent-by differs from the
-    /// observed address.
+    /// Whether the client that registered last is behind NAT.
     pub natted: bool,
+    /// Each registered client, by binding number.
+    pub bindings: Vec<BindingStatus>,
+    /// Only the bindings' expiries changed (a routine re-REGISTER): worth
+    /// storing, not worth logging.
+    pub refresh_only: bool,
+}
+
+/// One client's binding: what [`DeviceStatus`] says of the device, for
+/// this client alone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BindingStatus {
+    /// Names the binding for as long as it lives (numbers are not reused
+    /// by one B2BUA; not the token toward the iPBX, which stays secret).
+    pub binding: u64,
+    /// The client's Contact URI as it registered it.
+    pub contact: String,
+    /// The transport it registered over.
+    pub transport: crate::Transport,
+    /// Its User-Agent header, if it sent one (control characters removed,
+    /// at most 80 characters).
+    pub user_agent: Option<String>,
+    /// Its iPBX registration is in place.
+    pub registered: bool,
+    /// The last heartbeat (UDP) was answered, or its connection (TCP/TLS)
+    /// is open.
+    pub connected: bool,
+    /// A call to or from this client is up or being set up.
+    pub in_call: bool,
+    /// Its Via sent-by differs from the observed address.
+    pub natted: bool,
+    /// Its address as observed (after NAT).
+    pub last_address: SocketAddr,
+    /// When its registration expires unless refreshed (seconds since the
+    /// Unix epoch, from the `unix_secs` given with the REGISTER).
+    pub expires_unix: u64,
 }
 
 /// Why an authentication failed.

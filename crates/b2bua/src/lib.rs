@@ -97,8 +97,14 @@
 //!   transaction, or (ACK for 2xx, 2xx retransmissions) stateless.
 //! - Flows are the driver's type `D` implementing [`Destination`]: side,
 //!   transport and observed address are properties of the flow.
-//! - One binding per device (set-side username): a new Contact from the
-//!   same device replaces the old one.
+//! - Several bindings per device (set-side username), one per client
+//!   (RFC 5626 `+sip.instance`, else the Contact URI): a REGISTER
+//!   refreshes or removes only the binding it names (RFC 3261 §10.3), a
+//!   new client gets its own token and its own registration toward the
+//!   iPBX, which forks calls to them; at most
+//!   [`Config::max_bindings_per_device`], beyond which the binding that
+//!   expires first makes room. Status is reported per binding and
+//!   aggregated per device ([`DeviceStatus`]).
 //! - Forking toward the iPBX: the first early dialog is kept; a 2xx from
 //!   another fork is ACKed and hung up.
 //! - 2xx retransmission toward the side that sent an INVITE is Outpost's
@@ -139,10 +145,11 @@ use outpost_sip::auth::{DigestServer, DigestServerConfig};
 use outpost_sip::{Message, Method};
 use outpost_txn::{TransactionId, TransactionLayer};
 
-pub use config::{Config, DEFAULT_PASS_THROUGH, SideIdentity};
+pub use config::{Config, DEFAULT_PASS_THROUGH, MAX_BINDINGS_PER_DEVICE, SideIdentity};
 pub use error::{ConfigError, FailedSide};
 pub use events::{
-    AuthFailure, B2buaEvent, CallOutcome, CallRef, DeviceStatus, Direction, Failure, Stats,
+    AuthFailure, B2buaEvent, BindingStatus, CallOutcome, CallRef, DeviceStatus, Direction, Failure,
+    Stats,
 };
 pub use flow::{Destination, DeviceCredentials, Directory, IcpTarget, NoDevices, Side, Transport};
 pub use policy::{

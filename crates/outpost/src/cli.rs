@@ -107,6 +107,15 @@ pub struct IcpAddArgs {
     /// XML destination port on the ICP (4443 or 4445, TLS).
     #[arg(long, default_value_t = 4443)]
     pub xml_destination_port: u16,
+    /// SIP port on the ICP. Default: from DNS SRV records for a host name
+    /// (RFC 3263), else 5060 (UDP/TCP) or 5061 (TLS).
+    #[arg(long)]
+    pub port: Option<u16>,
+    /// PEM file of the CA that issued the ICP's TLS certificate (checked
+    /// against the ICP's host name). Default: `[ipbx] ca_file`, else the
+    /// system's trusted roots.
+    #[arg(long)]
+    pub ca_file: Option<PathBuf>,
 }
 
 /// A SIP transport an ICP supports.
@@ -126,7 +135,7 @@ pub enum DeviceCommand {
     /// Add a teleworker SIP device.
     Add(DeviceAddArgs),
     /// List devices (passwords are never shown).
-    List(ListArgs),
+    List(DeviceListArgs),
     /// Remove a device by its set-side username.
     Remove {
         /// Set-side username of the device.
@@ -244,6 +253,18 @@ pub struct ListArgs {
     /// Print JSON lines instead of a table.
     #[arg(long)]
     pub json: bool,
+}
+
+/// Options of `devices list`.
+#[derive(Debug, Args)]
+pub struct DeviceListArgs {
+    /// Print JSON lines instead of a table (each with its `bindings`).
+    #[arg(long)]
+    pub json: bool,
+    /// One line per registered client (binding) instead of per device:
+    /// several phones or softphones may register as one device.
+    #[arg(long)]
+    pub bindings: bool,
 }
 
 /// Fields of a new device (PRO-2).

@@ -10,8 +10,8 @@ use outpost_store::{
 };
 
 use crate::cli::{
-    DeviceAddArgs, DeviceCommand, DeviceUpdateArgs, IcpAddArgs, IcpCommand, ImportModeArg,
-    ListArgs, SipTransportArg,
+    DeviceAddArgs, DeviceCommand, DeviceListArgs, DeviceUpdateArgs, IcpAddArgs, IcpCommand,
+    ImportModeArg, ListArgs, SipTransportArg,
 };
 
 /// Environment variable `devices update --password-from-env` reads.
@@ -60,6 +60,8 @@ pub fn icps(
                         vec![
                             icp.name.clone(),
                             icp.host.clone(),
+                            icp.sip_port
+                                .map_or_else(|| "-".to_owned(), |p| p.to_string()),
                             icp.kind.clone(),
                             transports(icp),
                             if icp.is_default { "yes" } else { "no" }.to_owned(),
@@ -71,7 +73,7 @@ pub fn icps(
                 write_table(
                     out,
                     &[
-                        "NAME", "HOST", "TYPE", "SIP", "DEFAULT", "XML-LSN", "XML-DST",
+                        "NAME", "HOST", "PORT", "TYPE", "SIP", "DEFAULT", "XML-LSN", "XML-DST",
                     ],
                     &rows,
                 )
@@ -105,7 +107,7 @@ pub fn devices(
             )
             .map_err(io)?;
         }
-        DeviceCommand::List(ListArgs { json }) => {
+        DeviceCommand::List(DeviceListArgs { json, bindings }) => {
             let devices = store.devices()?;
             let statuses: std::collections::HashMap<String, DeviceStatusRecord> = store
                 .device_statuses()?
@@ -122,6 +124,9 @@ pub fn devices(
                 for device in &devices {
                     writeln!(out, "{}", device_json(device, &status_of(device))).map_err(io)?;
                 }
+            } else if bindings {
+                let statuses: Vec<DeviceStatusRecord> = devices.iter().map(status_of).collect();
+                write_bindings(out, &statuses, unix_now()).map_err(io)?;
             } else {
                 let rows: Vec<Vec<String>> = devices
                     .iter()
@@ -135,6 +140,7 @@ pub fn devices(
                             d.mac.clone().unwrap_or_else(|| "-".to_owned()),
                             d.location.clone().unwrap_or_else(|| "-".to_owned()),
                             status_word(&status),
+                            status.bindings.len().to_string(),
                             status.last_address.unwrap_or_else(|| "-".to_owned()),
                             d.description.clone(),
                         ]
@@ -150,6 +156,7 @@ pub fn devices(
                         "MAC",
                         "LOCATION",
                         "STATUS",
+                        "CLIENTS",
                         "LAST ADDRESS",
                         "DESCRIPTION",
                     ],
@@ -335,6 +342,62 @@ fn status_word(s: &DeviceStatusRecord) -> String {
     }
 }
 
+/// `devices list --bindings`: one line per client registered as a device
+/// (a desk phone and a softphone on one account are two lines).
+fn write_bindings(
+    out: &mut dyn Write,
+    statuses: &[DeviceStatusRecord],
+    now: u64,
+) -> std::io::Result<()> {
+    let yes_no = |b: bool| if b { "yes" } else { "no" }.to_owned();
+    let rows: Vec<Vec<String>> = statuses
+        .iter()
+        .flat_map(|s| s.bindings.iter().map(move |b| (s, b)))
+        .map(|(s, b)| {
+            vec![
+                s.setside_username.clone(),
+                b.binding.to_string(),
+                b.last_address.clone(),
+                b.transport.clone(),
+                yes_no(b.natted),
+                yes_no(b.registered),
+                yes_no(b.connected),
+                yes_no(b.in_call),
+                match b.expires.checked_sub(now) {
+                    Some(left) if left > 0 => format!("{left} s"),
+                    _ => "expired".to_owned(),
+                },
+                b.contact.clone(),
+                b.user_agent.clone().unwrap_or_else(|| "-".to_owned()),
+            ]
+        })
+        .collect();
+    write_table(
+        out,
+        &[
+            "SET-SIDE USER",
+            "BINDING",
+            "ADDRESS",
+            "TRANSPORT",
+            "NAT",
+            "REGISTERED",
+            "CONNECTED",
+            "IN CALL",
+            "EXPIRES",
+            "CONTACT",
+            "USER-AGENT",
+        ],
+        &rows,
+    )
+}
+
+/// Seconds since the Unix epoch, for the time left on a binding.
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
 fn import_error(file: &Path, e: outpost_store::StoreError) -> CommandError {
     CommandError(format!("{}: {e}", file.display()))
 }
@@ -352,6 +415,10 @@ fn new_icp(args: IcpAddArgs) -> NewIcp {
     icp.is_default = args.default;
     icp.xml_listen_port = args.xml_listen_port;
     icp.xml_destination_port = args.xml_destination_port;
+    icp.sip_port = args.port;
+    icp.ca_file = args
+        .ca_file
+        .map(|f| std::path::absolute(&f).unwrap_or(f).display().to_string());
     icp
 }
 
@@ -395,6 +462,8 @@ fn icp_json(icp: &Icp) -> String {
         "default": icp.is_default,
         "xml_listen_port": icp.xml_listen_port,
         "xml_destination_port": icp.xml_destination_port,
+        "sip_port": icp.sip_port,
+        "ca_file": icp.ca_file,
     })
     .to_string()
 }
@@ -415,6 +484,19 @@ fn device_json(d: &Device, status: &DeviceStatusRecord) -> String {
         "in_call": status.in_call,
         "natted": status.natted,
         "last_address": status.last_address,
+        // Each client registered as the device (not in the vendor API).
+        "bindings": status.bindings.iter().map(|b| serde_json::json!({
+            "binding": b.binding,
+            "contact": b.contact,
+            "transport": b.transport,
+            "user_agent": b.user_agent,
+            "registered": b.registered,
+            "connected": b.connected,
+            "in_call": b.in_call,
+            "natted": b.natted,
+            "last_address": b.last_address,
+            "expires": b.expires,
+        })).collect::<Vec<_>>(),
     })
     .to_string()
 }
@@ -422,13 +504,16 @@ fn device_json(d: &Device, status: &DeviceStatusRecord) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cli::ListArgs;
+    use crate::cli::DeviceListArgs;
 
     fn listed(store: &mut Store) -> String {
         let mut out = Vec::new();
         devices(
             store,
-            DeviceCommand::List(ListArgs { json: false }),
+            DeviceCommand::List(DeviceListArgs {
+                json: false,
+                bindings: false,
+            }),
             &mut out,
         )
         .expect("list");
@@ -468,6 +553,7 @@ mod tests {
                 natted: true,
                 last_address: Some("[2001:db8:ffff:1234:5678:9abc:def0:1]:65000".to_owned()),
                 updated: 0,
+                bindings: Vec::new(),
             })
             .expect("status");
         let text = listed(&mut store);
@@ -493,6 +579,86 @@ mod tests {
             lines.iter().all(|l| l.trim_end() == *l),
             "no trailing blanks"
         );
+        assert!(!text.contains("Xq7"), "no passwords: {text}");
+    }
+
+    #[test]
+    fn each_client_of_a_device_is_listed_with_bindings_and_in_json() {
+        use outpost_store::BindingStatusRecord;
+        let mut store = Store::open_in_memory().expect("store");
+        store
+            .add_icp(&NewIcp::new("pbx", "192.0.2.1"))
+            .expect("icp");
+        store
+            .add_device(&NewDevice::new("alice", Secret::from("Xq7-very-secret")))
+            .expect("device");
+        let client = |n: u64, transport: &str, address: &str| BindingStatusRecord {
+            binding: n,
+            contact: format!("sip:alice@{address}"),
+            transport: transport.to_owned(),
+            user_agent: Some(format!("phone {n}")),
+            registered: true,
+            connected: true,
+            natted: n == 2,
+            last_address: address.to_owned(),
+            expires: unix_now() + 100,
+            ..BindingStatusRecord::default()
+        };
+        store
+            .set_device_status(&DeviceStatusRecord {
+                setside_username: "alice".to_owned(),
+                registered: true,
+                connected: true,
+                last_address: Some("198.51.100.7:41000".to_owned()),
+                bindings: vec![
+                    client(1, "udp", "198.51.100.9:5060"),
+                    client(2, "tls", "198.51.100.7:41000"),
+                ],
+                ..DeviceStatusRecord::default()
+            })
+            .expect("status");
+        let list = |store: &mut Store, json: bool, bindings: bool| {
+            let mut out = Vec::new();
+            devices(
+                store,
+                DeviceCommand::List(DeviceListArgs { json, bindings }),
+                &mut out,
+            )
+            .expect("list");
+            String::from_utf8(out).expect("UTF-8")
+        };
+        let text = list(&mut store, false, false);
+        let at = column_of(text.lines().next().unwrap_or_default(), "CLIENTS");
+        let row = text.lines().nth(1).unwrap_or_default();
+        assert!(
+            row.chars().skip(at).collect::<String>().starts_with('2'),
+            "{text}"
+        );
+
+        let text = list(&mut store, false, true);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 3, "{text}");
+        for (line, (address, transport, nat)) in lines[1..].iter().zip([
+            ("198.51.100.9:5060", "udp", "no"),
+            ("198.51.100.7:41000", "tls", "yes"),
+        ]) {
+            let words: Vec<&str> = line.split_whitespace().collect();
+            assert_eq!(
+                words[..5],
+                ["alice", words[1], address, transport, nat],
+                "{text}"
+            );
+            let left: u64 = words[8].parse().expect("seconds left");
+            assert!((98..=100).contains(&left) && words[9] == "s", "{text}");
+        }
+
+        let text = list(&mut store, true, false);
+        let json: serde_json::Value = serde_json::from_str(text.trim()).expect("JSON");
+        let bindings = json["bindings"].as_array().expect("bindings array");
+        assert_eq!(bindings.len(), 2);
+        assert_eq!(bindings[1]["transport"], "tls");
+        assert_eq!(bindings[1]["natted"], true);
+        assert_eq!(bindings[0]["user_agent"], "phone 1");
         assert!(!text.contains("Xq7"), "no passwords: {text}");
     }
 }

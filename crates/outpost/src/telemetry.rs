@@ -101,6 +101,14 @@ pub const COUNTERS: &[(&str, &str)] = &[
         "TLS handshakes that failed, incoming and outgoing, by side",
     ),
     (
+        "outpost_connect_failures_total",
+        "Outgoing TCP/TLS connections that failed, by side and stage (connect, tls)",
+    ),
+    (
+        "outpost_sip_send_dropped_total",
+        "SIP datagrams the kernel had no room for (UDP send buffer full), by side",
+    ),
+    (
         "outpost_guard_dropped_total",
         "Requests the guard dropped, by reason",
     ),
@@ -228,8 +236,19 @@ pub fn counter_series(config: &Config) -> Vec<Series> {
                 ));
             }
         }
+        let mut stages = vec!["connect"];
         if flows.contains(&(side.side, TransportKind::Tls)) {
             series.push(("outpost_tls_handshake_failures_total", vec![("side", name)]));
+            stages.push("tls");
+        }
+        for stage in stages {
+            series.push((
+                "outpost_connect_failures_total",
+                vec![("side", name), ("stage", stage)],
+            ));
+        }
+        if flows.contains(&(side.side, TransportKind::Udp)) {
+            series.push(("outpost_sip_send_dropped_total", vec![("side", name)]));
         }
     }
     for reason in outpost_guard::DropReason::ALL {

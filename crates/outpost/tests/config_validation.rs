@@ -691,8 +691,8 @@ fn only_known_variables_are_read() {
     }
     assert_eq!(
         asked.len(),
-        48,
-        "24 network/log variables, 8 [sip], 6 [registration], 10 [media]"
+        49,
+        "24 network/log variables, 8 [sip], 7 [registration], 10 [media]"
     );
 }
 

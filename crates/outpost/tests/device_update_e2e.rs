@@ -5,6 +5,9 @@
 //! B2BUA drives from the binding it already holds) authenticates with the
 //! new password, and the iPBX keeps the binding.
 //!
+//! Then `devices update --disable` unregisters the device from the iPBX
+//! at once (the running Outpost follows the store's changes).
+//!
 //! The same bed as `remote_worker.rs`: phone A at home registers through
 //! Outpost as `alice`, which Outpost registers at Kamailio as `1001`.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is the failure report
@@ -68,7 +71,7 @@ fn a_changed_icp_password_is_used_by_the_next_registration_toward_the_ipbx() {
 
     // The Outpost administrator gives Outpost the new password, on the
     // running installation's configuration and data directory.
-    let seen_before = bed.ipbx.log_lines().len();
+    let before_update = bed.ipbx.log_cursor();
     let out = Command::new(env!("CARGO_BIN_EXE_outpost"))
         .arg("--config")
         .arg(bed.outpost.config_path())
@@ -94,10 +97,9 @@ fn a_changed_icp_password_is_used_by_the_next_registration_toward_the_ipbx() {
         "Outpost's next REGISTER toward the iPBX to authenticate",
         REFRESH,
         || {
-            let lines = bed.ipbx.log_lines();
+            let lines = bed.ipbx.log_lines_after(before_update);
             let ours: Vec<&String> = lines
                 .iter()
-                .skip(seen_before)
                 .filter(|l| l.contains(&from_outpost) && l.contains(&user))
                 .collect();
             if let Some(failed) = ours.iter().find(|l| l.contains("auth=failed")) {
@@ -112,7 +114,7 @@ fn a_changed_icp_password_is_used_by_the_next_registration_toward_the_ipbx() {
     .unwrap_or_else(|e| {
         panic!(
             "{e}\niPBX lines since the update:\n{}",
-            bed.ipbx.log_lines()[seen_before..].join("\n")
+            bed.ipbx.log_lines_after(before_update).join("\n")
         )
     });
     assert!(
@@ -131,6 +133,31 @@ fn a_changed_icp_password_is_used_by_the_next_registration_toward_the_ipbx() {
             .iter()
             .any(|e| e.kind == EventKind::RegisterFail),
         "{phone_events:?}"
+    );
+
+    // Disabling the device takes effect at once in the running Outpost
+    // (its in-memory directory follows the store): the iPBX binding is
+    // removed well before it would expire, and the phone is refused.
+    let disabled_at = std::time::Instant::now();
+    let out = Command::new(env!("CARGO_BIN_EXE_outpost"))
+        .arg("--config")
+        .arg(bed.outpost.config_path())
+        .arg("--data-dir")
+        .arg(bed.outpost.data_dir())
+        .args(["devices", "update", ALICE.0, "--disable"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    wait_location(&bed.ipbx, ALICE.2, Duration::from_secs(10), |c| {
+        c.is_empty()
+    });
+    println!(
+        "binding removed at the iPBX {:?} after the device was disabled",
+        disabled_at.elapsed()
     );
     let _ = (&bed.inet, &bed.gw, &bed.nat_router);
 }

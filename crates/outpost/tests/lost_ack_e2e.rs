@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use bed::{ALICE, BOB_ICP, Bed, FQDN, SIP, bed, phone_a_config};
 use outpost_testbed::tone::assert_tone;
 use outpost_testbed::{
-    Direction, EventKind, Host, Phone, Transport, metric_sum, metrics, skip_e2e,
+    Direction, EventKind, Host, LogCursor, Phone, Transport, metric_sum, metrics, skip_e2e,
 };
 
 /// Outpost's T1 here, so that 64·T1 is 12.8 s.
@@ -122,8 +122,15 @@ fn assert_survives(bed: &Bed, a: &Phone, answered: Instant) {
 }
 
 /// Every ACK dropped: both phones get BYE 64·T1 after the answer, not
-/// before, and Outpost says why.
-fn assert_both_hung_up_for_no_ack(bed: &mut Bed, a: &Phone, answered: Instant, who: &str) {
+/// before, and Outpost says why (logged after `cursor`, taken before the
+/// call: the line must be this call's).
+fn assert_both_hung_up_for_no_ack(
+    bed: &mut Bed,
+    a: &Phone,
+    cursor: LogCursor,
+    answered: Instant,
+    who: &str,
+) {
     let limit = Duration::from_millis(64 * T1_MS) + SIP;
     a.wait_event(EventKind::CallClosed, limit).unwrap();
     bed.b.wait_event(EventKind::CallClosed, limit).unwrap();
@@ -135,7 +142,7 @@ fn assert_both_hung_up_for_no_ack(bed: &mut Bed, a: &Phone, answered: Instant, w
     println!("both legs ended {took:?} after the answer");
     bed.outpost
         .process()
-        .wait_for_log(&format!("no ACK from {who}"), SIP)
+        .wait_for_log_after(cursor, &format!("no ACK from {who}"), SIP)
         .unwrap();
     assert_eq!(no_ack_calls(&bed.gw), 1.0);
 }
@@ -171,11 +178,12 @@ fn lost_acks_from_the_ipbx() {
     // Every ACK from the iPBX is lost.
     let gw = bed.gw.clone();
     let drop = AckDrop::insert(&gw, &private_if, None);
+    let cursor = bed.outpost.process().log_cursor();
     bed.b.dial(&call_a).unwrap();
     a.wait_event(EventKind::CallIncoming, SIP).unwrap();
     a.answer().unwrap();
     let answered = Instant::now();
-    assert_both_hung_up_for_no_ack(&mut bed, &a, answered, "the iPBX");
+    assert_both_hung_up_for_no_ack(&mut bed, &a, cursor, answered, "the iPBX");
     assert!(
         drop.dropped() >= 3,
         "Outpost must have retransmitted its 2xx"
@@ -216,11 +224,12 @@ fn lost_acks_from_the_phone() {
 
     let gw = bed.gw.clone();
     let drop = AckDrop::insert(&gw, &public_if, None);
+    let cursor = bed.outpost.process().log_cursor();
     a.dial(&call_b).unwrap();
     bed.b.wait_event(EventKind::CallIncoming, SIP).unwrap();
     bed.b.answer().unwrap();
     let answered = Instant::now();
-    assert_both_hung_up_for_no_ack(&mut bed, &a, answered, "the phone");
+    assert_both_hung_up_for_no_ack(&mut bed, &a, cursor, answered, "the phone");
     assert!(
         drop.dropped() >= 3,
         "Outpost must have retransmitted its 2xx"

@@ -16,7 +16,9 @@ use bed::{ALICE, BOB_ICP, FQDN, SIP, bed, phone_a_config, start_a};
 use media_capture::{Directions, announced_keys, open_public_rtp};
 use outpost_testbed::capture::Capture;
 use outpost_testbed::tone::assert_tone;
-use outpost_testbed::{Direction, EventKind, Host, Phone, metric_sum, metrics, skip_e2e};
+use outpost_testbed::{
+    Direction, EventKind, Host, LogCursor, Phone, metric_sum, metrics, skip_e2e,
+};
 
 const AUDIO: Duration = Duration::from_secs(15);
 /// Phone A as the public side sees it (its NAT box).
@@ -33,11 +35,13 @@ fn assert_tones(a: &mut Phone, b: &mut Phone) {
     println!("B heard {at_b:?}; A heard {at_a:?}");
 }
 
-/// Waits until Outpost logged a media stream line containing `needle`.
-fn wait_outpost_log(bed: &mut bed::Bed, needle: &str) {
+/// Waits until Outpost logged a line containing `needle` after `cursor`
+/// (taken before the step that should log it: the first call's lines must
+/// not satisfy a wait for the second's).
+fn wait_outpost_log(bed: &mut bed::Bed, cursor: LogCursor, needle: &str) {
     bed.outpost
         .process()
-        .wait_for_log(needle, SIP)
+        .wait_for_log_after(cursor, needle, SIP)
         .unwrap_or_else(|e| panic!("{needle}: {e}"));
 }
 
@@ -195,6 +199,7 @@ fn srtp_phone_and_rtp_phone_hear_each_other_both_directions() {
 
     // A calls B: baresip offers AES_CM_128_HMAC_SHA1_80 first, which
     // Outpost takes (first supported line in offer order).
+    let call_start = bed.outpost.process().log_cursor();
     a_phone.dial(&format!("sip:{}@{FQDN}", BOB_ICP.0)).unwrap();
     bed.b.wait_event(EventKind::CallIncoming, SIP).unwrap();
     bed.b.answer().unwrap();
@@ -202,6 +207,7 @@ fn srtp_phone_and_rtp_phone_hear_each_other_both_directions() {
     bed.b.wait_event(EventKind::CallEstablished, SIP).unwrap();
     wait_outpost_log(
         &mut bed,
+        call_start,
         "public=\"AES_CM_128_HMAC_SHA1_80\" private=\"rtp\"",
     );
     assert_packets_counted_live(&bed);
@@ -219,6 +225,7 @@ fn srtp_phone_and_rtp_phone_hear_each_other_both_directions() {
     });
 
     // Hold and resume from A (re-INVITEs): audio flows again both ways.
+    let before_hold = bed.outpost.process().log_cursor();
     let remote_sdp = EventKind::Other("CALL_REMOTE_SDP".into());
     for step in ["hold", "resume"] {
         a_phone.command(step, "").unwrap();
@@ -231,21 +238,10 @@ fn srtp_phone_and_rtp_phone_hear_each_other_both_directions() {
         .as_secs_f64();
     // Both re-INVITEs went through Outpost and were answered; the media
     // session kept its ports (one stream, updated in place).
-    let deadline = Instant::now() + SIP;
-    while bed
-        .outpost
+    bed.outpost
         .process()
-        .log_text()
-        .matches("media stream session=1 stream=0")
-        .count()
-        < 3
-    {
-        assert!(
-            Instant::now() < deadline,
-            "the re-INVITEs did not update the media session"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+        .wait_for_log_count_after(before_hold, "media stream session=1 stream=0", 2, SIP)
+        .unwrap_or_else(|e| panic!("the re-INVITEs did not update the media session: {e}"));
     // Audio flows again after resume, both ways, on both sides of Outpost.
     // Read from the wires, not the phones' recordings: baresip 1.0.0 stops
     // writing its decoded-audio recording at hold (its null player is not
@@ -289,6 +285,7 @@ fn srtp_phone_and_rtp_phone_hear_each_other_both_directions() {
     );
 
     // B calls A: Outpost offers AES_CM_128_HMAC_SHA1_32 first, A takes it.
+    let call_start = bed.outpost.process().log_cursor();
     bed.b
         .dial(&format!("sip:{}@{}", ALICE.2, bed.ipbx.ip()))
         .unwrap();
@@ -298,6 +295,7 @@ fn srtp_phone_and_rtp_phone_hear_each_other_both_directions() {
     bed.b.wait_event(EventKind::CallEstablished, SIP).unwrap();
     wait_outpost_log(
         &mut bed,
+        call_start,
         "public=\"AES_CM_128_HMAC_SHA1_32\" private=\"rtp\"",
     );
     let b_before = recorded(&bed.b);

@@ -100,11 +100,20 @@ fn expected_counters() -> Vec<Key> {
             ));
         }
         expected.push(key("outpost_media_packets_total", &[("side", side)]));
+        expected.push(key(
+            "outpost_connect_failures_total",
+            &[("side", side), ("stage", "connect")],
+        ));
+        expected.push(key("outpost_sip_send_dropped_total", &[("side", side)]));
     }
     // TLS only on the public side.
     expected.push(key(
         "outpost_tls_handshake_failures_total",
         &[("side", "public")],
+    ));
+    expected.push(key(
+        "outpost_connect_failures_total",
+        &[("side", "public"), ("stage", "tls")],
     ));
     for reason in [
         "denied_dos",

@@ -14,7 +14,7 @@ mod bed;
 
 use bed::{ALICE, BOB_ICP, FQDN, SIP, a, bed, phone_a_config, start_a, wait_location};
 use outpost_testbed::capture::{Capture, sip_messages};
-use outpost_testbed::{EventKind, Phone, skip_e2e};
+use outpost_testbed::{EventKind, Phone, Transport, skip_e2e, wait_until};
 
 #[test]
 fn registration_is_translated_and_wrong_passwords_never_reach_the_ipbx() {
@@ -260,4 +260,117 @@ fn topology_is_hidden_on_both_sides() {
             );
         }
     }
+}
+
+/// The `bindings` of `alice` in `outpost devices list --json` once `check`
+/// holds for them (the status is written by a thread of its own).
+fn wait_bindings(
+    bed: &bed::Bed,
+    what: &str,
+    check: impl Fn(&[serde_json::Value]) -> bool,
+) -> Vec<serde_json::Value> {
+    wait_until(what, SIP, || {
+        let out = bed.outpost.cli(&["devices", "list", "--json"])?;
+        let alice = out
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .find(|d| d["setside_username"] == ALICE.0);
+        let bindings = alice
+            .and_then(|d| d["bindings"].as_array().cloned())
+            .unwrap_or_default();
+        Ok(check(&bindings).then_some(bindings))
+    })
+    .unwrap()
+}
+
+#[test]
+fn two_clients_of_one_device_both_register_and_both_ring() {
+    if skip_e2e() {
+        return;
+    }
+    let mut bed = bed("rwtwo", "");
+    // The desk phone: TLS from behind the NAT.
+    start_a(&mut bed);
+    // A softphone on the same account from the same home: UDP, its own
+    // SIP, control and RTP ports (SRTP still required).
+    let mut config = phone_a_config(&bed, ALICE.1);
+    config.server = bed.outpost.public_plain();
+    let mut config = config.transport(Transport::Udp).tone(600);
+    config.ca_file = None;
+    config.sip_port = 5070;
+    config.ctrl_port = 4445;
+    config.rtp_ports = (11000, 11999);
+    let soft = Phone::start(&bed.a_host, config).unwrap();
+    soft.wait_registered(SIP).unwrap();
+
+    // Two contacts for the ICP-side user at Kamailio, both Outpost's.
+    let private_ip = bed.outpost.private_ip().to_string();
+    let contacts = wait_location(&bed.ipbx, ALICE.2, SIP, |c| c.len() == 2);
+    assert!(
+        contacts.iter().all(|c| c.contains(&private_ip)) && contacts[0] != contacts[1],
+        "{contacts:?}"
+    );
+
+    // Two bindings in `devices list`, one per client, both natted, both
+    // seen from the NAT's public address.
+    let bindings = wait_bindings(&bed, "two bindings for alice", |b| {
+        b.len() == 2 && b.iter().all(|b| b["registered"] == true)
+    });
+    let mut transports: Vec<&str> = bindings
+        .iter()
+        .filter_map(|b| b["transport"].as_str())
+        .collect();
+    transports.sort_unstable();
+    assert_eq!(transports, ["tls", "udp"], "{bindings:?}");
+    for b in &bindings {
+        assert_eq!(b["natted"], true, "{b}");
+        assert!(
+            b["last_address"]
+                .as_str()
+                .is_some_and(|a| a.starts_with("198.18.0.1:")),
+            "{b}"
+        );
+        assert!(
+            b["contact"]
+                .as_str()
+                .is_some_and(|c| c.contains("198.19.1.20")),
+            "{b}"
+        );
+    }
+    let table = bed.outpost.cli(&["devices", "list", "--bindings"]).unwrap();
+    assert_eq!(
+        table.lines().filter(|l| l.starts_with("alice ")).count(),
+        2,
+        "{table}"
+    );
+
+    // B calls the device: the iPBX forks to both contacts, both ring; the
+    // one that answers gets the call, the other stops ringing. Twice, so
+    // each client answers once.
+    let desk = a(&bed);
+    let b = &bed.b;
+    for (answers, other) in [(&soft, desk), (desk, &soft)] {
+        b.dial(&format!("sip:{}@{}", ALICE.2, bed.ipbx.ip()))
+            .unwrap();
+        desk.wait_event(EventKind::CallIncoming, SIP).unwrap();
+        soft.wait_event(EventKind::CallIncoming, SIP).unwrap();
+        answers.answer().unwrap();
+        answers.wait_event(EventKind::CallEstablished, SIP).unwrap();
+        b.wait_event(EventKind::CallEstablished, SIP).unwrap();
+        other.wait_event(EventKind::CallClosed, SIP).unwrap();
+        wait_bindings(&bed, "the answering client in call", |bs| {
+            let in_call: Vec<bool> = bs.iter().map(|b| b["in_call"] == true).collect();
+            in_call.iter().filter(|c| **c).count() == 1
+        });
+        b.hangup().unwrap();
+        answers.wait_event(EventKind::CallClosed, SIP).unwrap();
+        b.wait_event(EventKind::CallClosed, SIP).unwrap();
+    }
+
+    // The softphone leaves (baresip unregisters on exit): the desk phone's
+    // binding and contact stay.
+    drop(soft);
+    wait_location(&bed.ipbx, ALICE.2, SIP, |c| c.len() == 1);
+    let left = wait_bindings(&bed, "one binding left", |b| b.len() == 1);
+    assert_eq!(left[0]["transport"], "tls", "{left:?}");
 }

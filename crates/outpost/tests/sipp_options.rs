@@ -125,8 +125,13 @@ fn sipp_options_over_tls() {
         );
         std::thread::sleep(Duration::from_millis(20));
     }
+    let before_sipp = outpost.log_cursor();
     sipp(dir.path(), "127.0.50.20:5070", "t1", "127.0.50.10");
-    outpost.wait_for_log("TLS handshake complete", Duration::from_secs(5));
+    outpost.wait_for_log_after(
+        before_sipp,
+        "TLS handshake complete",
+        Duration::from_secs(5),
+    );
     let stunnel_log = std::fs::read_to_string(&log).unwrap_or_default();
     for needle in ["Certificate accepted", "TLS connected", "TLSv1.3"] {
         assert!(

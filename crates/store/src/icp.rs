@@ -35,6 +35,12 @@ pub struct NewIcp {
     pub xml_listen_port: u16,
     /// XML (TLS) port on the iPBX: 4443 (the default) or 4445.
     pub xml_destination_port: u16,
+    /// SIP port on the ICP; `None`: found by DNS SRV for a host name, else
+    /// the transport's default (5060, 5061 for TLS).
+    pub sip_port: Option<u16>,
+    /// PEM file of the CA(s) the ICP's TLS certificate is checked with;
+    /// `None`: `[ipbx] ca_file`, else the system's roots.
+    pub ca_file: Option<String>,
 }
 
 impl NewIcp {
@@ -52,6 +58,8 @@ impl NewIcp {
             is_default: false,
             xml_listen_port: 4445,
             xml_destination_port: 4443,
+            sip_port: None,
+            ca_file: None,
         }
     }
 }
@@ -81,10 +89,14 @@ pub struct Icp {
     pub xml_listen_port: u16,
     /// XML destination port on the iPBX.
     pub xml_destination_port: u16,
+    /// SIP port on the ICP, when set.
+    pub sip_port: Option<u16>,
+    /// CA file for the ICP's TLS certificate, when set.
+    pub ca_file: Option<String>,
 }
 
 const ICP_COLUMNS: &str = "id, guid, name, host, kind, sip_udp, sip_tcp, sip_tls, is_default, \
-                           xml_listen_port, xml_destination_port";
+                           xml_listen_port, xml_destination_port, sip_port, ca_file";
 
 impl Icp {
     fn from_row(row: &Row<'_>) -> rusqlite::Result<Self> {
@@ -100,6 +112,8 @@ impl Icp {
             is_default: row.get(8)?,
             xml_listen_port: row.get(9)?,
             xml_destination_port: row.get(10)?,
+            sip_port: row.get(11)?,
+            ca_file: row.get(12)?,
         })
     }
 }
@@ -140,7 +154,8 @@ impl Store {
         }
         tx.execute(
             "INSERT INTO icps (guid, name, host, kind, sip_udp, sip_tcp, sip_tls, is_default, \
-             xml_listen_port, xml_destination_port) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+             xml_listen_port, xml_destination_port, sip_port, ca_file) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
             params![
                 guid,
                 icp.name.trim(),
@@ -152,6 +167,11 @@ impl Store {
                 is_default,
                 icp.xml_listen_port,
                 icp.xml_destination_port,
+                icp.sip_port,
+                icp.ca_file
+                    .as_deref()
+                    .map(str::trim)
+                    .filter(|f| !f.is_empty()),
             ],
         )?;
         let id = tx.last_insert_rowid();
@@ -174,6 +194,20 @@ impl Store {
             .prepare_cached(&format!("SELECT {ICP_COLUMNS} FROM icps ORDER BY id"))?;
         let rows = stmt.query_map([], Icp::from_row)?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// A number that changes whenever a device or an ICP is added, changed
+    /// or removed, by anyone (kept by triggers): a running server polls it
+    /// to reload its in-memory directory.
+    ///
+    /// # Errors
+    /// [`StoreError::Database`].
+    pub fn directory_revision(&self) -> Result<i64, StoreError> {
+        Ok(self.conn.query_row(
+            "SELECT revision FROM directory_revision WHERE id = 1",
+            [],
+            |r| r.get(0),
+        )?)
     }
 
     /// The ICP with this name, if any.
@@ -294,6 +328,27 @@ fn validate(icp: &NewIcp) -> Vec<FieldProblem> {
             "0",
             "port 0 is not usable; use a port from 1 to 65535 (default 4445)",
         ));
+    }
+    if icp.sip_port == Some(0) {
+        problems.push(FieldProblem::with_value(
+            "sip_port",
+            "0",
+            "port 0 is not usable; use a port from 1 to 65535, or leave it out (DNS SRV or the transport's default)",
+        ));
+    }
+    if let Some(file) = icp
+        .ca_file
+        .as_deref()
+        .map(str::trim)
+        .filter(|f| !f.is_empty())
+    {
+        if !std::path::Path::new(file).is_absolute() {
+            problems.push(FieldProblem::with_value(
+                "ca_file",
+                file,
+                "give an absolute path: the server may run from another directory",
+            ));
+        }
     }
     if !XML_DESTINATION_PORTS.contains(&icp.xml_destination_port) {
         problems.push(FieldProblem::with_value(

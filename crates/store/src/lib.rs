@@ -65,7 +65,7 @@ pub use guard::{
 pub use icp::{Icp, NewIcp};
 pub use mac::normalize_mac;
 pub use secret::Secret;
-pub use status::DeviceStatusRecord;
+pub use status::{BindingStatusRecord, DeviceStatusRecord};
 pub use update::{DeviceUpdate, DeviceUpdated};
 
 /// How long a statement waits for another connection's lock before failing

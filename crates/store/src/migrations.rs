@@ -101,6 +101,55 @@ const MIGRATIONS: &[&str] = &[
         updated          INTEGER NOT NULL
     ) STRICT;
     ",
+    // 4: ICP routing (PRO-1, SIG-9, NET-5): an ICP's own SIP port and the
+    // CA file its TLS certificate is checked with; a revision counter
+    // bumped by triggers on every device or ICP change, whoever makes it
+    // (CLI, API, import), so a running server reloads its in-memory
+    // directory without querying the database per request.
+    "
+    ALTER TABLE icps ADD COLUMN sip_port INTEGER
+        CHECK (sip_port IS NULL OR sip_port BETWEEN 1 AND 65535);
+    ALTER TABLE icps ADD COLUMN ca_file TEXT;
+    CREATE TABLE directory_revision (
+        id       INTEGER PRIMARY KEY CHECK (id = 1),
+        revision INTEGER NOT NULL
+    ) STRICT;
+    INSERT INTO directory_revision (id, revision) VALUES (1, 0);
+    CREATE TRIGGER devices_inserted AFTER INSERT ON devices
+        BEGIN UPDATE directory_revision SET revision = revision + 1 WHERE id = 1; END;
+    CREATE TRIGGER devices_updated AFTER UPDATE ON devices
+        BEGIN UPDATE directory_revision SET revision = revision + 1 WHERE id = 1; END;
+    CREATE TRIGGER devices_deleted AFTER DELETE ON devices
+        BEGIN UPDATE directory_revision SET revision = revision + 1 WHERE id = 1; END;
+    CREATE TRIGGER icps_inserted AFTER INSERT ON icps
+        BEGIN UPDATE directory_revision SET revision = revision + 1 WHERE id = 1; END;
+    CREATE TRIGGER icps_updated AFTER UPDATE ON icps
+        BEGIN UPDATE directory_revision SET revision = revision + 1 WHERE id = 1; END;
+    CREATE TRIGGER icps_deleted AFTER DELETE ON icps
+        BEGIN UPDATE directory_revision SET revision = revision + 1 WHERE id = 1; END;
+    ",
+    // 5: per-binding runtime status: a device may have several clients
+    // registered (a desk phone and a softphone), each with its own
+    // address, transport and state; `binding` is the B2BUA's binding
+    // number (never the token). Replaced with each device status, cleared
+    // at every start.
+    "
+    CREATE TABLE binding_status (
+        setside_username TEXT    NOT NULL
+                                 REFERENCES devices (setside_username) ON DELETE CASCADE,
+        binding          INTEGER NOT NULL CHECK (binding >= 0),
+        contact          TEXT    NOT NULL,
+        transport        TEXT    NOT NULL,
+        user_agent       TEXT,
+        registered       INTEGER NOT NULL CHECK (registered IN (0, 1)),
+        connected        INTEGER NOT NULL CHECK (connected IN (0, 1)),
+        in_call          INTEGER NOT NULL CHECK (in_call IN (0, 1)),
+        natted           INTEGER NOT NULL CHECK (natted IN (0, 1)),
+        last_address     TEXT    NOT NULL,
+        expires          INTEGER NOT NULL,
+        PRIMARY KEY (setside_username, binding)
+    ) STRICT;
+    ",
 ];
 
 /// The schema version this code produces and understands.

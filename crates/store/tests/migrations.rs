@@ -38,8 +38,10 @@ fn fresh_file_is_migrated_to_latest() {
     assert_eq!(
         table_names(&path),
         [
+            "binding_status",
             "device_status",
             "devices",
+            "directory_revision",
             "guard_allow",
             "guard_deny",
             "guard_revision",

@@ -20,6 +20,8 @@
 //!   prove that audio crossed the gateway in each direction.
 //! - [`wait`]: the only way tests wait: polling with a deadline and a message
 //!   (fixed sleeps are not allowed in tests).
+//! - [`pki`]: a test CA ([`TestCa`]) issuing certificates for host names,
+//!   e.g. for an iPBX reached over TLS by name.
 //!
 //! What it does not do:
 //! - no mocks and no simulated network: everything is a real program in a
@@ -30,10 +32,14 @@
 //!   the namespaces it made (use 198.18.0.0/15 addresses);
 //! - it does not install packages (`scripts/test.sh` does).
 //!
-//! Tests that use it start with [`skip_e2e`], which honours
-//! `OUTPOST_SKIP_E2E=1`, and `unwrap()` the test bed's errors: a panic keeps
-//! the lab directory (its path is printed) and the error text already holds
-//! the command line, stderr or log tail that explains it.
+//! Tests that use it start with [`skip_e2e`], which skips them when
+//! `OUTPOST_SKIP_E2E=1` or when not running as root ("needs root"), and
+//! records each skip in the file named by `OUTPOST_SKIP_REPORT` so that
+//! `scripts/test.sh` counts it as skipped, not passed (and fails a root run
+//! that skipped any without `OUTPOST_SKIP_E2E=1`). They `unwrap()` the test
+//! bed's errors: a panic keeps the lab directory (its path is printed) and
+//! the error text already holds the command line, stderr or log tail that
+//! explains it.
 //!
 //! ```no_run
 //! use std::time::Duration;
@@ -69,9 +75,11 @@ use std::time::Duration;
 
 pub mod baresip;
 pub mod capture;
+pub mod dns;
 pub mod kamailio;
 pub mod netns;
 pub mod outpost;
+pub mod pki;
 pub mod process;
 pub mod rtp;
 pub mod tone;
@@ -79,9 +87,10 @@ pub mod wait;
 
 pub use baresip::{Direction, Event, EventKind, MediaEnc, Phone, PhoneConfig, Transport};
 pub use kamailio::{Ipbx, IpbxConfig};
-pub use netns::{Host, Lab, Network};
+pub use netns::{Host, Lab, Network, PortBlock};
 pub use outpost::{DeviceSpec, OutpostNode, OutpostSpec, metric_sum, metrics};
-pub use process::Process;
+pub use pki::TestCa;
+pub use process::{LogCursor, Process};
 pub use wait::wait_until;
 
 /// Result type of the test bed.
@@ -238,16 +247,89 @@ pub const SKIP_ENV: &str = "OUTPOST_SKIP_E2E";
 /// Environment variable that keeps a lab's directory after the test.
 pub const KEEP_ENV: &str = "OUTPOST_KEEP_LAB";
 
-/// Returns `true` (after printing `skipped: OUTPOST_SKIP_E2E=1`) when the
-/// end-to-end tests are switched off; every e2e test starts with
-/// `if outpost_testbed::skip_e2e() { return; }`.
-pub fn skip_e2e() -> bool {
+/// Environment variable naming a file to which every skipped end-to-end
+/// test appends one line, `<test binary>::<test name><TAB><reason>`.
+/// `scripts/test.sh` sets it (truncating the file first), counts those tests
+/// as skipped instead of passed and lists them.
+pub const SKIP_REPORT_ENV: &str = "OUTPOST_SKIP_REPORT";
+
+/// Why the end-to-end tests cannot run in this process, if they cannot:
+/// `OUTPOST_SKIP_E2E=1`, or not root (network namespaces need it), which
+/// reads `needs root ...`.
+pub fn skip_reason() -> Option<String> {
     if std::env::var(SKIP_ENV).is_ok_and(|v| v == "1") {
-        println!("skipped: {SKIP_ENV}=1");
-        true
-    } else {
-        false
+        return Some(format!("{SKIP_ENV}=1"));
     }
+    let euid = rustix::process::geteuid();
+    if !euid.is_root() {
+        return Some(format!(
+            "needs root (network namespaces); effective uid is {}",
+            euid.as_raw()
+        ));
+    }
+    None
+}
+
+/// Returns `true` when the end-to-end tests cannot run here (see
+/// [`skip_reason`]); every e2e test starts with
+/// `if outpost_testbed::skip_e2e() { return; }`.
+///
+/// A skipped test still passes as far as the test harness knows, so the
+/// skip is printed (`skipped: <reason>`, to stdout and stderr) and appended
+/// to the file named by [`SKIP_REPORT_ENV`] when it is set. If that file
+/// cannot be written the test panics: a skip nobody counts would pass as a
+/// success.
+pub fn skip_e2e() -> bool {
+    let Some(reason) = skip_reason() else {
+        return false;
+    };
+    let test = current_test_name();
+    println!("skipped: {reason}");
+    eprintln!("test {test} skipped: {reason}");
+    if let Some(path) = std::env::var_os(SKIP_REPORT_ENV).filter(|p| !p.is_empty()) {
+        let path = PathBuf::from(path);
+        if let Err(e) = record_skip(&path, &test, &reason) {
+            panic!(
+                "{test} is skipped ({reason}) but the skip could not be recorded in {} \
+                 ({SKIP_REPORT_ENV}): {e}",
+                path.display()
+            );
+        }
+    }
+    true
+}
+
+/// `<test binary>::<test name>`: libtest runs each test on a thread named
+/// after it; the binary's file name loses cargo's `-<hash>` suffix.
+fn current_test_name() -> String {
+    let binary = std::env::current_exe()
+        .ok()
+        .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .map(|name| match name.rsplit_once('-') {
+            Some((stem, hash))
+                if hash.len() == 16 && hash.chars().all(|c| c.is_ascii_hexdigit()) =>
+            {
+                stem.to_owned()
+            }
+            _ => name,
+        })
+        .unwrap_or_else(|| "?".to_owned());
+    let thread = std::thread::current();
+    let test = thread.name().filter(|n| *n != "main").unwrap_or("?");
+    format!("{binary}::{test}")
+}
+
+/// Appends `test<TAB>reason` to the skip report (one `write` of one line,
+/// so tests skipping in parallel do not interleave).
+fn record_skip(path: &Path, test: &str, reason: &str) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let clean = |s: &str| s.replace(['\t', '\n', '\r'], " ");
+    let line = format!("{}\t{}\n", clean(test), clean(reason));
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)?
+        .write_all(line.as_bytes())
 }
 
 /// Checks that we run as root and that every program in `tools` is in
@@ -364,6 +446,36 @@ mod tests {
         assert!(text.contains("sh -c 'echo broken >&2; exit 4'"), "{text}");
         assert!(text.contains("stderr: broken"), "{text}");
         assert!(text.contains("exit status: 4"), "{text}");
+    }
+
+    #[test]
+    fn skips_are_recorded_one_line_each_with_the_test_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let report = dir.path().join("skipped.txt");
+        let name = current_test_name();
+        assert!(
+            name.starts_with("outpost_testbed::")
+                && name.ends_with("skips_are_recorded_one_line_each_with_the_test_name"),
+            "{name}"
+        );
+        record_skip(&report, &name, "needs root (network namespaces)").unwrap();
+        record_skip(&report, "bin::other", "OUTPOST_SKIP_E2E=1\tand\nmore").unwrap();
+        let text = std::fs::read_to_string(&report).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 2, "{text}");
+        assert_eq!(lines[0], format!("{name}\tneeds root (network namespaces)"));
+        assert_eq!(lines[1], "bin::other\tOUTPOST_SKIP_E2E=1 and more");
+    }
+
+    #[test]
+    fn the_skip_reason_names_root_or_the_switch() {
+        match skip_reason() {
+            None => assert!(rustix::process::geteuid().is_root()),
+            Some(r) => assert!(
+                r == format!("{SKIP_ENV}=1") || r.starts_with("needs root"),
+                "{r}"
+            ),
+        }
     }
 
     #[test]

@@ -601,6 +601,56 @@ impl Host {
         Ok(())
     }
 
+    /// Runs `f` on a thread that entered this host's network namespace and
+    /// returns its result: sockets `f` creates (a `TcpStream`, a
+    /// `UdpSocket`) stay in that namespace, so the test process can talk to
+    /// the lab as the host would.
+    pub fn in_netns<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> std::io::Result<T> + Send + 'static,
+    ) -> std::io::Result<T> {
+        let path = PathBuf::from("/run/netns").join(&self.netns);
+        std::thread::spawn(move || -> std::io::Result<T> {
+            let ns = std::fs::File::open(&path)?;
+            rustix::thread::move_into_link_name_space(
+                std::os::fd::AsFd::as_fd(&ns),
+                Some(rustix::thread::LinkNameSpaceType::Network),
+            )?;
+            // This thread now lives in the host's namespace and ends here.
+            f()
+        })
+        .join()
+        .map_err(|_| std::io::Error::other("namespace thread panicked"))?
+    }
+
+    /// A TCP connection to `addr` from this host (its namespace), giving up
+    /// after `timeout`.
+    pub fn connect_tcp(
+        &self,
+        addr: std::net::SocketAddr,
+        timeout: std::time::Duration,
+    ) -> std::io::Result<std::net::TcpStream> {
+        self.in_netns(move || std::net::TcpStream::connect_timeout(&addr, timeout))
+    }
+
+    /// Black-holes new TCP connections to `port` on this host: an iptables
+    /// rule in its namespace drops incoming SYNs, so clients see no answer
+    /// at all (not a refusal) until the returned guard is dropped or
+    /// [`PortBlock::unblock`]ed. Connections already up keep working; see
+    /// [`Host::block_tcp_port`] to stall those too.
+    #[must_use = "the port is unblocked when the guard is dropped"]
+    pub fn block_tcp_syn(&self, port: u16) -> Result<PortBlock> {
+        PortBlock::insert(self, port, true)
+    }
+
+    /// Black-holes every incoming TCP packet to `port` on this host (new
+    /// and established connections: a peer that stopped answering), until
+    /// the returned guard is dropped or [`PortBlock::unblock`]ed.
+    #[must_use = "the port is unblocked when the guard is dropped"]
+    pub fn block_tcp_port(&self, port: u16) -> Result<PortBlock> {
+        PortBlock::insert(self, port, false)
+    }
+
     /// True if something in the host listens on `proto` (`"udp"` or
     /// `"tcp"`) at `addr:port` (checked with `ss`).
     pub fn is_listening(&self, proto: &str, addr: Ipv4Addr, port: u16) -> Result<bool> {
@@ -610,6 +660,78 @@ impl Host {
         Ok(String::from_utf8_lossy(&out.stdout)
             .lines()
             .any(|l| l.split_whitespace().any(|field| field == want)))
+    }
+}
+
+/// An iptables rule in a host's namespace dropping incoming TCP to a port
+/// ([`Host::block_tcp_syn`], [`Host::block_tcp_port`]); removed on drop.
+#[derive(Debug)]
+pub struct PortBlock {
+    host: Host,
+    port: u16,
+    syn_only: bool,
+    rule: Vec<String>,
+    active: bool,
+}
+
+impl PortBlock {
+    fn insert(host: &Host, port: u16, syn_only: bool) -> Result<Self> {
+        require_tools(&["iptables"], "black-holing a port")?;
+        let mut rule: Vec<String> = ["INPUT", "-p", "tcp", "--dport"]
+            .map(str::to_owned)
+            .to_vec();
+        rule.push(port.to_string());
+        if syn_only {
+            rule.push("--syn".to_owned());
+        }
+        rule.extend(["-j", "DROP"].map(str::to_owned));
+        let mut args = vec!["iptables", "-w", "-I"];
+        args.extend(rule.iter().map(String::as_str));
+        host.run(&args)?;
+        Ok(Self {
+            host: host.clone(),
+            port,
+            syn_only,
+            rule,
+            active: true,
+        })
+    }
+
+    /// Packets the rule dropped so far (`iptables -L -v -x`).
+    pub fn dropped(&self) -> Result<u64> {
+        let out = self
+            .host
+            .run(&["iptables", "-w", "-L", "INPUT", "-v", "-x", "-n"])?;
+        let port = format!("dpt:{}", self.port);
+        Ok(String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter(|l| l.contains("DROP") && l.split_whitespace().any(|f| f == port))
+            .filter(|l| l.contains("flags:") == self.syn_only)
+            .filter_map(|l| l.split_whitespace().next()?.parse::<u64>().ok())
+            .sum())
+    }
+
+    /// Removes the rule now, reporting a failure (dropping the guard
+    /// removes it too, silently).
+    pub fn unblock(mut self) -> Result<()> {
+        self.remove()
+    }
+
+    fn remove(&mut self) -> Result<()> {
+        if !std::mem::take(&mut self.active) {
+            return Ok(());
+        }
+        let mut args = vec!["iptables", "-w", "-D"];
+        args.extend(self.rule.iter().map(String::as_str));
+        self.host.run(&args).map(drop)
+    }
+}
+
+impl Drop for PortBlock {
+    fn drop(&mut self) {
+        // The namespace may be gone already (lab dropped first): nothing
+        // left to unblock then.
+        let _ = self.remove();
     }
 }
 

@@ -5,6 +5,13 @@
 //! to one log file in the lab directory, which is what error messages quote
 //! and what a failing test leaves behind. Dropping a `Process` stops it:
 //! `SIGTERM`, then `SIGKILL` if it has not exited after a bounded grace time.
+//!
+//! Log waits take a [`LogCursor`]: a test that waits for the second
+//! occurrence of a line takes [`Process::log_cursor`] before the step that
+//! should write it, and [`Process::wait_for_log_after`] only looks at what
+//! was written since. [`Process::wait_for_log`] searches the whole log (every
+//! line since the process started) and is only right for lines that cannot
+//! have been written before the wait began, such as a start-up line.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -23,6 +30,22 @@ pub(crate) type PidRegistry = Arc<Mutex<Vec<u32>>>;
 
 /// Default time a process gets between `SIGTERM` and `SIGKILL`.
 pub const DEFAULT_STOP_GRACE: Duration = Duration::from_secs(2);
+
+/// A position in a process's log: its length in bytes when the cursor was
+/// taken. Only what is written after it counts for the `*_after` methods of
+/// [`Process`]; a line being written at that moment counts by its remainder.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct LogCursor(u64);
+
+impl LogCursor {
+    /// The start of the log: everything written since the process started.
+    pub const START: Self = Self(0);
+
+    /// The byte offset in the log file.
+    pub fn offset(self) -> u64 {
+        self.0
+    }
+}
 
 /// A running child whose output goes to a log file; stopped on drop.
 #[derive(Debug)]
@@ -100,9 +123,31 @@ impl Process {
 
     /// The whole log so far (lossy UTF-8; empty if unreadable).
     pub fn log_text(&self) -> String {
-        std::fs::read(&self.log_path)
-            .map(|b| String::from_utf8_lossy(&b).into_owned())
-            .unwrap_or_default()
+        self.log_text_after(LogCursor::START)
+    }
+
+    /// The current end of the log: what is written from now on is "after"
+    /// this cursor.
+    pub fn log_cursor(&self) -> LogCursor {
+        LogCursor(
+            std::fs::metadata(&self.log_path)
+                .map(|m| m.len())
+                .unwrap_or(0),
+        )
+    }
+
+    /// What was written to the log after `cursor` (lossy UTF-8; empty if
+    /// unreadable).
+    pub fn log_text_after(&self, cursor: LogCursor) -> String {
+        let bytes = std::fs::read(&self.log_path).unwrap_or_default();
+        let start = usize::try_from(cursor.0).map_or(bytes.len(), |c| c.min(bytes.len()));
+        String::from_utf8_lossy(&bytes[start..]).into_owned()
+    }
+
+    /// How many times `pattern` (plain substring, non-overlapping) was
+    /// written after `cursor`.
+    pub fn log_count_after(&self, cursor: LogCursor, pattern: &str) -> usize {
+        self.log_text_after(cursor).matches(pattern).count()
     }
 
     /// The last 40 lines of the log, for error messages.
@@ -146,23 +191,67 @@ impl Process {
         }
     }
 
-    /// Waits until the log contains `pattern` (plain substring). Fails early
-    /// if the process exits; on timeout the error carries the log's last 40
-    /// lines.
+    /// Waits until the log contains `pattern` (plain substring) anywhere
+    /// since the process started: for start-up lines only; a line that an
+    /// earlier step may already have written needs
+    /// [`Process::wait_for_log_after`]. Fails early if the process exits; on
+    /// timeout the error carries the log's last 40 lines.
     pub fn wait_for_log(&mut self, pattern: &str, timeout: Duration) -> Result<()> {
+        self.wait_for_log_after(LogCursor::START, pattern, timeout)
+            .map(drop)
+    }
+
+    /// Waits until a line written after `cursor` contains `pattern` (plain
+    /// substring) and returns the first such line (text after the cursor
+    /// only). Fails early if the process exits; on timeout the error carries
+    /// the log's last 40 lines.
+    pub fn wait_for_log_after(
+        &mut self,
+        cursor: LogCursor,
+        pattern: &str,
+        timeout: Duration,
+    ) -> Result<String> {
+        self.wait_for_log_count_after(cursor, pattern, 1, timeout)?;
+        Ok(self
+            .log_text_after(cursor)
+            .lines()
+            .find(|l| l.contains(pattern))
+            .unwrap_or(pattern)
+            .to_owned())
+    }
+
+    /// Waits until `pattern` (plain substring) was written at least `count`
+    /// times after `cursor`, and returns how many times it was. Fails early
+    /// if the process exits; on timeout the error says how many were seen
+    /// and carries the log's last 40 lines.
+    pub fn wait_for_log_count_after(
+        &mut self,
+        cursor: LogCursor,
+        pattern: &str,
+        count: usize,
+        timeout: Duration,
+    ) -> Result<usize> {
+        let what = if count == 1 {
+            format!("`{pattern}`")
+        } else {
+            format!("{count} times `{pattern}`")
+        };
         let what = format!(
-            "`{pattern}` in the log of {} ({})",
+            "{what} in the log of {} ({}) after byte {}",
             self.name,
-            self.log_path.display()
+            self.log_path.display(),
+            cursor.0
         );
         let log_path = self.log_path.clone();
         wait_until_or(
             &what,
             timeout,
-            |_| {
-                if self.log_text().contains(pattern) {
-                    return Ok(Some(()));
+            |note| {
+                let seen = self.log_count_after(cursor, pattern);
+                if seen >= count {
+                    return Ok(Some(seen));
                 }
+                *note = format!("seen {seen} time(s)");
                 self.ensure_running(&format!("waiting for `{pattern}` in its log"))?;
                 Ok(None)
             },
@@ -280,6 +369,48 @@ mod tests {
         let text = err.to_string();
         assert!(text.contains("timed out"), "{text}");
         assert!(text.contains("zzz"), "{text}");
+    }
+
+    #[test]
+    fn waits_after_a_cursor_ignore_earlier_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        let gate_dir = tempfile::tempdir().unwrap();
+        let go = gate_dir.path().join("go");
+        // The second "tick" is written only once `go` exists.
+        let script = format!(
+            "echo tick 1; while [ ! -e {go} ]; do sleep 0.02; done; echo tick 2; echo tock; exec sleep 30",
+            go = go.display()
+        );
+        let mut p = Process::spawn("ticker", sh(&script), dir.path().join("t.log")).unwrap();
+        p.wait_for_log("tick 1", Duration::from_secs(5)).unwrap();
+        let cursor = p.log_cursor();
+        assert!(cursor > LogCursor::START);
+        assert_eq!(p.log_count_after(cursor, "tick"), 0);
+        assert_eq!(p.log_count_after(LogCursor::START, "tick"), 1);
+        // Before the second tick, a wait after the cursor does not match
+        // the first one.
+        let err = p
+            .wait_for_log_after(cursor, "tick", Duration::from_millis(100))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("timed out"), "{err}");
+        assert!(err.contains("seen 0 time(s)"), "{err}");
+        assert!(err.contains("tick 1"), "the tail is the whole log's: {err}");
+        std::fs::write(&go, "").unwrap();
+        let line = p
+            .wait_for_log_after(cursor, "tick", Duration::from_secs(5))
+            .unwrap();
+        assert_eq!(line, "tick 2");
+        p.wait_for_log_after(cursor, "tock", Duration::from_secs(5))
+            .unwrap();
+        assert_eq!(p.log_text_after(cursor), "tick 2\ntock\n");
+        assert_eq!(
+            p.wait_for_log_count_after(LogCursor::START, "tick", 2, Duration::from_secs(5))
+                .unwrap(),
+            2
+        );
+        // A cursor past the end (a log truncated since) yields nothing.
+        assert_eq!(p.log_text_after(LogCursor(1 << 40)), "");
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! Proof that the test bed itself works, before any Outpost is put in it:
 //! real Kamailio, real baresip phones, real namespaces and NAT.
 //!
-//! Needs root, iproute2, iptables, kamailio and baresip; a missing one fails
+//! Needs root (without it they skip themselves, reported as skipped),
+//! iproute2, iptables, kamailio and baresip; a missing tool fails
 //! the test with its name. `OUTPOST_SKIP_E2E=1` skips these tests.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};

@@ -15,6 +15,7 @@ use crate::events::{B2buaEvent, Direction};
 use crate::flow::{Destination, DeviceCredentials, Directory, Side};
 use crate::headers::escape_user;
 use crate::policy::{Route, RouteRequest};
+use crate::registration::BindingId;
 use crate::sipmsg::{contact_uri, display_prefix, next_max_forwards, record_routes, without_tag};
 use crate::timers::Timer;
 use crate::{B2bua, Io, Purpose, Server};
@@ -26,6 +27,8 @@ struct Far<D> {
     device: (String, String),
     icp_host: String,
     direction: Direction,
+    /// The device's binding (client) the call is with, when known.
+    binding: Option<BindingId>,
 }
 
 /// Default lifetime of a subscription whose request names none.
@@ -102,7 +105,7 @@ impl<D: Destination> B2bua<D> {
                 let Some(device) = caller else {
                     return self.reply(io, id, &request, &source, StatusCode::FORBIDDEN);
                 };
-                self.toward_icp(&request, &device, icp, directory)
+                self.toward_icp(&request, &source, &device, icp, directory)
             }
             Route::Phone(phone) => self.toward_phone(&request, phone),
         };
@@ -124,6 +127,7 @@ impl<D: Destination> B2bua<D> {
     fn toward_icp(
         &mut self,
         request: &Message,
+        source: &D,
         device: &DeviceCredentials<D>,
         icp: crate::IcpTarget<D>,
         directory: &dyn Directory<D>,
@@ -156,7 +160,12 @@ impl<D: Destination> B2bua<D> {
             .user()
             .map_or_else(|| user.clone(), |u| translate(&u));
         let transport = icp.destination.transport();
-        let contact = self.private_contact_for(&device.setside_username, transport);
+        let binding = self.regs.of_source(
+            &device.setside_username,
+            source,
+            contact_uri(request).as_ref(),
+        );
+        let contact = self.private_contact_for(&device.setside_username, binding, transport);
         let leg = Leg {
             side: Side::Private,
             call_id: self.rng.call_id(),
@@ -187,6 +196,7 @@ impl<D: Destination> B2bua<D> {
             ),
             icp_host: icp.host,
             direction: Direction::FromPhone,
+            binding,
         })
     }
 
@@ -200,9 +210,10 @@ impl<D: Destination> B2bua<D> {
         let domain = self.public_domain();
         let from = request.from().map_err(|_| StatusCode::BAD_REQUEST)?;
         let to = request.to().map_err(|_| StatusCode::BAD_REQUEST)?;
-        let (icp_user, icp_host) = self
-            .regs
-            .by_user(&phone.setside_username)
+        let binding = self.regs.of_target(&phone);
+        let (icp_user, icp_host) = binding
+            .and_then(|b| self.regs.get(b))
+            .or_else(|| self.regs.any_of(&phone.setside_username))
             .map(|b| (b.device.icpside_username.clone(), b.icp.host.clone()))
             .ok_or(StatusCode::NOT_FOUND)?;
         let from_user = from
@@ -244,6 +255,7 @@ impl<D: Destination> B2bua<D> {
             device: (phone.setside_username, icp_user),
             icp_host,
             direction: Direction::ToPhone,
+            binding,
         })
     }
 
@@ -289,7 +301,9 @@ impl<D: Destination> B2bua<D> {
         let side = source.side();
         let near_contact = match side {
             Side::Public => self.contact(Side::Public, source.transport(), None),
-            Side::Private => self.private_contact_for(&far.device.0, source.transport()),
+            Side::Private => {
+                self.private_contact_for(&far.device.0, far.binding, source.transport())
+            }
         };
         let near = match self.near_leg(&request, &source, near_contact) {
             Ok(l) => l,
@@ -378,6 +392,7 @@ impl<D: Destination> B2bua<D> {
             kind,
             device: far.device.0,
             device_icp: far.device.1,
+            binding: far.binding,
             icp_host: far.icp_host,
             legs,
             phase: Phase::Early,

@@ -23,6 +23,7 @@ use outpost_txn::TransactionId;
 use crate::events::CallRef;
 use crate::flow::Side;
 use crate::headers::parse_replaces;
+use crate::registration::BindingId;
 use crate::timers::Handle;
 
 pub(crate) use build::LegRequest;
@@ -106,6 +107,8 @@ pub(crate) struct Call<D> {
     /// username.
     pub(crate) device: String,
     pub(crate) device_icp: String,
+    /// The device's binding (client) the call is with, when known.
+    pub(crate) binding: Option<BindingId>,
     /// The iPBX host, the domain of URIs on the private leg.
     pub(crate) icp_host: String,
     pub(crate) legs: [Leg<D>; 2],
@@ -133,6 +136,7 @@ pub(crate) struct Calls<D> {
     calls: HashMap<CallKey, Call<D>>,
     dialogs: HashMap<(Side, String, String), CallKey>,
     per_device: HashMap<String, usize>,
+    per_binding: HashMap<BindingId, usize>,
     next: u64,
 }
 
@@ -142,6 +146,7 @@ impl<D> Default for Calls<D> {
             calls: HashMap::new(),
             dialogs: HashMap::new(),
             per_device: HashMap::new(),
+            per_binding: HashMap::new(),
             next: 0,
         }
     }
@@ -156,6 +161,9 @@ impl<D> Calls<D> {
     }
     pub(crate) fn in_call(&self, user: &str) -> bool {
         self.per_device.get(user).is_some_and(|n| *n > 0)
+    }
+    pub(crate) fn binding_in_call(&self, binding: BindingId) -> bool {
+        self.per_binding.get(&binding).is_some_and(|n| *n > 0)
     }
     pub(crate) fn next_key(&mut self) -> CallKey {
         self.next += 1;
@@ -176,6 +184,9 @@ impl<D> Calls<D> {
         }
         if call.kind == Kind::Invite {
             *self.per_device.entry(call.device.clone()).or_default() += 1;
+            if let Some(b) = call.binding {
+                *self.per_binding.entry(b).or_default() += 1;
+            }
         }
         self.calls.insert(call.key, call);
     }
@@ -190,6 +201,14 @@ impl<D> Calls<D> {
                 *n = n.saturating_sub(1);
                 if *n == 0 {
                     self.per_device.remove(&call.device);
+                }
+            }
+            if let Some(b) = call.binding {
+                if let Some(n) = self.per_binding.get_mut(&b) {
+                    *n = n.saturating_sub(1);
+                    if *n == 0 {
+                        self.per_binding.remove(&b);
+                    }
                 }
             }
         }

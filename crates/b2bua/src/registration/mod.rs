@@ -1,18 +1,29 @@
 //! Registrations (SIG-6): the phone side here, the iPBX side in
-//! [`upstream`], OPTIONS heartbeats in [`heartbeat`].
+//! [`upstream`], OPTIONS heartbeats in [`heartbeat`], the indexes in
+//! [`registry`], status reports in [`status`].
 //!
-//! One binding per device. Its upstream registration moves between "not
-//! registered" and "registered until T" through one operation at a time
-//! (REGISTER or un-REGISTER); what the binding *wants* (registered or not)
-//! is set by the phone, by expiry and by the store, and [`B2bua::drive`]
-//! starts whatever operation brings the upstream state to the wanted one.
-//! Phone REGISTERs that need the iPBX wait in `pending` and are answered
-//! when the operation ends, so nothing is left half-registered.
+//! A device (set-side username) has one binding per client: a desk phone
+//! and a softphone sharing an account each get theirs, told apart by
+//! [`ContactKey`] (RFC 5626 `+sip.instance`, else the Contact URI), each
+//! with its own token and its own registration toward the iPBX (own
+//! Call-ID and Contact), so the iPBX holds one contact per client and forks
+//! calls to them as a registrar would (RFC 3261 §10.3 step 7: a REGISTER
+//! adds, refreshes or removes the bindings it names, no others). At most
+//! [`crate::Config::max_bindings_per_device`] per device.
+//!
+//! A binding's upstream registration moves between "not registered" and
+//! "registered until T" through one operation at a time (REGISTER or
+//! un-REGISTER); what the binding *wants* (registered or not) is set by the
+//! phone, by expiry and by the store, and [`B2bua::drive`] starts whatever
+//! operation brings the upstream state to the wanted one. Phone REGISTERs
+//! that need the iPBX wait in `pending` and are answered when the operation
+//! ends, so nothing is left half-registered.
 
 mod heartbeat;
+mod registry;
+mod status;
 mod upstream;
 
-use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use outpost_sip::auth::DigestClient;
@@ -25,20 +36,26 @@ use crate::headers::Rewriter;
 use crate::timers::Handle;
 use crate::{B2bua, Io};
 
-/// Names a binding for as long as it lives.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub(crate) struct BindingId(u64);
+pub(crate) use registry::{BindingId, ContactKey, Registry};
 
 /// The phone's side of a binding.
 #[derive(Debug, Clone)]
 pub(crate) struct Phone<D> {
-    /// Its Contact as it registered it.
+    /// Its Contact as it registered it last.
     pub(crate) contact: NameAddr,
-    /// The flow it registered over: requests to it go there.
+    /// The flow it registered over last: requests to it go there.
     pub(crate) flow: D,
     pub(crate) natted: bool,
     pub(crate) expires_at: Instant,
+    /// `expires_at` on the wall clock (seconds since the Unix epoch), for
+    /// status reports.
+    pub(crate) expires_unix: u64,
+    /// When its last REGISTER was accepted: the most recent one gives the
+    /// device's last address.
+    pub(crate) last_seen: Instant,
     pub(crate) connected: bool,
+    /// Its User-Agent, trimmed, to tell clients apart in status reports.
+    pub(crate) user_agent: Option<String>,
 }
 
 /// The operation in flight toward the iPBX.
@@ -51,7 +68,10 @@ pub(crate) enum Op {
 
 #[derive(Debug)]
 pub(crate) enum PendingKind<D> {
-    Register { phone: Phone<D>, requested: u32 },
+    Register {
+        phone: Box<Phone<D>>,
+        requested: u32,
+    },
     Unregister,
 }
 
@@ -67,6 +87,8 @@ pub(crate) struct Pending<D> {
 #[derive(Debug)]
 pub(crate) struct Binding<D> {
     pub(crate) id: BindingId,
+    /// Which client of the device this is.
+    pub(crate) key: ContactKey,
     /// The user part of the Contact registered at the iPBX.
     pub(crate) token: String,
     pub(crate) device: DeviceCredentials<D>,
@@ -102,114 +124,15 @@ impl<D> Binding<D> {
 /// Most phone REGISTERs waiting on one binding.
 const MAX_PENDING: usize = 8;
 
-/// All bindings, by id, device and token, and the username maps used to
-/// translate identities between sides.
-#[derive(Debug)]
-pub(crate) struct Registry<D> {
-    bindings: HashMap<BindingId, Binding<D>>,
-    by_user: HashMap<String, BindingId>,
-    by_token: HashMap<String, BindingId>,
-    next: u64,
-}
-
-impl<D> Default for Registry<D> {
-    fn default() -> Self {
-        Self {
-            bindings: HashMap::new(),
-            by_user: HashMap::new(),
-            by_token: HashMap::new(),
-            next: 0,
-        }
-    }
-}
-
-impl<D> Registry<D> {
-    pub(crate) fn len(&self) -> usize {
-        self.bindings.len()
-    }
-    pub(crate) fn registered_count(&self) -> usize {
-        self.bindings.values().filter(|b| b.registered()).count()
-    }
-}
-
-impl<D: Destination> Registry<D> {
-    pub(crate) fn ids(&self) -> Vec<BindingId> {
-        self.bindings.keys().copied().collect()
-    }
-    pub(crate) fn get(&self, id: BindingId) -> Option<&Binding<D>> {
-        self.bindings.get(&id)
-    }
-    pub(crate) fn get_mut(&mut self, id: BindingId) -> Option<&mut Binding<D>> {
-        self.bindings.get_mut(&id)
-    }
-    pub(crate) fn by_user(&self, user: &str) -> Option<&Binding<D>> {
-        self.by_user.get(user).and_then(|id| self.bindings.get(id))
-    }
-    pub(crate) fn by_token(&self, token: &str) -> Option<&Binding<D>> {
-        self.by_token
-            .get(token)
-            .and_then(|id| self.bindings.get(id))
-    }
-    fn next_id(&mut self) -> BindingId {
-        self.next += 1;
-        BindingId(self.next)
-    }
-    fn insert(&mut self, b: Binding<D>) {
-        self.by_user.insert(b.device.setside_username.clone(), b.id);
-        self.by_token.insert(b.token.clone(), b.id);
-        self.bindings.insert(b.id, b);
-    }
-    pub(crate) fn remove(&mut self, id: BindingId) -> Option<Binding<D>> {
-        let b = self.bindings.remove(&id)?;
-        self.by_user.remove(&b.device.setside_username);
-        self.by_token.remove(&b.token);
-        Some(b)
-    }
-    /// The device registered over this reliable flow, if any (SIG-7
-    /// trusted connection).
-    pub(crate) fn trusted(&self, flow: &D) -> Option<&Binding<D>> {
-        if !flow.transport().is_reliable() {
-            return None;
-        }
-        self.bindings
-            .values()
-            .find(|b| b.registered() && b.phone.as_ref().is_some_and(|p| p.flow == *flow))
-    }
-    pub(crate) fn mark_flow_closed(&mut self, flow: &D) -> Vec<String> {
-        let mut out = Vec::new();
-        for b in self.bindings.values_mut() {
-            if let Some(p) = b.phone.as_mut().filter(|p| p.flow == *flow) {
-                p.connected = false;
-                out.push(b.device.setside_username.clone());
-            }
-        }
-        out
-    }
-    /// Set-side → ICP-side username of a known device.
-    pub(crate) fn to_icp_user(&self, user: &str) -> Option<String> {
-        self.by_user(user)
-            .map(|b| b.device.icpside_username.clone())
-    }
-    /// ICP-side → set-side username of a known device.
-    pub(crate) fn to_set_user(&self, user: &str) -> Option<String> {
-        self.bindings
-            .values()
-            .find(|b| b.device.icpside_username == user)
-            .map(|b| b.device.setside_username.clone())
-    }
-    /// Hosts of the iPBXs in use: never shown on the public side.
-    pub(crate) fn icp_hosts(&self) -> Vec<String> {
-        let mut v: Vec<String> = self.bindings.values().map(|b| b.icp.host.clone()).collect();
-        v.sort();
-        v.dedup();
-        v
-    }
-}
+/// Longest User-Agent kept for status reports.
+const MAX_USER_AGENT: usize = 80;
 
 /// What a phone REGISTER asks for.
 enum Ask {
     Query,
-    Unregister,
+    /// Remove this client's binding, or (`None`: `Contact: *`) all of the
+    /// device's (RFC 3261 §10.2.2).
+    Unregister(Option<ContactKey>),
     Register(NameAddr, u32),
 }
 
@@ -261,90 +184,211 @@ impl<D: Destination> B2bua<D> {
             }
         }
         let user = device.setside_username.clone();
-        let bid = match self.regs.by_user(&user).map(|b| b.id) {
-            Some(bid) => bid,
-            None if matches!(ask, Ask::Register(..)) => {
-                if self.regs.len() >= self.config.max_bindings {
-                    self.stats.overload_rejections += 1;
-                    return self.reply(io, id, &request, &source, StatusCode::SERVICE_UNAVAILABLE);
-                }
-                match self.new_binding(&device, icp) {
-                    Some(bid) => bid,
-                    None => return self.reply(io, id, &request, &source, StatusCode::FORBIDDEN),
-                }
-            }
-            // Nothing registered: a query or an unregister is trivially done.
-            None => return self.reply(io, id, &request, &source, StatusCode::OK),
-        };
-        self.refresh_device(bid, device);
-        let headers = self.register_headers(&request, bid);
-        let pending_full = self
-            .regs
-            .get(bid)
-            .is_some_and(|b| b.pending.len() >= MAX_PENDING);
-        if pending_full && !matches!(ask, Ask::Query) {
-            return self.reply(io, id, &request, &source, StatusCode::SERVICE_UNAVAILABLE);
+        for bid in self.regs.of_user(&user) {
+            self.refresh_device(bid, device.clone());
         }
+        let pending = Pending {
+            txn: id,
+            request,
+            source,
+            kind: PendingKind::Unregister,
+        };
         match ask {
-            Ask::Query => {
-                let contact = self.regs.get(bid).and_then(|b| {
-                    let p = b.phone.as_ref()?;
-                    let left = p.expires_at.saturating_duration_since(io.now).as_secs();
-                    Some(phone_contact(&p.contact, left))
-                });
-                let h = contact
-                    .map(|c| vec![(HeaderName::Contact, c)])
-                    .unwrap_or_default();
-                self.reply_with(io, id, &request, &source, StatusCode::OK, h);
-            }
-            Ask::Unregister => {
-                if let Some(b) = self.regs.get_mut(bid) {
-                    b.phone = None;
-                    b.want = false;
-                    b.headers = headers;
-                    self.timers.cancel(b.t_expiry.take());
-                    self.timers.cancel(b.t_heartbeat.take());
-                    b.pending.push(Pending {
-                        txn: id,
-                        request,
-                        source,
-                        kind: PendingKind::Unregister,
-                    });
-                }
-                self.drive(io, bid);
+            Ask::Query => self.answer_query(io, &user, &pending),
+            Ask::Unregister(key) => {
+                let bids = match key {
+                    Some(key) => self.regs.find(&user, &key).into_iter().collect(),
+                    None => self.regs.of_user(&user),
+                };
+                self.unregister_bindings(io, &bids, pending);
             }
             Ask::Register(contact, requested) => {
-                let phone = Phone {
-                    natted: natted(&request, &source),
-                    contact,
-                    flow: source.clone(),
-                    expires_at: io.now,
-                    connected: true,
+                let key = ContactKey::of(&contact);
+                let bid = match self.regs.find(&user, &key) {
+                    Some(bid) => bid,
+                    None => match self.admit_binding(io, &device, icp, key) {
+                        Ok(bid) => bid,
+                        Err(status) => {
+                            let Pending {
+                                txn,
+                                request,
+                                source,
+                                ..
+                            } = pending;
+                            return self.reply(io, txn, &request, &source, status);
+                        }
+                    },
                 };
-                let now = io.now;
-                let Some(b) = self.regs.get_mut(bid) else {
-                    return;
-                };
-                b.headers = headers;
-                let in_place = b.want && b.op != Op::Unregister && b.until.is_some_and(|u| u > now);
-                b.want = true;
-                let pending = Pending {
-                    txn: id,
-                    request,
-                    source,
-                    kind: PendingKind::Register { phone, requested },
-                };
-                if in_place {
-                    self.accept(io, bid, pending);
-                } else {
-                    if let Some(b) = self.regs.get_mut(bid) {
-                        b.pending.push(pending);
-                    }
-                    self.drive(io, bid);
-                }
+                self.register_binding(io, bid, contact, requested, pending);
             }
         }
         self.publish_status(&user);
+    }
+
+    /// RFC 3261 §10.3 step 8: a REGISTER without Contact lists the
+    /// device's current bindings.
+    fn answer_query(&mut self, io: &mut Io<'_, D>, user: &str, q: &Pending<D>) {
+        let now = io.now;
+        let contacts: Vec<(HeaderName, String)> = self
+            .regs
+            .bindings_of(user)
+            .filter_map(|b| {
+                let p = b.phone.as_ref()?;
+                let left = p.expires_at.saturating_duration_since(now).as_secs();
+                Some((HeaderName::Contact, phone_contact(&p.contact, left)))
+            })
+            .collect();
+        self.reply_with(io, q.txn, &q.request, &q.source, StatusCode::OK, contacts);
+    }
+
+    /// Removes `bids` (all but the last without waiting; the phone is
+    /// answered when the last one's un-REGISTER is done). Removing a
+    /// binding that does not exist is no error (§10.3 step 6 only refuses
+    /// a malformed `*`).
+    fn unregister_bindings(&mut self, io: &mut Io<'_, D>, bids: &[BindingId], q: Pending<D>) {
+        let Some((&last, others)) = bids.split_last() else {
+            return self.reply(io, q.txn, &q.request, &q.source, StatusCode::OK);
+        };
+        let full = self
+            .regs
+            .get(last)
+            .is_some_and(|b| b.pending.len() >= MAX_PENDING);
+        if full {
+            return self.reply(
+                io,
+                q.txn,
+                &q.request,
+                &q.source,
+                StatusCode::SERVICE_UNAVAILABLE,
+            );
+        }
+        for &bid in others {
+            let headers = self.register_headers(&q.request, bid);
+            self.forget_phone(bid, headers);
+            self.drive(io, bid);
+        }
+        let headers = self.register_headers(&q.request, last);
+        self.forget_phone(last, headers);
+        if let Some(b) = self.regs.get_mut(last) {
+            b.pending.push(q);
+        }
+        self.drive(io, last);
+    }
+
+    /// The binding no longer wants its phone nor its upstream registration.
+    fn forget_phone(&mut self, bid: BindingId, headers: Vec<(HeaderName, String)>) {
+        if let Some(b) = self.regs.get_mut(bid) {
+            b.phone = None;
+            b.want = false;
+            b.headers = headers;
+            self.timers.cancel(b.t_expiry.take());
+            self.timers.cancel(b.t_heartbeat.take());
+        }
+    }
+
+    /// Registers or refreshes one client's binding.
+    fn register_binding(
+        &mut self,
+        io: &mut Io<'_, D>,
+        bid: BindingId,
+        contact: NameAddr,
+        requested: u32,
+        q: Pending<D>,
+    ) {
+        let headers = self.register_headers(&q.request, bid);
+        let now = io.now;
+        let Some(b) = self.regs.get_mut(bid) else {
+            return self.reply(
+                io,
+                q.txn,
+                &q.request,
+                &q.source,
+                StatusCode::SERVER_INTERNAL_ERROR,
+            );
+        };
+        if b.pending.len() >= MAX_PENDING {
+            return self.reply(
+                io,
+                q.txn,
+                &q.request,
+                &q.source,
+                StatusCode::SERVICE_UNAVAILABLE,
+            );
+        }
+        let user_agent = q.request.header(&HeaderName::UserAgent).map(|ua| {
+            ua.chars()
+                .filter(|c| !c.is_control())
+                .take(MAX_USER_AGENT)
+                .collect::<String>()
+        });
+        let phone = Phone {
+            natted: natted(&q.request, &q.source),
+            contact,
+            flow: q.source.clone(),
+            expires_at: now,
+            expires_unix: 0,
+            last_seen: now,
+            connected: true,
+            user_agent,
+        };
+        b.headers = headers;
+        let in_place = b.want && b.op != Op::Unregister && b.until.is_some_and(|u| u > now);
+        b.want = true;
+        let pending = Pending {
+            kind: PendingKind::Register {
+                phone: Box::new(phone),
+                requested,
+            },
+            ..q
+        };
+        if in_place {
+            self.accept(io, bid, pending);
+        } else {
+            b.pending.push(pending);
+            self.drive(io, bid);
+        }
+    }
+
+    /// A binding for a new client of `device`: beyond
+    /// [`crate::Config::max_bindings_per_device`], the device's binding
+    /// that expires first makes room. The alternative, 503 until one
+    /// expires, would lock a phone out for up to `phone_expiry` after each
+    /// reboot that changes its Contact (stale bindings linger), and only a
+    /// holder of the device's password can register at all: that holder is
+    /// trusted with the device's bindings, so replacing one costs nothing
+    /// that it could not do with `Contact: *`. Asterisk's `remove_existing`
+    /// makes the same choice.
+    fn admit_binding(
+        &mut self,
+        io: &mut Io<'_, D>,
+        device: &DeviceCredentials<D>,
+        icp: IcpTarget<D>,
+        key: ContactKey,
+    ) -> Result<BindingId, StatusCode> {
+        if self.regs.len() >= self.config.max_bindings {
+            self.stats.overload_rejections += 1;
+            return Err(StatusCode::SERVICE_UNAVAILABLE);
+        }
+        let user = &device.setside_username;
+        let live = self.regs.bindings_of(user).filter(|b| b.want).count();
+        if live >= self.config.max_bindings_per_device {
+            // Only bindings whose phone is registered can make room: ones
+            // still being set up have nothing to lose yet, and a burst of
+            // new clients then gets 503 rather than evicting each other.
+            let victim = self
+                .regs
+                .bindings_of(user)
+                .filter(|b| b.want)
+                .filter_map(|b| b.phone.as_ref().map(|p| (p.expires_at, b.id)))
+                .min();
+            let Some((_, victim)) = victim else {
+                self.stats.overload_rejections += 1;
+                return Err(StatusCode::SERVICE_UNAVAILABLE);
+            };
+            self.drop_phone(io, victim);
+        }
+        self.new_binding(device, icp, key)
+            .ok_or(StatusCode::FORBIDDEN)
     }
 
     fn classify(&self, request: &Message) -> Result<Ask, StatusCode> {
@@ -352,12 +396,13 @@ impl<D: Destination> B2bua<D> {
         if request.is_contact_wildcard() {
             // RFC 3261 §10.3 step 6: `*` only with Expires: 0.
             return if header_expires == Some(0) {
-                Ok(Ask::Unregister)
+                Ok(Ask::Unregister(None))
             } else {
                 Err(StatusCode::BAD_REQUEST)
             };
         }
         let contacts = request.contacts().map_err(|_| StatusCode::BAD_REQUEST)?;
+        // Phones register one Contact; further ones are not bound.
         let Some(contact) = contacts.first() else {
             return Ok(Ask::Query);
         };
@@ -366,7 +411,7 @@ impl<D: Destination> B2bua<D> {
         }
         let expires = contact.expires().or(header_expires).unwrap_or(3600);
         if expires == 0 {
-            Ok(Ask::Unregister)
+            Ok(Ask::Unregister(Some(ContactKey::of(contact))))
         } else {
             Ok(Ask::Register(contact.clone(), expires))
         }
@@ -376,6 +421,7 @@ impl<D: Destination> B2bua<D> {
         &mut self,
         device: &DeviceCredentials<D>,
         icp: IcpTarget<D>,
+        key: ContactKey,
     ) -> Option<BindingId> {
         let digest = DigestClient::new(
             device.icpside_username.clone(),
@@ -389,6 +435,7 @@ impl<D: Destination> B2bua<D> {
         }
         let binding = Binding {
             id,
+            key,
             token,
             device: device.clone(),
             icp,
@@ -487,9 +534,11 @@ impl<D: Destination> B2bua<D> {
             .min(self.config.phone_expiry.as_secs())
             .min(upstream_left);
         phone.expires_at = now + Duration::from_secs(granted);
+        phone.expires_unix = io.unix.saturating_add(granted);
+        phone.last_seen = now;
         let contact = phone_contact(&phone.contact, granted);
         let udp = phone.flow.transport() == Transport::Udp;
-        b.phone = Some(phone);
+        b.phone = Some(*phone);
         let at = now + Duration::from_secs(granted) + self.config.expiry_grace;
         let bid_copy = b.id;
         self.timers.reschedule(
@@ -504,6 +553,10 @@ impl<D: Destination> B2bua<D> {
             );
         }
         let user = b.device.setside_username.clone();
+        // §10.3 step 8 lists every binding of the AOR in the 200; Outpost
+        // answers each client with its own only, as the B2BUA it is: some
+        // phones take the first Contact's expires as theirs, and one
+        // client has no use for another's address. A query gets them all.
         self.reply_with(
             io,
             pending.txn,
@@ -538,64 +591,34 @@ impl<D: Destination> B2bua<D> {
         }
     }
 
-    /// Emits [`crate::B2buaEvent::DeviceStatus`] if the device's status changed.
-    pub(crate) fn publish_status(&mut self, user: &str) {
-        let previous = self.statuses.get(user);
-        let (registered, connected, last_address, natted) = match self.regs.by_user(user) {
-            Some(b) => match &b.phone {
-                Some(p) => (
-                    b.registered(),
-                    p.connected,
-                    Some(p.flow.remote_addr()),
-                    p.natted,
-                ),
-                None => (false, false, previous.and_then(|s| s.last_address), false),
-            },
-            None => (false, false, previous.and_then(|s| s.last_address), false),
-        };
-        let status = crate::DeviceStatus {
-            setside_username: user.to_owned(),
-            registered,
-            connected,
-            in_call: self.calls.in_call(user),
-            last_address,
-            natted,
-        };
-        if previous == Some(&status) {
-            return;
-        }
-        if !status.registered && !status.in_call && self.regs.by_user(user).is_none() {
-            self.statuses.remove(user);
-        } else {
-            self.statuses.insert(user.to_owned(), status.clone());
-        }
-        self.events
-            .push_back(crate::B2buaEvent::DeviceStatus(status));
-    }
-
-    /// The store changed `user`.
+    /// The store changed `user`: each of its bindings keeps going with the
+    /// new credentials, or is unregistered when the device is gone,
+    /// disabled, or moved to another ICP or ICP-side identity.
     pub(crate) fn on_device_update(
         &mut self,
         io: &mut Io<'_, D>,
         user: &str,
         directory: &dyn Directory<D>,
     ) {
-        let Some(bid) = self.regs.by_user(user).map(|b| b.id) else {
+        let bids = self.regs.of_user(user);
+        if bids.is_empty() {
             return;
-        };
+        }
         let device = directory.device(user);
-        let keep = self.regs.get(bid).is_some_and(|b| {
-            device.as_ref().is_some_and(|d| {
-                d.enabled
-                    && d.icpside_username == b.device.icpside_username
-                    && d.icp
-                        .as_ref()
-                        .is_some_and(|i| i.host == b.icp.host && i.port == b.icp.port)
-            })
-        });
-        match device {
-            Some(d) if keep => self.refresh_device(bid, d),
-            _ => self.drop_phone(io, bid),
+        for bid in bids {
+            let keep = self.regs.get(bid).is_some_and(|b| {
+                device.as_ref().is_some_and(|d| {
+                    d.enabled
+                        && d.icpside_username == b.device.icpside_username
+                        && d.icp
+                            .as_ref()
+                            .is_some_and(|i| i.host == b.icp.host && i.port == b.icp.port)
+                })
+            });
+            match &device {
+                Some(d) if keep => self.refresh_device(bid, d.clone()),
+                _ => self.drop_phone(io, bid),
+            }
         }
     }
 
@@ -624,11 +647,18 @@ impl<D: Destination> B2bua<D> {
         })
     }
 
-    /// The Contact a device's legs use on the private side.
-    pub(crate) fn private_contact_for(&mut self, user: &str, transport: Transport) -> String {
-        let token = self
-            .regs
-            .by_user(user)
+    /// The Contact a device's legs use on the private side: the token of
+    /// the binding the call belongs to, so the iPBX sees the call come from
+    /// the contact it forks to; else one of the device's; else a fresh one.
+    pub(crate) fn private_contact_for(
+        &mut self,
+        user: &str,
+        binding: Option<BindingId>,
+        transport: Transport,
+    ) -> String {
+        let token = binding
+            .and_then(|bid| self.regs.get(bid))
+            .or_else(|| self.regs.any_of(user))
             .map(|b| b.token.clone())
             .unwrap_or_else(|| self.rng.token());
         self.contact(Side::Private, transport, Some(&token))

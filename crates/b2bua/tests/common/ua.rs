@@ -18,8 +18,11 @@ use outpost_txn::{Event, TransactionId, TransactionLayer};
 pub struct Registrar {
     pub server: DigestServer,
     pub passwords: HashMap<String, String>,
-    /// user → (contact URI, expires at unix secs)
+    /// user → (contact URI, expires at unix secs) of its latest contact.
     pub bindings: HashMap<String, (String, u64)>,
+    /// user → every contact it has, oldest first (RFC 3261 §10.3: each
+    /// Contact URI is a binding of its own).
+    pub contacts: HashMap<String, Vec<(String, u64)>>,
     pub challenge: bool,
     pub grant: Option<u32>,
     pub fail_with: Option<u16>,
@@ -34,6 +37,7 @@ impl Registrar {
             server: DigestServer::new(DigestServerConfig::new("ipbx.local"), [9; 32]).unwrap(),
             passwords: HashMap::new(),
             bindings: HashMap::new(),
+            contacts: HashMap::new(),
             challenge: true,
             grant: None,
             fail_with: None,
@@ -87,17 +91,39 @@ impl Registrar {
             .or(req.expires().unwrap())
             .unwrap_or(3600);
         let ok = Response::for_request(&r, StatusCode::OK, "", tag).into_message();
-        if expires == 0 {
-            self.bindings.remove(&user);
-            return Some(ok);
+        let uri = contact.unwrap().uri().clone();
+        let list = self.contacts.entry(user.clone()).or_default();
+        list.retain(|(c, until)| *until > unix && !Uri::parse(c).unwrap().equivalent(&uri));
+        if expires > 0 {
+            let granted = self.grant.unwrap_or(expires).min(expires);
+            list.push((uri.as_str().to_owned(), unix + u64::from(granted)));
         }
-        let granted = self.grant.unwrap_or(expires).min(expires);
-        let uri = contact.unwrap().uri().as_str().to_owned();
-        self.bindings
-            .insert(user, (uri.clone(), unix + u64::from(granted)));
+        // The 200 lists every binding of the AOR (§10.3 step 8).
         let mut e = ok.edit();
-        e.append(&HeaderName::Contact, &format!("<{uri}>;expires={granted}"));
+        for (c, until) in list.iter() {
+            e.append(
+                &HeaderName::Contact,
+                &format!("<{c}>;expires={}", until - unix),
+            );
+        }
+        match list.last() {
+            Some(last) => {
+                self.bindings.insert(user, last.clone());
+            }
+            None => {
+                self.contacts.remove(&user);
+                self.bindings.remove(&user);
+            }
+        }
         Some(e.apply().unwrap())
+    }
+
+    /// The contacts `user` has now.
+    pub fn contacts_of(&self, user: &str) -> Vec<String> {
+        self.contacts
+            .get(user)
+            .map(|l| l.iter().map(|(c, _)| c.clone()).collect())
+            .unwrap_or_default()
     }
 }
 
@@ -138,6 +164,8 @@ pub struct Ua {
     pub local: SocketAddr,
     pub observed: SocketAddr,
     pub conn: Option<u32>,
+    /// RFC 5626 `+sip.instance` for its Contact, if it sends one.
+    pub instance: Option<String>,
     pub txn: TransactionLayer<()>,
     pub deaf: bool,
     pub answer_options: bool,
@@ -166,6 +194,7 @@ impl Ua {
             local,
             observed,
             conn: None,
+            instance: None,
             txn: TransactionLayer::new(outpost_txn::Config::default()),
             deaf: false,
             answer_options: false,
@@ -209,7 +238,12 @@ impl Ua {
             .uri_param()
             .map(|t| format!(";transport={t}"))
             .unwrap_or_default();
-        format!("<sip:{}@{}{t}>", self.name, self.local)
+        let instance = self
+            .instance
+            .as_ref()
+            .map(|i| format!(";+sip.instance=\"<{i}>\""))
+            .unwrap_or_default();
+        format!("<sip:{}@{}{t}>{instance}", self.name, self.local)
     }
 
     pub fn dialog(&mut self, local_uri: &str, remote_uri: &str, target: &str) -> UaDialog {

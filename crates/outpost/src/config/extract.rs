@@ -50,6 +50,7 @@ pub(super) const SCHEMA: &[(&str, &[&str])] = &[
             "icp_expiry_secs",
             "heartbeat_secs",
             "max_calls",
+            "max_bindings_per_device",
             "trust_registered_connection",
             "digest_algorithms",
         ],
@@ -321,6 +322,12 @@ pub(super) fn walk(root: &toml::Table, path: &Path, env: Env<'_>) -> Extraction 
         ("icp_expiry_secs", &mut r.icp_expiry_secs, 60, 86_400),
         ("heartbeat_secs", &mut r.heartbeat_secs, 0, 3_600),
         ("max_calls", &mut r.max_calls, 1, 1_000_000),
+        (
+            "max_bindings_per_device",
+            &mut r.max_bindings_per_device,
+            1,
+            outpost_b2bua::MAX_BINDINGS_PER_DEVICE as u32,
+        ),
     ] {
         set(
             slot,

@@ -658,6 +658,9 @@ pub struct RegistrationConfig {
     pub heartbeat_secs: u32,
     /// Concurrent calls through the B2BUA; beyond it new calls get 503.
     pub max_calls: u32,
+    /// Clients registered as one device at once (desk phone, softphone...);
+    /// a new one beyond it replaces the binding that expires first.
+    pub max_bindings_per_device: u32,
     /// Digest algorithms offered to phones, in order (RFC 7616 names).
     pub digest_algorithms: Vec<outpost_sip::auth::Algorithm>,
 }
@@ -670,6 +673,7 @@ impl Default for RegistrationConfig {
             trust_registered_connection: false,
             heartbeat_secs: 30,
             max_calls: 10_000,
+            max_bindings_per_device: 4,
             digest_algorithms: vec![outpost_sip::auth::Algorithm::Md5],
         }
     }

@@ -26,7 +26,7 @@ use tracing::{debug, info, warn};
 use crate::guard_runtime::SharedGuard;
 use crate::transport::ingress::{Inbound, service_unavailable};
 use crate::transport::{ConnectEvent, Delivery, Flow, PeerKey, Sender};
-use directory::StoreDirectory;
+use directory::{DirectorySnapshot, MemoryDirectory};
 use uas::LocalUas;
 
 /// Longest sleep when no timer is armed, so gauges stay fresh; waking
@@ -44,17 +44,20 @@ pub struct CoreInputs {
     /// Outgoing connections made or failed: transactions whose messages
     /// waited for a failed one fail at once.
     pub connects: mpsc::Receiver<ConnectEvent>,
+    /// Devices and ICPs as changed in the store (CLI, API).
+    pub directory: mpsc::Receiver<DirectorySnapshot>,
 }
 
 /// The SIP core task.
 pub struct Core {
     guard: Option<SharedGuard>,
-    /// Devices with a live registration and the address they registered
-    /// from, so the guard's per-source allowance stays balanced.
-    registered_from: HashMap<String, IpAddr>,
+    /// Devices' registered clients (binding number → the address it
+    /// registered from), so the guard's per-source allowance stays
+    /// balanced.
+    registered_from: HashMap<String, HashMap<u64, IpAddr>>,
     txn: TransactionLayer<Flow>,
     b2bua: B2bua<Flow>,
-    directory: StoreDirectory,
+    directory: MemoryDirectory,
     sender: Sender,
     uas: LocalUas,
     retry_after_secs: u32,
@@ -74,7 +77,7 @@ impl Core {
     pub fn new(
         config: outpost_txn::Config,
         b2bua: B2bua<Flow>,
-        directory: StoreDirectory,
+        directory: MemoryDirectory,
         sender: Sender,
         random: u64,
         retry_after_secs: u32,
@@ -126,6 +129,9 @@ impl Core {
                 }
                 Some(event) = inputs.connects.recv() => {
                     self.handle_connect_event(Instant::now(), event);
+                }
+                Some(snapshot) = inputs.directory.recv() => {
+                    self.handle_directory(Instant::now(), snapshot);
                 }
                 Some(call) = inputs.media_timeouts.recv() => {
                     self.b2bua.hang_up(Instant::now(), unix_now(), &mut self.txn, call, CallOutcome::MediaTimeout);
@@ -213,23 +219,31 @@ impl Core {
     /// with the devices' status.
     fn track_registration(&mut self, status: &outpost_b2bua::DeviceStatus) {
         let Some(guard) = &self.guard else { return };
-        let now_from = status
-            .registered
-            .then_some(status.last_address)
-            .flatten()
-            .map(|a| a.ip());
-        let before = self.registered_from.get(&status.setside_username).copied();
-        if before == now_from {
-            return;
+        // Per client: each registered binding's source is a registered
+        // source, not only the device's last one.
+        let now: HashMap<u64, IpAddr> = status
+            .bindings
+            .iter()
+            .filter(|b| b.registered)
+            .map(|b| (b.binding, b.last_address.ip()))
+            .collect();
+        let before = self
+            .registered_from
+            .remove(&status.setside_username)
+            .unwrap_or_default();
+        for (binding, ip) in &before {
+            if now.get(binding) != Some(ip) {
+                guard.record_registration(*ip, false);
+            }
         }
-        if let Some(ip) = before {
-            guard.record_registration(ip, false);
-            self.registered_from.remove(&status.setside_username);
+        for (binding, ip) in &now {
+            if before.get(binding) != Some(ip) {
+                guard.record_registration(*ip, true);
+            }
         }
-        if let Some(ip) = now_from {
-            guard.record_registration(ip, true);
+        if !now.is_empty() {
             self.registered_from
-                .insert(status.setside_username.clone(), ip);
+                .insert(status.setside_username.clone(), now);
         }
     }
 
@@ -243,12 +257,28 @@ impl Core {
                 self.awaiting_connect.remove(&peer);
             }
             ConnectEvent::Failed { peer, error } => {
+                // The next registration or call to that ICP uses its next
+                // target, if it has one (RFC 3263 failover).
+                self.directory
+                    .routes_mut()
+                    .mark_down(peer.peer, peer.transport, now);
                 let waiting = self.awaiting_connect.remove(&peer).unwrap_or_default();
                 debug!(peer = %peer.peer, transactions = waiting.len(), %error, "failing transactions that waited for the connection");
                 for id in waiting {
                     self.txn.handle_transport_error(now, id);
                 }
             }
+        }
+    }
+
+    /// The store's devices or ICPs changed: the B2BUA re-reads each
+    /// changed device (a disabled or deleted one is unregistered from the
+    /// iPBX at once; new credentials apply from the next request).
+    fn handle_directory(&mut self, now: Instant, snapshot: DirectorySnapshot) {
+        let changed = self.directory.replace(snapshot);
+        for user in changed {
+            self.b2bua
+                .handle_device_update(now, unix_now(), &mut self.txn, &user, &self.directory);
         }
     }
 
@@ -374,6 +404,9 @@ fn refuse(sender: &Sender, request: &Request, source: &Flow, retry_after_secs: u
 /// Logs and counts what the B2BUA reports.
 fn report(event: B2buaEvent) {
     match event {
+        B2buaEvent::DeviceStatus(status) if status.refresh_only => {
+            debug!(device = %status.setside_username, "device status refreshed");
+        }
         B2buaEvent::DeviceStatus(status) => {
             info!(
                 device = %status.setside_username,
@@ -382,8 +415,23 @@ fn report(event: B2buaEvent) {
                 in_call = status.in_call,
                 natted = status.natted,
                 last_address = ?status.last_address,
+                clients = status.bindings.len(),
                 "device status"
             );
+            for b in &status.bindings {
+                debug!(
+                    device = %status.setside_username,
+                    binding = b.binding,
+                    contact = %b.contact,
+                    transport = ?b.transport,
+                    registered = b.registered,
+                    connected = b.connected,
+                    in_call = b.in_call,
+                    natted = b.natted,
+                    address = %b.last_address,
+                    "device binding"
+                );
+            }
         }
         B2buaEvent::AuthFailed {
             username,

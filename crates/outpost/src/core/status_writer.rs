@@ -3,6 +3,9 @@
 //! and goes on; the thread writes whatever accumulated, the latest status
 //! per device, in one transaction. Under load many changes share one sync
 //! to disk; a status superseded before it was written is never written.
+//! A device's status carries each of its clients (bindings): writing it
+//! replaces the device's binding rows, so a client that went is removed
+//! with the next status of its device.
 //!
 //! Statuses are runtime state reset at every start, so a crash loses
 //! nothing that matters; on shutdown the thread writes what is pending
@@ -138,5 +141,46 @@ mod tests {
         assert_eq!(by_name.len(), 2, "{statuses:?}");
         assert!(!by_name["alice"], "the latest status wins");
         assert!(by_name["bob"]);
+    }
+
+    #[test]
+    fn bindings_follow_the_latest_status_and_ended_ones_are_removed() {
+        use outpost_store::BindingStatusRecord;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("outpost.db");
+        let mut setup = Store::open(&path).unwrap();
+        setup.add_icp(&NewIcp::new("pbx", "192.0.2.10")).unwrap();
+        setup
+            .add_device(&NewDevice::new(
+                "alice",
+                Secret::new("Secret-pass-1".into()),
+            ))
+            .unwrap();
+        let client = |binding: u64, address: &str| BindingStatusRecord {
+            binding,
+            contact: format!("sip:alice@{address}"),
+            transport: "udp".into(),
+            registered: true,
+            last_address: address.into(),
+            ..BindingStatusRecord::default()
+        };
+        let status = |bindings: Vec<BindingStatusRecord>| DeviceStatusRecord {
+            setside_username: "alice".into(),
+            registered: !bindings.is_empty(),
+            bindings,
+            ..DeviceStatusRecord::default()
+        };
+        let both = vec![client(1, "192.0.2.1:5060"), client(2, "192.0.2.2:5060")];
+        let writer = StatusWriter::start(Store::open(&path).unwrap()).unwrap();
+        writer.record(status(both.clone()));
+        drop(writer);
+        assert_eq!(setup.device_statuses().unwrap()[0].bindings, both);
+        // The first client went: a later status lists only the second.
+        let writer = StatusWriter::start(Store::open(&path).unwrap()).unwrap();
+        writer.record(status(both.clone()));
+        writer.record(status(vec![client(2, "192.0.2.2:5060")]));
+        drop(writer);
+        let got = &setup.device_statuses().unwrap()[0];
+        assert_eq!(got.bindings, vec![client(2, "192.0.2.2:5060")]);
     }
 }

@@ -50,6 +50,7 @@ pub fn build(
     b2bua.heartbeat_interval =
         (r.heartbeat_secs > 0).then(|| Duration::from_secs(u64::from(r.heartbeat_secs)));
     b2bua.max_dialogs = r.max_calls as usize;
+    b2bua.max_bindings_per_device = r.max_bindings_per_device as usize;
     b2bua.digest_algorithms = r.digest_algorithms.clone();
     let bodies: Box<dyn outpost_b2bua::BodyRewriter> = match media {
         Some(media) => Box::new(media),

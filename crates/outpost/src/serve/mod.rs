@@ -19,11 +19,13 @@ use tracing::{info, warn};
 use crate::admin_commands::TOKEN_LINE_PREFIX;
 use crate::certs::{self, CertError};
 use crate::config::{Config, Side};
-use crate::core::directory::{IpbxRoute, StoreDirectory};
+use crate::core::directory::routes::{IcpRoutes, RouteDefaults};
+use crate::core::directory::{DirectorySnapshot, MemoryDirectory};
 use crate::core::{Core, CoreInputs};
 use crate::guard_runtime;
 use crate::setup_token::{self, Prepared, SetupToken, SetupTokenError};
 use crate::telemetry::{Metrics, listener_state};
+use crate::transport::TransportKind;
 use crate::transport::connect::Connector;
 use crate::transport::ingress::Ingress;
 use crate::transport::{ConnectionTable, Sender, TransportLimits};
@@ -206,7 +208,6 @@ pub async fn run(config: Config, data_dir: PathBuf) -> Result<(), ServeError> {
         connects_tx,
     );
     let udp = sockets.udp_sockets();
-    let ipbx = ipbx_route(&config, &udp).await;
     let sender = Sender::new(udp, table.clone(), Some(connector));
     sockets.start(&mut tasks, &acceptor, &table, &ingress, &limits, &stop_rx);
     drop(ingress);
@@ -226,7 +227,21 @@ pub async fn run(config: Config, data_dir: PathBuf) -> Result<(), ServeError> {
     // core never waits for the disk.
     let status_writer = crate::core::status_writer::StatusWriter::start(open_store(&data_dir)?)
         .map_err(|e| ServeError::B2bua(format!("device status writer: {e}")))?;
-    let directory = StoreDirectory::new(core_store, ipbx).with_status_writer(status_writer);
+    // Devices and ICPs are held in memory and reloaded when the store's
+    // directory revision moves (CLI, API), off the core's task.
+    let snapshot = DirectorySnapshot::load(&core_store).map_err(|source| ServeError::Store {
+        path: data_dir.join(DATABASE_FILE),
+        source,
+    })?;
+    let (directory_tx, directory_rx) = tokio::sync::mpsc::channel(4);
+    tasks.spawn(crate::core::directory::watch(
+        core_store,
+        snapshot.revision,
+        directory_tx,
+        stop_rx.clone(),
+    ));
+    let directory = MemoryDirectory::new(snapshot, IcpRoutes::new(route_defaults(&config)))
+        .with_status_writer(status_writer);
     let core = Core::new(
         txn_config(&config),
         b2bua,
@@ -241,6 +256,7 @@ pub async fn run(config: Config, data_dir: PathBuf) -> Result<(), ServeError> {
         closed: closed_rx,
         media_timeouts: timeouts_rx,
         connects: connects_rx,
+        directory: directory_rx,
     };
     tasks.spawn(core.run(inputs, stop_rx.clone()));
     let mut admin_stop = stop_rx.clone();
@@ -336,53 +352,26 @@ fn random_key() -> Result<[u8; 32], ServeError> {
     Ok(key)
 }
 
-/// Resolves `[ipbx]` once at start. A name that does not resolve leaves
-/// the iPBX unreachable (phones get 503) and says so.
-async fn ipbx_route(
-    config: &Config,
-    udp: &std::collections::HashMap<(Side, SocketAddr), std::sync::Arc<tokio::net::UdpSocket>>,
-) -> Option<IpbxRoute> {
+/// What `[ipbx]` contributes to ICP routes: the port of the ICP at its
+/// address and the preferred transport (see `core::directory::routes`).
+fn route_defaults(config: &Config) -> RouteDefaults {
     use crate::config::{IpbxHost, IpbxTransport};
-    use crate::transport::TransportKind;
-    let host = config.ipbx.address.as_ref()?;
-    let port = config.ipbx.port;
-    let addr = match host {
-        IpbxHost::Ip(ip) => SocketAddr::new(*ip, port),
-        IpbxHost::Name(name) => match tokio::net::lookup_host((name.as_str(), port)).await {
-            Ok(mut addrs) => match addrs.next() {
-                Some(addr) => addr,
-                None => {
-                    warn!(ipbx = %name, "ipbx.address resolves to no address; calls and registrations get 503");
-                    return None;
-                }
-            },
-            Err(e) => {
-                warn!(ipbx = %name, error = %e, "cannot resolve ipbx.address; calls and registrations get 503");
-                return None;
-            }
-        },
+    let Some(host) = config.ipbx.address.as_ref() else {
+        return RouteDefaults::default();
     };
-    let transport = match config.ipbx.transport {
-        IpbxTransport::Udp => TransportKind::Udp,
-        IpbxTransport::Tcp => TransportKind::Tcp,
-        IpbxTransport::Tls => TransportKind::Tls,
+    let host = match host {
+        IpbxHost::Ip(ip) => ip.to_string(),
+        IpbxHost::Name(name) => name.clone(),
     };
-    let local_udp = udp
-        .keys()
-        .find(|(side, local)| *side == Side::Private && local.is_ipv4() == addr.is_ipv4())
-        .map(|(_, local)| *local);
-    if transport == TransportKind::Udp && local_udp.is_none() {
-        warn!(
-            "ipbx.transport is udp but the private side has no UDP socket: set private.protocols to \"udp/tcp\" or \"tls+udp/tcp\""
-        );
-        return None;
+    RouteDefaults {
+        ipbx_host: Some(host),
+        ipbx_port: Some(config.ipbx.port),
+        preferred: Some(match config.ipbx.transport {
+            IpbxTransport::Udp => TransportKind::Udp,
+            IpbxTransport::Tcp => TransportKind::Tcp,
+            IpbxTransport::Tls => TransportKind::Tls,
+        }),
     }
-    info!(%addr, transport = transport.as_str(), "iPBX route");
-    Some(IpbxRoute {
-        addr,
-        transport,
-        local_udp,
-    })
 }
 
 fn random_u64() -> Result<u64, ServeError> {

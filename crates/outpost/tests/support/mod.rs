@@ -71,11 +71,33 @@ impl Outpost {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
-    /// Polls the log for `needle` until the deadline; panics with the log.
+    /// The log's current length in bytes: what is written from now on is
+    /// after this cursor (see [`Outpost::wait_for_log_after`]).
+    pub fn log_cursor(&self) -> u64 {
+        std::fs::metadata(&self.log).map_or(0, |m| m.len())
+    }
+
+    /// The log written after byte `cursor`.
+    pub fn log_text_after(&self, cursor: u64) -> String {
+        let bytes = std::fs::read(&self.log).unwrap_or_default();
+        let start = usize::try_from(cursor).map_or(bytes.len(), |c| c.min(bytes.len()));
+        String::from_utf8_lossy(&bytes[start..]).into_owned()
+    }
+
+    /// Polls the whole log for `needle` until the deadline; panics with the
+    /// log. Only for lines no earlier step can have written (start-up); use
+    /// [`Outpost::wait_for_log_after`] otherwise.
     pub fn wait_for_log(&mut self, needle: &str, timeout: Duration) {
+        self.wait_for_log_after(0, needle, timeout);
+    }
+
+    /// Polls the log written after `cursor` (from
+    /// [`Outpost::log_cursor`]) for `needle` until the deadline; panics
+    /// with the log.
+    pub fn wait_for_log_after(&mut self, cursor: u64, needle: &str, timeout: Duration) {
         let deadline = Instant::now() + timeout;
         loop {
-            if self.log_text().contains(needle) {
+            if self.log_text_after(cursor).contains(needle) {
                 return;
             }
             if let Ok(Some(status)) = self.child.try_wait() {
