@@ -230,9 +230,10 @@ pub enum B2buaEvent {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Stats {
-    /// Devices whose registration is in place toward the iPBX.
+    /// Bindings (clients; a device may have several) whose registration
+    /// is in place toward the iPBX.
     pub registrations: usize,
-    /// Device bindings held (including ones being set up).
+    /// Bindings held (including ones being set up or removed).
     pub bindings: usize,
     /// Calls alive (INVITE dialog pairs).
     pub active_calls: usize,

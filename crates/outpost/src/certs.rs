@@ -536,14 +536,24 @@ pub fn client_config(
     identity: &TlsIdentity,
     ca_file: Option<&Path>,
 ) -> Result<Arc<rustls::ClientConfig>, CertError> {
+    client_config_trusting(&identity.chain, ca_file)
+}
+
+/// [`client_config`] from Outpost's certificate chain alone.
+pub fn client_config_trusting(
+    chain: &[CertificateDer<'static>],
+    ca_file: Option<&Path>,
+) -> Result<Arc<rustls::ClientConfig>, CertError> {
     let mut roots = rustls::RootCertStore::empty();
-    for cert in &identity.chain {
+    for cert in chain {
         roots.add(cert.clone())?;
     }
     if let Some(path) = ca_file {
         let bad = |what: String| CertError::BadPem {
             path: path.to_path_buf(),
-            what: format!("{what}; fix ipbx.ca_file"),
+            what: format!(
+                "{what}; fix ipbx.ca_file or the ICP's CA file (outpost icps add --ca-file)"
+            ),
         };
         let certs = CertificateDer::pem_file_iter(path)
             .and_then(|it| it.collect::<Result<Vec<_>, _>>())

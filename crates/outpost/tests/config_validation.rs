@@ -691,8 +691,8 @@ fn only_known_variables_are_read() {
     }
     assert_eq!(
         asked.len(),
-        49,
-        "24 network/log variables, 8 [sip], 7 [registration], 10 [media]"
+        50,
+        "24 network/log variables, 1 [dns], 8 [sip], 7 [registration], 10 [media]"
     );
 }
 
@@ -753,6 +753,7 @@ fn example_config() -> Config {
     };
     expected.ipbx.address = Some(IpbxHost::Name("ipbx.lan".to_owned()));
     expected.ipbx.ca_file = Some(PathBuf::from("/etc/outpost/ipbx-ca.pem"));
+    expected.dns.servers = vec![std::net::SocketAddr::new(ip("10.0.0.53"), 53)];
     expected
 }
 

@@ -27,6 +27,7 @@ pub(super) const SCHEMA: &[(&str, &[&str])] = &[
     ("public", SIDE_KEYS),
     ("private", SIDE_KEYS),
     ("ipbx", &["address", "port", "transport", "ca_file"]),
+    ("dns", &["servers"]),
     ("web", &["port"]),
     ("admin", &["listen"]),
     ("log", &["format", "level"]),
@@ -261,6 +262,12 @@ pub(super) fn walk(root: &toml::Table, path: &Path, env: Env<'_>) -> Extraction 
     set(
         &mut config.ipbx.ca_file,
         w.take(ipbx, "ipbx", "ca_file", values::optional_path),
+    );
+
+    let dns = w.table(root, "dns");
+    set(
+        &mut config.dns.servers,
+        w.take(dns, "dns", "servers", values::dns_servers),
     );
 
     let web = w.table(root, "web");

@@ -27,6 +27,8 @@ pub struct Config {
     pub private: SideConfig,
     /// The iPBX (IP5).
     pub ipbx: IpbxConfig,
+    /// DNS servers for ICP host names (NET-5, RFC 3263).
+    pub dns: DnsConfig,
     /// Web services (provisioning, REST).
     pub web: WebConfig,
     /// The admin listener (`/metrics`, later the API and UI).
@@ -50,6 +52,7 @@ impl Default for Config {
             public: SideConfig::default_for(Side::Public),
             private: SideConfig::default_for(Side::Private),
             ipbx: IpbxConfig::default(),
+            dns: DnsConfig::default(),
             web: WebConfig::default(),
             admin: AdminConfig::default(),
             log: LogConfig::default(),
@@ -428,6 +431,14 @@ impl Default for IpbxConfig {
             ca_file: None,
         }
     }
+}
+
+/// Where ICP host names are resolved (NAPTR, SRV, A/AAAA; RFC 3263).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DnsConfig {
+    /// DNS servers to ask, in order; empty: the system's
+    /// (`/etc/resolv.conf`).
+    pub servers: Vec<SocketAddr>,
 }
 
 /// An iPBX address: an IP literal or a host name resolved later (NET-5,

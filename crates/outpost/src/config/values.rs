@@ -188,6 +188,37 @@ pub(super) fn srtp_suites(raw: Raw<'_>) -> Result<Vec<outpost_sdp::CryptoSuite>,
     Ok(out)
 }
 
+/// DNS servers, comma-separated: IP addresses, each with an optional
+/// port (`198.51.100.53`, `[2001:db8::53]:5353`); port 53 by default.
+pub(super) fn dns_servers(raw: Raw<'_>) -> Result<Vec<SocketAddr>, Problem> {
+    let s = text(raw, "a string such as \"10.0.0.53, 10.0.0.54\"")?;
+    let mut out = Vec::new();
+    for item in s.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+        let addr = item
+            .parse::<SocketAddr>()
+            .or_else(|_| {
+                strip_brackets(item)
+                    .parse::<IpAddr>()
+                    .map(|ip| (ip, 53).into())
+            })
+            .map_err(|_| {
+                Problem::new(
+                    ErrorKind::SyntaxError,
+                    format!("{item:?} is not an IP address (optionally with :port)"),
+                )
+            })?;
+        check_reachable(addr.ip())?;
+        if addr.port() == 0 {
+            return Err(Problem::new(
+                ErrorKind::OutOfBounds,
+                format!("{item}: port 0; use 1..65535 or leave the port out (53)"),
+            ));
+        }
+        out.push(addr);
+    }
+    Ok(out)
+}
+
 /// An SRTP policy name of one of the four MED-3 settings.
 pub(super) fn media_policy<T>(raw: Raw<'_>) -> Result<T, Problem>
 where

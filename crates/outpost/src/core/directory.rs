@@ -5,6 +5,7 @@
 //! route to each ICP (see [`routes`]). Device statuses go to the store
 //! through the status writer's thread.
 
+pub mod dns;
 pub mod routes;
 
 use std::collections::HashMap;

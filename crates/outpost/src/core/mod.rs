@@ -26,6 +26,8 @@ use tracing::{debug, info, warn};
 use crate::guard_runtime::SharedGuard;
 use crate::transport::ingress::{Inbound, service_unavailable};
 use crate::transport::{ConnectEvent, Delivery, Flow, PeerKey, Sender};
+use directory::dns::{self, Resolved};
+use directory::routes::ResolveRequest;
 use directory::{DirectorySnapshot, MemoryDirectory};
 use uas::LocalUas;
 
@@ -46,6 +48,8 @@ pub struct CoreInputs {
     pub connects: mpsc::Receiver<ConnectEvent>,
     /// Devices and ICPs as changed in the store (CLI, API).
     pub directory: mpsc::Receiver<DirectorySnapshot>,
+    /// ICP host names resolved (RFC 3263).
+    pub resolutions: mpsc::Receiver<Resolved>,
 }
 
 /// The SIP core task.
@@ -64,6 +68,8 @@ pub struct Core {
     /// Client transactions whose message waits for a connection being
     /// made to that peer.
     awaiting_connect: HashMap<PeerKey, Vec<TransactionId>>,
+    /// Where ICP host names are sent to be resolved.
+    resolve_requests: Option<mpsc::Sender<ResolveRequest>>,
 }
 
 fn unix_now() -> u64 {
@@ -92,6 +98,7 @@ impl Core {
             uas: LocalUas::new(random),
             retry_after_secs,
             awaiting_connect: HashMap::new(),
+            resolve_requests: None,
         }
     }
 
@@ -103,9 +110,17 @@ impl Core {
         self
     }
 
+    /// Sends ICP host names to be resolved (RFC 3263) to `requests`.
+    #[must_use]
+    pub fn with_resolver(mut self, requests: mpsc::Sender<ResolveRequest>) -> Self {
+        self.resolve_requests = Some(requests);
+        self
+    }
+
     /// Runs until `shutdown` turns true or every ingress is gone; on
     /// shutdown, calls are hung up and phones unregistered from the iPBX.
     pub async fn run(mut self, mut inputs: CoreInputs, mut shutdown: watch::Receiver<bool>) {
+        self.publish_tls_peers();
         loop {
             let now = Instant::now();
             let wake = [self.txn.poll_timeout(), self.b2bua.poll_timeout()]
@@ -133,6 +148,9 @@ impl Core {
                 Some(snapshot) = inputs.directory.recv() => {
                     self.handle_directory(Instant::now(), snapshot);
                 }
+                Some(resolved) = inputs.resolutions.recv() => {
+                    self.handle_resolved(Instant::now(), resolved);
+                }
                 Some(call) = inputs.media_timeouts.recv() => {
                     self.b2bua.hang_up(Instant::now(), unix_now(), &mut self.txn, call, CallOutcome::MediaTimeout);
                 }
@@ -145,6 +163,7 @@ impl Core {
                 }
             }
             self.drive();
+            self.request_resolutions(Instant::now());
             self.record_gauges();
         }
     }
@@ -271,11 +290,63 @@ impl Core {
         }
     }
 
+    /// Asks for the ICP host names that have no answer, or an expired one.
+    fn request_resolutions(&mut self, now: Instant) {
+        let Some(requests) = &self.resolve_requests else {
+            return;
+        };
+        for request in self.directory.routes_mut().take_due(now) {
+            let icp = request.icp.clone();
+            if requests.try_send(request).is_err() {
+                self.directory
+                    .routes_mut()
+                    .resolution_failed(&icp, now + dns::RETRY_AFTER);
+            }
+        }
+    }
+
+    /// An ICP's host name was resolved: its devices use the new targets
+    /// from the next request on, TLS checked against the ICP's name.
+    fn handle_resolved(&mut self, now: Instant, resolved: Resolved) {
+        match resolved.outcome {
+            Ok((targets, valid_until)) => {
+                let changed = self.directory.routes_mut().apply_resolution(
+                    &resolved.icp,
+                    targets,
+                    valid_until,
+                );
+                if changed {
+                    self.publish_tls_peers();
+                }
+            }
+            Err(_) => self
+                .directory
+                .routes_mut()
+                .resolution_failed(&resolved.icp, now + dns::RETRY_AFTER),
+        }
+    }
+
+    /// Tells the connector the name and CA file each TLS target of an ICP
+    /// is checked with.
+    fn publish_tls_peers(&mut self) {
+        let Some(connector) = self.sender.connector() else {
+            return;
+        };
+        for target in self.directory.routes_mut().tls_targets() {
+            connector.set_peer_tls(
+                target.destination.peer,
+                &target.server_name,
+                target.ca_file.as_deref().map(std::path::Path::new),
+            );
+        }
+    }
+
     /// The store's devices or ICPs changed: the B2BUA re-reads each
     /// changed device (a disabled or deleted one is unregistered from the
     /// iPBX at once; new credentials apply from the next request).
     fn handle_directory(&mut self, now: Instant, snapshot: DirectorySnapshot) {
         let changed = self.directory.replace(snapshot);
+        self.publish_tls_peers();
         for user in changed {
             self.b2bua
                 .handle_device_update(now, unix_now(), &mut self.txn, &user, &self.directory);

@@ -206,7 +206,8 @@ pub async fn run(config: Config, data_dir: PathBuf) -> Result<(), ServeError> {
         ],
         stop_rx.clone(),
         connects_tx,
-    );
+    )
+    .with_ca_loader(ca_loader(&identity));
     let udp = sockets.udp_sockets();
     let sender = Sender::new(udp, table.clone(), Some(connector));
     sockets.start(&mut tasks, &acceptor, &table, &ingress, &limits, &stop_rx);
@@ -234,6 +235,22 @@ pub async fn run(config: Config, data_dir: PathBuf) -> Result<(), ServeError> {
         source,
     })?;
     let (directory_tx, directory_rx) = tokio::sync::mpsc::channel(4);
+    let (resolve_tx, resolve_rx) = tokio::sync::mpsc::channel(256);
+    let (resolved_tx, resolved_rx) = tokio::sync::mpsc::channel(256);
+    match dns_resolver(&config) {
+        Ok(resolver) => {
+            tasks.spawn(crate::core::directory::dns::run(
+                resolver,
+                resolve_rx,
+                resolved_tx,
+                stop_rx.clone(),
+            ));
+        }
+        Err(e) => {
+            warn!(error = %e, "no DNS resolver: ICPs given by host name cannot be reached; set [dns] servers or use IP addresses");
+            drop((resolve_rx, resolved_tx));
+        }
+    }
     tasks.spawn(crate::core::directory::watch(
         core_store,
         snapshot.revision,
@@ -250,13 +267,15 @@ pub async fn run(config: Config, data_dir: PathBuf) -> Result<(), ServeError> {
         random_u64()?,
         limits.retry_after_secs,
     )
-    .with_guard(guard);
+    .with_guard(guard)
+    .with_resolver(resolve_tx);
     let inputs = CoreInputs {
         messages: core_rx,
         closed: closed_rx,
         media_timeouts: timeouts_rx,
         connects: connects_rx,
         directory: directory_rx,
+        resolutions: resolved_rx,
     };
     tasks.spawn(core.run(inputs, stop_rx.clone()));
     let mut admin_stop = stop_rx.clone();
@@ -350,6 +369,28 @@ fn random_key() -> Result<[u8; 32], ServeError> {
     let mut key = [0u8; 32];
     getrandom::fill(&mut key).map_err(|e| ServeError::Random(e.to_string()))?;
     Ok(key)
+}
+
+/// The DNS resolver for ICP host names: `[dns] servers`, else the
+/// system's.
+fn dns_resolver(
+    config: &Config,
+) -> Result<outpost_resolve::Resolver, outpost_resolve::ResolveError> {
+    if config.dns.servers.is_empty() {
+        outpost_resolve::Resolver::system()
+    } else {
+        info!(servers = ?config.dns.servers, "DNS servers for ICP host names");
+        outpost_resolve::Resolver::with_servers(&config.dns.servers)
+    }
+}
+
+/// Builds TLS client configurations for ICPs' own CA files (read by the
+/// connect task, off the core).
+fn ca_loader(identity: &certs::TlsIdentity) -> crate::transport::connect::CaLoader {
+    let chain = identity.chain.clone();
+    Box::new(move |path: &Path| {
+        certs::client_config_trusting(&chain, Some(path)).map_err(|e| e.to_string())
+    })
 }
 
 /// What `[ipbx]` contributes to ICP routes: the port of the ICP at its

@@ -11,6 +11,7 @@
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 use std::time::Duration;
 
@@ -100,11 +101,29 @@ struct Inner {
     /// Messages waiting for a connection being made, per peer. Taken for
     /// a few instructions only, never across an await.
     pending: Mutex<HashMap<PeerKey, Vec<Bytes>>>,
-    /// The name a TLS peer's certificate must cover (RFC 5922 §4), by
-    /// address; peers not listed are checked against their IP address.
-    server_names: RwLock<HashMap<SocketAddr, String>>,
+    /// How a TLS peer is checked, by address: the name its certificate
+    /// must cover (RFC 5922 §4) and the CA file it is checked with; peers
+    /// not listed are checked against their IP address and the default
+    /// trust anchors.
+    peer_tls: RwLock<HashMap<SocketAddr, PeerTls>>,
+    /// Builds the client configuration for a CA file (read in the connect
+    /// task, never on the core's).
+    ca_loader: Option<CaLoader>,
+    /// Connectors built per CA file.
+    ca_connectors: Mutex<HashMap<PathBuf, TlsConnector>>,
     events: mpsc::Sender<ConnectEvent>,
 }
+
+/// How one TLS peer's certificate is checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct PeerTls {
+    name: String,
+    ca_file: Option<PathBuf>,
+}
+
+/// Makes a TLS client configuration trusting a CA file.
+pub type CaLoader =
+    Box<dyn Fn(&Path) -> Result<Arc<rustls::ClientConfig>, String> + Send + Sync + 'static>;
 
 impl Connector {
     /// A connector; `tls` is the client configuration (trust anchors) for
@@ -128,20 +147,42 @@ impl Connector {
                 bind,
                 shutdown,
                 pending: Mutex::new(HashMap::new()),
-                server_names: RwLock::new(HashMap::new()),
+                peer_tls: RwLock::new(HashMap::new()),
+                ca_loader: None,
+                ca_connectors: Mutex::new(HashMap::new()),
                 events,
             }),
         }
     }
 
+    /// Lets peers have CA files of their own, loaded with `loader`.
+    /// Call before the connector is shared.
+    #[must_use]
+    pub fn with_ca_loader(mut self, loader: CaLoader) -> Self {
+        if let Some(inner) = Arc::get_mut(&mut self.inner) {
+            inner.ca_loader = Some(loader);
+        }
+        self
+    }
+
     /// TLS connections to `addr` verify the peer's certificate against
     /// `name` (an ICP's host name) instead of the address.
     pub fn set_server_name(&self, addr: SocketAddr, name: &str) {
+        self.set_peer_tls(addr, name, None);
+    }
+
+    /// TLS connections to `addr` verify the peer's certificate against
+    /// `name`, trusting `ca_file` (when given) besides the default anchors.
+    pub fn set_peer_tls(&self, addr: SocketAddr, name: &str, ca_file: Option<&Path>) {
+        let tls = PeerTls {
+            name: name.to_owned(),
+            ca_file: ca_file.map(Path::to_path_buf),
+        };
         self.inner
-            .server_names
+            .peer_tls
             .write()
             .unwrap_or_else(PoisonError::into_inner)
-            .insert(addr, name.to_owned());
+            .insert(addr, tls);
     }
 
     /// Sends `bytes` over the open connection to `flow.peer`, or queues
@@ -188,15 +229,36 @@ impl Inner {
         self.pending.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn server_name(&self, peer: SocketAddr) -> ServerName<'static> {
-        let names = self
-            .server_names
+    /// The name to check `peer`'s certificate against and the connector
+    /// (trust anchors) to check it with.
+    fn peer_tls(&self, peer: SocketAddr) -> Result<(ServerName<'static>, TlsConnector), String> {
+        let tls = self
+            .peer_tls
             .read()
-            .unwrap_or_else(PoisonError::into_inner);
-        names
+            .unwrap_or_else(PoisonError::into_inner)
             .get(&peer)
-            .and_then(|n| ServerName::try_from(n.clone()).ok())
-            .unwrap_or_else(|| ServerName::IpAddress(peer.ip().into()))
+            .cloned();
+        let name = tls
+            .as_ref()
+            .and_then(|t| ServerName::try_from(t.name.clone()).ok())
+            .unwrap_or_else(|| ServerName::IpAddress(peer.ip().into()));
+        let Some(ca_file) = tls.and_then(|t| t.ca_file) else {
+            return Ok((name, self.tls.clone()));
+        };
+        let mut cache = self
+            .ca_connectors
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(connector) = cache.get(&ca_file) {
+            return Ok((name, connector.clone()));
+        }
+        let loader = self
+            .ca_loader
+            .as_ref()
+            .ok_or_else(|| format!("no CA loader for {}", ca_file.display()))?;
+        let connector = TlsConnector::from(loader(&ca_file)?);
+        cache.insert(ca_file, connector.clone());
+        Ok((name, connector))
     }
 
     /// Connects to `key`, then serves the connection until it ends.
@@ -206,10 +268,13 @@ impl Inner {
             Err(error) => return self.failed(key, "connect", error),
         };
         if key.transport == TransportKind::Tls {
-            let name = self.server_name(key.peer);
+            let (name, connector) = match self.peer_tls(key.peer) {
+                Ok(tls) => tls,
+                Err(error) => return self.failed(key, "tls", error),
+            };
             let handshake = tokio::time::timeout(
                 self.limits.handshake_timeout,
-                self.tls.connect(name.clone(), stream),
+                connector.connect(name.clone(), stream),
             )
             .await;
             match handshake {

@@ -45,6 +45,8 @@ pub struct Target {
     pub destination: Flow,
     /// The name the peer's TLS certificate must cover (RFC 5922 §4).
     pub server_name: String,
+    /// The CA file the peer's TLS certificate is checked with (the ICP's).
+    pub ca_file: Option<String>,
 }
 
 impl Target {
@@ -64,7 +66,15 @@ impl Target {
                 connection: None,
             },
             server_name,
+            ca_file: None,
         }
+    }
+
+    /// The same target, checked with `ca_file`.
+    #[must_use]
+    pub fn with_ca_file(mut self, ca_file: Option<String>) -> Self {
+        self.ca_file = ca_file;
+        self
     }
 }
 
@@ -90,6 +100,9 @@ struct IcpRoute {
     /// For names: when the DNS answer expires (`None`: never resolved).
     valid_until: Option<Instant>,
     by_name: bool,
+    /// A resolution was asked for and has not come back.
+    resolving: bool,
+    ca_file: Option<String>,
 }
 
 /// The routes to every ICP.
@@ -141,7 +154,12 @@ impl IcpRoutes {
         let mut next = HashMap::new();
         for icp in icps {
             let key = (icp.host.clone(), self.port_of(icp), self.transports(icp));
-            if let Some(route) = self.by_icp.remove(&icp.name).filter(|r| r.key == key) {
+            let ca_file = icp.ca_file.clone();
+            if let Some(route) = self
+                .by_icp
+                .remove(&icp.name)
+                .filter(|r| r.key == key && r.ca_file == ca_file)
+            {
                 next.insert(icp.name.clone(), route);
                 continue;
             }
@@ -154,6 +172,7 @@ impl IcpRoutes {
                         .map(|t| {
                             let port = key.1.unwrap_or_else(|| default_port(*t));
                             Target::new(SocketAddr::new(ip, port), *t, ip.to_string())
+                                .with_ca_file(ca_file.clone())
                         })
                         .collect();
                     if targets.is_empty() {
@@ -165,6 +184,8 @@ impl IcpRoutes {
                         key,
                         valid_until: None,
                         by_name: false,
+                        resolving: false,
+                        ca_file,
                     }
                 }
                 Err(_) => IcpRoute {
@@ -173,6 +194,8 @@ impl IcpRoutes {
                     down_until: Vec::new(),
                     valid_until: None,
                     by_name: true,
+                    resolving: false,
+                    ca_file,
                 },
             };
             next.insert(icp.name.clone(), route);
@@ -180,35 +203,69 @@ impl IcpRoutes {
         self.by_icp = next;
     }
 
-    /// ICPs given by name whose DNS answer is missing or expired at `now`.
-    pub fn due_for_resolution(&self, now: Instant) -> Vec<ResolveRequest> {
+    /// ICPs given by name whose DNS answer is missing or expired at `now`
+    /// and not being resolved; they are marked as being resolved.
+    pub fn take_due(&mut self, now: Instant) -> Vec<ResolveRequest> {
         let mut due: Vec<ResolveRequest> = self
             .by_icp
-            .iter()
-            .filter(|(_, r)| r.by_name && r.valid_until.is_none_or(|t| t <= now))
-            .map(|(name, r)| ResolveRequest {
-                icp: name.clone(),
-                host: r.key.0.clone(),
-                port: r.key.1,
-                transports: r.key.2.clone(),
+            .iter_mut()
+            .filter(|(_, r)| r.by_name && !r.resolving && r.valid_until.is_none_or(|t| t <= now))
+            .map(|(name, r)| {
+                r.resolving = true;
+                ResolveRequest {
+                    icp: name.clone(),
+                    host: r.key.0.clone(),
+                    port: r.key.1,
+                    transports: r.key.2.clone(),
+                }
             })
             .collect();
         due.sort_by(|a, b| a.icp.cmp(&b.icp));
         due
     }
 
-    /// A DNS answer for `icp`, valid until `valid_until` (an empty list
-    /// keeps the ICP unreachable until the next try).
-    pub fn apply_resolution(&mut self, icp: &str, targets: Vec<Target>, valid_until: Instant) {
+    /// A DNS answer for `icp`, valid until `valid_until`. Returns whether
+    /// the targets changed.
+    pub fn apply_resolution(
+        &mut self,
+        icp: &str,
+        targets: Vec<Target>,
+        valid_until: Instant,
+    ) -> bool {
         let Some(route) = self.by_icp.get_mut(icp) else {
-            return;
+            return false;
         };
-        if route.targets != targets {
-            info!(icp, targets = ?targets.iter().map(|t| (t.destination.peer, t.destination.transport.as_str())).collect::<Vec<_>>(), "ICP resolved");
-            route.down_until = vec![None; targets.len()];
-            route.targets = targets;
-        }
+        route.resolving = false;
         route.valid_until = Some(valid_until);
+        let targets: Vec<Target> = targets
+            .into_iter()
+            .map(|t| t.with_ca_file(route.ca_file.clone()))
+            .collect();
+        if route.targets == targets {
+            return false;
+        }
+        info!(icp, targets = ?targets.iter().map(|t| (t.destination.peer, t.destination.transport.as_str())).collect::<Vec<_>>(), "ICP resolved");
+        route.down_until = vec![None; targets.len()];
+        route.targets = targets;
+        true
+    }
+
+    /// The resolution of `icp` failed: the targets it had (if any) stay
+    /// in use, and it is tried again at `retry_at`.
+    pub fn resolution_failed(&mut self, icp: &str, retry_at: Instant) {
+        if let Some(route) = self.by_icp.get_mut(icp) {
+            route.resolving = false;
+            route.valid_until = Some(retry_at);
+        }
+    }
+
+    /// Every TLS target with the name and CA file its certificate is
+    /// checked with.
+    pub fn tls_targets(&self) -> impl Iterator<Item = &Target> {
+        self.by_icp
+            .values()
+            .flat_map(|r| r.targets.iter())
+            .filter(|t| t.destination.transport == TransportKind::Tls)
     }
 
     /// The target in use for `icp` at `now`: the first one not down; when

@@ -46,7 +46,7 @@ fn an_ip_icp_is_reached_on_its_preferred_transport_and_port() {
         ("[2001:db8::7]:5060".parse().unwrap(), TransportKind::Tcp)
     );
     assert!(routes.current("nope").is_none());
-    assert!(routes.due_for_resolution(Instant::now()).is_empty());
+    assert!(routes.take_due(Instant::now()).is_empty());
 }
 
 #[test]
@@ -89,8 +89,12 @@ fn a_named_icp_waits_for_dns_and_fails_over_between_targets() {
         routes.current_at("pbx", t0).is_none(),
         "no route before DNS"
     );
-    let due = routes.due_for_resolution(t0);
+    let due = routes.take_due(t0);
     assert_eq!(due.len(), 1);
+    assert!(
+        routes.take_due(t0).is_empty(),
+        "asked once until it comes back"
+    );
     assert_eq!(due[0].host, "pbx.example.net");
     assert_eq!(due[0].transports, vec![TransportKind::Tls]);
 
@@ -100,15 +104,15 @@ fn a_named_icp_waits_for_dns_and_fails_over_between_targets() {
         Target::new(first, TransportKind::Tls, "pbx.example.net".into()),
         Target::new(second, TransportKind::Tls, "pbx.example.net".into()),
     ];
-    routes.apply_resolution("pbx", targets, t0 + Duration::from_secs(60));
-    assert!(routes.due_for_resolution(t0).is_empty());
+    assert!(routes.apply_resolution("pbx", targets.clone(), t0 + Duration::from_secs(60)));
+    assert!(routes.take_due(t0).is_empty());
     assert_eq!(
-        routes
-            .due_for_resolution(t0 + Duration::from_secs(60))
-            .len(),
+        routes.take_due(t0 + Duration::from_secs(60)).len(),
         1,
         "re-resolved when the TTL expires"
     );
+    assert!(!routes.apply_resolution("pbx", targets, t0 + Duration::from_secs(120)));
+    assert_eq!(routes.tls_targets().count(), 2);
     let current = routes.current_at("pbx", t0).unwrap();
     assert_eq!(current.destination.peer, first);
     assert_eq!(current.server_name, "pbx.example.net");
@@ -156,12 +160,18 @@ fn unchanged_icps_keep_their_dns_answer_and_changed_ones_lose_it() {
         TransportKind::Udp,
         "pbx.example.net".into(),
     );
+    assert_eq!(routes.take_due(t0).len(), 1);
     routes.apply_resolution("pbx", vec![target], t0 + Duration::from_secs(60));
     routes.update_icps([named.clone()].iter());
     assert!(routes.current_at("pbx", t0).is_some());
     let moved = icp("pbx", "pbx2.example.net", true, false, false, None);
     routes.update_icps([moved].iter());
     assert!(routes.current_at("pbx", t0).is_none());
+    // A failed resolution keeps nothing it did not have and retries later.
+    assert_eq!(routes.take_due(t0).len(), 1);
+    routes.resolution_failed("pbx", t0 + Duration::from_secs(30));
+    assert!(routes.take_due(t0 + Duration::from_secs(29)).is_empty());
+    assert_eq!(routes.take_due(t0 + Duration::from_secs(30)).len(), 1);
     routes.update_icps(std::iter::empty());
-    assert!(routes.due_for_resolution(t0).is_empty());
+    assert!(routes.take_due(t0 + Duration::from_secs(99)).is_empty());
 }
