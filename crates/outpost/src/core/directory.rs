@@ -205,7 +205,7 @@ impl Directory<Flow> for MemoryDirectory {
             Some(IcpTarget {
                 name: icp.name.clone(),
                 host: icp.host.clone(),
-                port: Some(target.destination.peer.port()),
+                port: self.routes.uri_port(&icp.name),
                 destination: target.destination,
             })
         });

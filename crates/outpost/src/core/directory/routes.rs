@@ -282,6 +282,14 @@ impl IcpRoutes {
             .map(|(t, _)| t.clone())
     }
 
+    /// The port to write in URIs toward `icp`: the one configured (its
+    /// own, or `[ipbx] port`), never a resolved target's, so that a
+    /// failover or a new DNS answer does not change the device's ICP
+    /// (RFC 3263: a URI without a port lets the next hop use SRV).
+    pub fn uri_port(&self, icp: &str) -> Option<u16> {
+        self.by_icp.get(icp).and_then(|r| r.key.1)
+    }
+
     /// [`current_at`](Self::current_at) now.
     #[allow(clippy::disallowed_methods)] // the binary's clock; tests use current_at
     pub fn current(&self, icp: &str) -> Option<Target> {

@@ -73,6 +73,9 @@ fn ipbx_settings_fill_in_what_the_icp_leaves_open() {
         ("10.0.0.9:5060".parse().unwrap(), TransportKind::Udp)
     );
     assert_eq!(get("own-port").0.port(), 5090);
+    assert_eq!(routes.uri_port("own-port"), Some(5090));
+    assert_eq!(routes.uri_port("same"), Some(5080));
+    assert_eq!(routes.uri_port("other"), None, "the transport's default");
     // The preferred transport is not supported: the ICP's own.
     assert_eq!(
         get("tls-only"),
