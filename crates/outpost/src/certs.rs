@@ -544,6 +544,22 @@ pub fn client_config_trusting(
     chain: &[CertificateDer<'static>],
     ca_file: Option<&Path>,
 ) -> Result<Arc<rustls::ClientConfig>, CertError> {
+    let roots = trust_roots(chain, ca_file)?;
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let mut config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    config.key_log = key_log();
+    Ok(Arc::new(config))
+}
+
+/// What outgoing TLS trusts: Outpost's own certificate chain and the CAs
+/// in `ca_file` (see [`client_config`]).
+pub fn trust_roots(
+    chain: &[CertificateDer<'static>],
+    ca_file: Option<&Path>,
+) -> Result<rustls::RootCertStore, CertError> {
     let mut roots = rustls::RootCertStore::empty();
     for cert in chain {
         roots.add(cert.clone())?;
@@ -565,13 +581,7 @@ pub fn client_config_trusting(
             roots.add(cert)?;
         }
     }
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let mut config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    config.key_log = key_log();
-    Ok(Arc::new(config))
+    Ok(roots)
 }
 
 #[cfg(test)]

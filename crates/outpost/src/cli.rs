@@ -81,6 +81,45 @@ pub enum IcpCommand {
         /// ICP name.
         name: String,
     },
+    /// Test an ICP as `serve` reaches it: DNS, TCP/TLS connect with the
+    /// certificate check, SIP OPTIONS round trip; each step with its time
+    /// and, on failure, what to fix. Exit status 0 when every step
+    /// passed, 1 when one failed, 2 for an unknown ICP.
+    Test(IcpTestArgs),
+}
+
+/// Options of `icps test`.
+#[derive(Debug, Clone, Args)]
+pub struct IcpTestArgs {
+    /// ICP name.
+    pub name: String,
+    /// Test every target DNS gives, not only the first (the one `serve`
+    /// uses while it answers).
+    #[arg(long)]
+    pub all: bool,
+    /// Print the report as one JSON object.
+    #[arg(long)]
+    pub json: bool,
+    /// Seconds each connect, TLS handshake and OPTIONS may take.
+    #[arg(long, default_value = "3", value_parser = parse_seconds)]
+    pub timeout: std::time::Duration,
+    /// PEM file of the CA to check the ICP's TLS certificate with, instead
+    /// of the ICP's CA file or `[ipbx] ca_file` (to try one before
+    /// configuring it).
+    #[arg(long)]
+    pub ca_file: Option<PathBuf>,
+}
+
+/// A duration in seconds, e.g. `3` or `0.5` (0.1 to 60).
+fn parse_seconds(value: &str) -> Result<std::time::Duration, String> {
+    let seconds: f64 = value
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{value}` is not a number of seconds"))?;
+    if !(0.1..=60.0).contains(&seconds) {
+        return Err(format!("{value} s is out of range: give 0.1 to 60 seconds"));
+    }
+    Ok(std::time::Duration::from_secs_f64(seconds))
 }
 
 /// Fields of a new ICP (PRO-1).
@@ -112,8 +151,8 @@ pub struct IcpAddArgs {
     #[arg(long)]
     pub port: Option<u16>,
     /// PEM file of the CA that issued the ICP's TLS certificate (checked
-    /// against the ICP's host name). Default: `[ipbx] ca_file`, else the
-    /// system's trusted roots.
+    /// against the ICP's host name). Default: `[ipbx] ca_file`; Outpost's
+    /// own certificate is trusted too (daisy chain), nothing else.
     #[arg(long)]
     pub ca_file: Option<PathBuf>,
 }

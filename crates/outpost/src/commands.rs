@@ -80,6 +80,11 @@ pub fn icps(
                 .map_err(io)?;
             }
         }
+        IcpCommand::Test(_) => {
+            return Err(CommandError(
+                "`icps test` runs from main (it needs the configuration)".to_owned(),
+            ));
+        }
         IcpCommand::Remove { name } => {
             store.remove_icp(&name)?;
             tracing::info!(%name, "ICP removed");

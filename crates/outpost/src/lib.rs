@@ -12,6 +12,7 @@ pub mod core;
 pub mod data_dir;
 pub mod guard_admin;
 pub mod guard_runtime;
+pub mod icp_test;
 pub mod media;
 pub mod replies;
 pub mod serve;

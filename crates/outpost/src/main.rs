@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use outpost::cli::{Cli, Command, LogFormatArg};
+use outpost::cli::{Cli, Command, IcpCommand, IcpTestArgs, LogFormatArg};
 use outpost::config::{Config, ConfigErrors, LogFormat, process_env};
 use outpost::data_dir::DataDir;
 use outpost::{commands, serve, telemetry};
@@ -70,6 +70,15 @@ fn run(cli: Cli) -> ExitCode {
     let result = match cli.command {
         Command::Serve => serve_blocking(config, data_dir),
         Command::Init => location.init(&mut std::io::stdout()),
+        Command::Icps(IcpCommand::Test(args)) => {
+            return match existing() {
+                Ok(store) => icps_test(&store, &config, &location.path, &args),
+                Err(message) => {
+                    eprintln!("error: {message}");
+                    ExitCode::from(EXIT_FAILURE)
+                }
+            };
+        }
         Command::Icps(command) => existing().and_then(|mut store| {
             commands::icps(&mut store, command, &mut std::io::stdout()).map_err(|e| e.to_string())
         }),
@@ -101,6 +110,22 @@ fn run(cli: Cli) -> ExitCode {
             ExitCode::from(EXIT_FAILURE)
         }
     }
+}
+
+fn icps_test(
+    store: &outpost_store::Store,
+    config: &Config,
+    data_dir: &std::path::Path,
+    args: &IcpTestArgs,
+) -> ExitCode {
+    let outcome = outpost::icp_test::run(store, config, data_dir, args, &mut std::io::stdout());
+    match &outcome {
+        outpost::icp_test::Outcome::Usage(message) | outpost::icp_test::Outcome::Error(message) => {
+            eprintln!("error: {message}");
+        }
+        _ => {}
+    }
+    ExitCode::from(outcome.exit_code())
 }
 
 fn serve_blocking(config: Config, data_dir: PathBuf) -> Result<(), String> {

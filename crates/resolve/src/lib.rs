@@ -24,6 +24,9 @@
 //! - [`Resolver`] drives a [`Plan`] with `hickory-resolver` on tokio, from
 //!   `/etc/resolv.conf` ([`Resolver::system`]) or given servers
 //!   ([`Resolver::with_servers`]); the queries of one step run concurrently.
+//!   [`Resolver::resolve_traced`] also returns every lookup with how long
+//!   it took, whether or not the resolution succeeded (`outpost icps
+//!   test`).
 //!   As hickory does by default, `/etc/hosts` answers A/AAAA queries before
 //!   the DNS (such entries count as valid for a day).
 //!
@@ -108,7 +111,7 @@ mod srv;
 pub use error::ResolveError;
 pub use plan::Plan;
 pub use records::{Answer, Query, Record, RecordData, RecordKind, Step};
-pub use resolver::{Options, Resolver};
+pub use resolver::{Options, Resolver, TimedStep, Trace};
 pub use srv::order_srv;
 
 /// A SIP transport toward an ICP.

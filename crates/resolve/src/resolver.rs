@@ -17,8 +17,27 @@ use rand_chacha::ChaCha8Rng;
 use rand_core::SeedableRng;
 
 use crate::plan::Plan;
-use crate::records::{Answer, Query, Record, RecordData, RecordKind};
+use crate::records::{Answer, Query, Record, RecordData, RecordKind, Step};
 use crate::{Resolution, ResolveError, Transport};
+
+/// One lookup of [`Resolver::resolve_traced`] and how long it took.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TimedStep {
+    /// The query and its answer.
+    pub step: Step,
+    /// From sending the query to its answer (or its timeout).
+    pub elapsed: Duration,
+}
+
+/// What [`Resolver::resolve_traced`] found.
+#[derive(Clone, Debug)]
+pub struct Trace {
+    /// Every lookup made, in the order they were made, also when the
+    /// resolution failed.
+    pub steps: Vec<TimedStep>,
+    /// The resolution, or why there is none.
+    pub outcome: Result<Resolution, ResolveError>,
+}
 
 /// Resolver settings.
 #[non_exhaustive]
@@ -152,6 +171,62 @@ impl Resolver {
         now: Instant,
     ) -> Result<Resolution, ResolveError> {
         let mut plan = Plan::new(host, port, transports, preferred)?;
+        self.drive(&mut plan, now, &|| now).await;
+        self.finish(plan, now)
+    }
+
+    /// [`Resolver::resolve`] for `outpost icps test`: also returns every
+    /// lookup made with how long it took (measured with `clock`, the
+    /// caller's clock), whether or not the resolution succeeded.
+    pub async fn resolve_traced<C>(
+        &self,
+        host: &str,
+        port: Option<u16>,
+        transports: &[Transport],
+        preferred: Option<Transport>,
+        clock: &C,
+    ) -> Trace
+    where
+        C: Fn() -> Instant,
+    {
+        let now = clock();
+        let mut plan = match Plan::new(host, port, transports, preferred) {
+            Ok(plan) => plan,
+            Err(error) => {
+                return Trace {
+                    steps: Vec::new(),
+                    outcome: Err(error),
+                };
+            }
+        };
+        let mut timings = self.drive(&mut plan, now, clock).await;
+        let steps = plan
+            .steps()
+            .iter()
+            .map(|step| {
+                let elapsed = timings
+                    .iter()
+                    .position(|(query, _)| *query == step.query)
+                    .map_or(Duration::ZERO, |i| timings.swap_remove(i).1);
+                TimedStep {
+                    step: step.clone(),
+                    elapsed,
+                }
+            })
+            .collect();
+        Trace {
+            steps,
+            outcome: self.finish(plan, now),
+        }
+    }
+
+    /// Makes the plan's queries until it is done; returns how long each
+    /// query took by `clock`.
+    async fn drive<C>(&self, plan: &mut Plan, now: Instant, clock: &C) -> Vec<(Query, Duration)>
+    where
+        C: Fn() -> Instant,
+    {
+        let mut timings = Vec::new();
         while !plan.is_done() {
             let queries = plan.poll_queries();
             if queries.is_empty() {
@@ -160,11 +235,21 @@ impl Resolver {
                 // with what it has rather than loop.
                 break;
             }
-            let answers = join_all(queries.iter().map(|q| self.lookup(q, now))).await;
-            for (query, answer) in queries.iter().zip(answers) {
+            let answers = join_all(queries.iter().map(|q| async move {
+                let start = clock();
+                let answer = self.lookup(q, now).await;
+                (answer, clock().saturating_duration_since(start))
+            }))
+            .await;
+            for (query, (answer, elapsed)) in queries.iter().zip(answers) {
+                timings.push((query.clone(), elapsed));
                 plan.handle_answer(query, answer);
             }
         }
+        timings
+    }
+
+    fn finish(&self, plan: Plan, now: Instant) -> Result<Resolution, ResolveError> {
         // A poisoned lock only means another resolution panicked while
         // shuffling; the generator's state is still usable.
         let mut rng = self.rng.lock().unwrap_or_else(|e| e.into_inner());

@@ -275,6 +275,25 @@ async fn an_unknown_name_is_nxdomain() {
         err.to_string().contains("check the ICP's host name"),
         "{err}"
     );
+
+    // Traced (`outpost icps test`): the lookups made are kept, each with
+    // its time, even though the resolution failed.
+    let trace = dns
+        .resolver()
+        .resolve_traced("nosuch.test", None, &[Transport::Udp], None, &Instant::now)
+        .await;
+    assert_eq!(trace.outcome.unwrap_err(), err);
+    let steps: Vec<String> = trace.steps.iter().map(|s| s.step.to_string()).collect();
+    assert_eq!(steps[0], "NAPTR nosuch.test: no such name (NXDOMAIN)");
+    assert!(steps.len() > 1, "SRV and A lookups follow: {steps:?}");
+    assert!(
+        trace
+            .steps
+            .iter()
+            .all(|s| s.elapsed < Duration::from_secs(2)),
+        "{:?}",
+        trace.steps
+    );
 }
 
 #[tokio::test]

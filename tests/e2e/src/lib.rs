@@ -88,7 +88,9 @@ pub mod wait;
 pub use baresip::{Direction, Event, EventKind, MediaEnc, Phone, PhoneConfig, Transport};
 pub use kamailio::{Ipbx, IpbxConfig};
 pub use netns::{Host, Lab, Network, PortBlock};
-pub use outpost::{DeviceSpec, OutpostNode, OutpostSpec, metric_sum, metrics};
+pub use outpost::{
+    DeviceSpec, IcpSpec, OutpostNode, OutpostSpec, Provisioning, metric_sum, metrics,
+};
 pub use pki::TestCa;
 pub use process::{LogCursor, Process};
 pub use wait::wait_until;

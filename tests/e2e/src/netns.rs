@@ -651,6 +651,19 @@ impl Host {
         PortBlock::insert(self, port, false)
     }
 
+    /// Tears down every established TCP connection from or to local `port`
+    /// in this host, as a crashed or rebooted server would: `ss -K` has the
+    /// kernel abort them, which sends each peer a RST. Returns how many it
+    /// killed. Needs a kernel with `CONFIG_INET_DIAG_DESTROY`.
+    pub fn kill_tcp_connections(&self, port: u16) -> Result<usize> {
+        let filter = format!("( sport = :{port} )");
+        let out = self.run(&["ss", "-K", "-H", "-t", "state", "established", &filter])?;
+        Ok(String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .count())
+    }
+
     /// True if something in the host listens on `proto` (`"udp"` or
     /// `"tcp"`) at `addr:port` (checked with `ss`).
     pub fn is_listening(&self, proto: &str, addr: Ipv4Addr, port: u16) -> Result<bool> {

@@ -29,6 +29,8 @@ pub struct DeviceSpec {
     pub icp_username: String,
     /// ICP-side password; empty = same as the set side.
     pub icp_password: String,
+    /// The device's ICP (`devices add --icp`); `None` = the default ICP.
+    pub icp: Option<String>,
 }
 
 impl DeviceSpec {
@@ -44,8 +46,78 @@ impl DeviceSpec {
             password: password.into(),
             icp_username: icp_username.into(),
             icp_password: icp_password.into(),
+            icp: None,
         }
     }
+
+    /// The same device on ICP `icp` instead of the default one.
+    #[must_use]
+    pub fn on_icp(mut self, icp: &str) -> Self {
+        self.icp = Some(icp.to_owned());
+        self
+    }
+}
+
+/// An ICP to create besides the one made from [`OutpostSpec::ipbx`]
+/// (`outpost icps add`).
+#[derive(Debug, Clone)]
+pub struct IcpSpec {
+    /// Its name.
+    pub name: String,
+    /// Its host: an IP address, or a DNS name (resolved per RFC 3263).
+    pub host: String,
+    /// The SIP transports it supports, as `--transports` takes them
+    /// (`"tls"`, `"udp,tcp"`).
+    pub transports: String,
+    /// Its SIP port; `None` = from DNS SRV records for a name, else the
+    /// transport's default.
+    pub port: Option<u16>,
+    /// The CA file its TLS certificate is checked with.
+    pub ca_file: Option<PathBuf>,
+}
+
+impl IcpSpec {
+    /// ICP `name` at `host` supporting `transports`, no port, no CA file.
+    pub fn new(name: &str, host: &str, transports: &str) -> Self {
+        Self {
+            name: name.to_owned(),
+            host: host.to_owned(),
+            transports: transports.to_owned(),
+            port: None,
+            ca_file: None,
+        }
+    }
+
+    /// Sets the SIP port.
+    #[must_use]
+    pub fn port(mut self, port: u16) -> Self {
+        self.port = Some(port);
+        self
+    }
+
+    /// Sets the CA file.
+    #[must_use]
+    pub fn ca_file(mut self, path: &Path) -> Self {
+        self.ca_file = Some(path.to_path_buf());
+        self
+    }
+}
+
+/// What [`OutpostNode::start_with`] adds to an [`OutpostSpec`]: more ICPs,
+/// the private side's protocols, the DNS servers. The default adds
+/// nothing ([`OutpostNode::start`]).
+#[derive(Debug, Clone, Default)]
+pub struct Provisioning {
+    /// Name of the ICP made from [`OutpostSpec::ipbx`] (the default ICP,
+    /// created first); `None` = `ipbx`.
+    pub default_icp: Option<String>,
+    /// ICPs created after it, in order.
+    pub icps: Vec<IcpSpec>,
+    /// `[private] protocols`; `None` = `udp/tcp` (`tls+udp/tcp` to reach
+    /// an ICP over TLS and be reached by it).
+    pub private_protocols: Option<String>,
+    /// `[dns] servers`; empty = no `[dns]` table (the system's resolver).
+    pub dns_servers: Vec<SocketAddr>,
 }
 
 /// What to run.
@@ -88,6 +160,12 @@ impl OutpostNode {
     /// Writes the configuration, creates the ICP and the devices with the
     /// CLI, starts `outpost serve` in `host` and waits until it runs.
     pub fn start(host: &Host, spec: &OutpostSpec) -> Result<Self> {
+        Self::start_with(host, spec, &Provisioning::default())
+    }
+
+    /// [`OutpostNode::start`] with more ICPs, the private side's protocols
+    /// and DNS servers from `more`.
+    pub fn start_with(host: &Host, spec: &OutpostSpec, more: &Provisioning) -> Result<Self> {
         let missing = |net: &Network| {
             TestbedError::Config(format!(
                 "the Outpost host has no leg on network {}",
@@ -105,12 +183,17 @@ impl OutpostNode {
         std::fs::create_dir_all(&dir)
             .map_err(|e| TestbedError::io("creating the Outpost directory", &dir, e))?;
         let config = dir.join("outpost.toml");
-        let text = format!(
-            "{}\n[public]\ninterface = \"{public_ip}\"\nprotocols = \"tls+udp/tcp\"\n\n[private]\ninterface = \"{private_ip}\"\nprotocols = \"udp/tcp\"\n\n[ipbx]\naddress = \"{}\"\nport = {}\ntransport = \"udp\"\n\n[log]\nlevel = \"outpost=debug,outpost::media::relay=trace,info\"\n",
+        let private_protocols = more.private_protocols.as_deref().unwrap_or("udp/tcp");
+        let mut text = format!(
+            "{}\n[public]\ninterface = \"{public_ip}\"\nprotocols = \"tls+udp/tcp\"\n\n[private]\ninterface = \"{private_ip}\"\nprotocols = \"{private_protocols}\"\n\n[ipbx]\naddress = \"{}\"\nport = {}\ntransport = \"udp\"\n\n[log]\nlevel = \"outpost=debug,outpost::media::relay=trace,info\"\n",
             spec.extra_toml,
             spec.ipbx.ip(),
             spec.ipbx.port(),
         );
+        if !more.dns_servers.is_empty() {
+            let servers: Vec<String> = more.dns_servers.iter().map(ToString::to_string).collect();
+            text.push_str(&format!("\n[dns]\nservers = \"{}\"\n", servers.join(", ")));
+        }
         std::fs::write(&config, text)
             .map_err(|e| TestbedError::io("writing outpost.toml", &config, e))?;
 
@@ -135,7 +218,7 @@ impl OutpostNode {
                 "icps",
                 "add",
                 "--name",
-                "ipbx",
+                more.default_icp.as_deref().unwrap_or("ipbx"),
                 "--host",
                 &ipbx,
                 "--transports",
@@ -143,10 +226,34 @@ impl OutpostNode {
             ],
             &[],
         )?;
+        for icp in &more.icps {
+            let port = icp.port.map(|p| p.to_string());
+            let ca_file = icp.ca_file.as_ref().map(|p| p.display().to_string());
+            let mut args = vec![
+                "icps",
+                "add",
+                "--name",
+                icp.name.as_str(),
+                "--host",
+                icp.host.as_str(),
+                "--transports",
+                icp.transports.as_str(),
+            ];
+            if let Some(port) = &port {
+                args.extend(["--port", port.as_str()]);
+            }
+            if let Some(ca_file) = &ca_file {
+                args.extend(["--ca-file", ca_file.as_str()]);
+            }
+            cli(&args, &[])?;
+        }
         for d in &spec.devices {
             let mut args = vec!["devices", "add", "--username", d.username.as_str()];
             if !d.icp_username.is_empty() {
                 args.extend(["--icp-username", d.icp_username.as_str()]);
+            }
+            if let Some(icp) = &d.icp {
+                args.extend(["--icp", icp.as_str()]);
             }
             let mut env = vec![("OUTPOST_DEVICE_PASSWORD", d.password.as_str())];
             if !d.icp_password.is_empty() {

@@ -121,6 +121,10 @@ impl Core {
     /// shutdown, calls are hung up and phones unregistered from the iPBX.
     pub async fn run(mut self, mut inputs: CoreInputs, mut shutdown: watch::Receiver<bool>) {
         self.publish_tls_peers();
+        // ICPs given by name are resolved from the start, not after the
+        // first wake-up (the first message, or IDLE_WAKE): until then
+        // their devices get 503.
+        self.request_resolutions(Instant::now());
         loop {
             let now = Instant::now();
             let wake = [self.txn.poll_timeout(), self.b2bua.poll_timeout()]

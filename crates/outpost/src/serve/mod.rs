@@ -373,7 +373,7 @@ fn random_key() -> Result<[u8; 32], ServeError> {
 
 /// The DNS resolver for ICP host names: `[dns] servers`, else the
 /// system's.
-fn dns_resolver(
+pub(crate) fn dns_resolver(
     config: &Config,
 ) -> Result<outpost_resolve::Resolver, outpost_resolve::ResolveError> {
     if config.dns.servers.is_empty() {
@@ -395,7 +395,7 @@ fn ca_loader(identity: &certs::TlsIdentity) -> crate::transport::connect::CaLoad
 
 /// What `[ipbx]` contributes to ICP routes: the port of the ICP at its
 /// address and the preferred transport (see `core::directory::routes`).
-fn route_defaults(config: &Config) -> RouteDefaults {
+pub(crate) fn route_defaults(config: &Config) -> RouteDefaults {
     use crate::config::{IpbxHost, IpbxTransport};
     let Some(host) = config.ipbx.address.as_ref() else {
         return RouteDefaults::default();

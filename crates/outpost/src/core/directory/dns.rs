@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use outpost_resolve::{Resolver, Transport};
+use outpost_resolve::{Resolution, ResolveError, Resolver, TimedStep, Transport};
 use tokio::sync::{mpsc, watch};
 use tracing::{debug, warn};
 
@@ -41,10 +41,24 @@ fn from_resolve(t: Transport) -> TransportKind {
     }
 }
 
-/// Resolves `request` now.
-pub async fn resolve(resolver: &Resolver, request: &ResolveRequest) -> Resolved {
+/// The transports of `request` for the resolver, and the preferred one.
+fn transports_of(request: &ResolveRequest) -> (Vec<Transport>, Option<Transport>) {
     let transports: Vec<Transport> = request.transports.iter().map(|t| to_resolve(*t)).collect();
     let preferred = transports.first().copied();
+    (transports, preferred)
+}
+
+fn targets_of(resolution: Resolution) -> Vec<Target> {
+    resolution
+        .targets
+        .into_iter()
+        .map(|t| Target::new(t.addr, from_resolve(t.transport), t.server_name))
+        .collect()
+}
+
+/// Resolves `request` now.
+pub async fn resolve(resolver: &Resolver, request: &ResolveRequest) -> Resolved {
+    let (transports, preferred) = transports_of(request);
     let outcome = resolver
         .resolve(
             &request.host,
@@ -55,18 +69,33 @@ pub async fn resolve(resolver: &Resolver, request: &ResolveRequest) -> Resolved 
         )
         .await
         .map(|resolution| {
-            let targets = resolution
-                .targets
-                .into_iter()
-                .map(|t| Target::new(t.addr, from_resolve(t.transport), t.server_name))
-                .collect();
-            (targets, resolution.valid_until)
+            let valid_until = resolution.valid_until;
+            (targets_of(resolution), valid_until)
         })
         .map_err(|e| e.to_string());
     Resolved {
         icp: request.icp.clone(),
         outcome,
     }
+}
+
+/// Resolves `request` as [`resolve`] does, keeping every DNS lookup with
+/// how long it took (`outpost icps test`).
+pub async fn resolve_traced(
+    resolver: &Resolver,
+    request: &ResolveRequest,
+) -> (Vec<TimedStep>, Result<Vec<Target>, ResolveError>) {
+    let (transports, preferred) = transports_of(request);
+    let trace = resolver
+        .resolve_traced(
+            &request.host,
+            request.port,
+            &transports,
+            preferred,
+            &Instant::now,
+        )
+        .await;
+    (trace.steps, trace.outcome.map(targets_of))
 }
 
 /// Serves the core's requests until `shutdown` or the core goes.

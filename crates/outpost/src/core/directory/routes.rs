@@ -137,6 +137,24 @@ impl IcpRoutes {
         order.into_iter().filter(|t| supports(*t)).collect()
     }
 
+    /// What `icp`'s route is computed from: its host, its port when fixed
+    /// (the ICP's, or `[ipbx] port` at `[ipbx] address`) and its
+    /// transports, preferred first; what the resolver is asked for a name.
+    pub fn request_for(&self, icp: &Icp) -> ResolveRequest {
+        ResolveRequest {
+            icp: icp.name.clone(),
+            host: icp.host.clone(),
+            port: self.port_of(icp),
+            transports: self.transports(icp),
+        }
+    }
+
+    /// The targets of `icp` in the order to try: at once for an ICP given
+    /// by IP address, once resolved for a name.
+    pub fn targets(&self, icp: &str) -> &[Target] {
+        self.by_icp.get(icp).map_or(&[], |r| r.targets.as_slice())
+    }
+
     fn port_of(&self, icp: &Icp) -> Option<u16> {
         icp.sip_port.or_else(|| {
             let same_host = self
@@ -153,7 +171,8 @@ impl IcpRoutes {
     pub fn update_icps<'a>(&mut self, icps: impl Iterator<Item = &'a Icp>) {
         let mut next = HashMap::new();
         for icp in icps {
-            let key = (icp.host.clone(), self.port_of(icp), self.transports(icp));
+            let request = self.request_for(icp);
+            let key = (request.host, request.port, request.transports);
             let ca_file = icp.ca_file.clone();
             if let Some(route) = self
                 .by_icp
