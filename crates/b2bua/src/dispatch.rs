@@ -73,7 +73,17 @@ impl<D: Destination> B2bua<D> {
                 None
             }
             Event::TransportError { transaction } => {
-                self.handle_failure(now, unix_secs, txn, transaction, Failure::TransportError);
+                let mut io = Io {
+                    now,
+                    unix: unix_secs,
+                    txn,
+                };
+                self.on_failure(
+                    &mut io,
+                    transaction,
+                    Failure::TransportError,
+                    Some(directory),
+                );
                 None
             }
             Event::Terminated { transaction } => {
@@ -197,6 +207,18 @@ impl<D: Destination> B2bua<D> {
             unix: unix_secs,
             txn,
         };
+        self.on_failure(&mut io, id, failure, None);
+    }
+
+    /// A client transaction failed; with `directory`, a REGISTER that could
+    /// not be sent is tried at its ICP's next target.
+    fn on_failure(
+        &mut self,
+        io: &mut Io<'_, D>,
+        id: TransactionId,
+        failure: Failure,
+        directory: Option<&dyn Directory<D>>,
+    ) {
         let status = match failure {
             Failure::Timeout => StatusCode::REQUEST_TIMEOUT,
             Failure::TransportError => StatusCode::SERVICE_UNAVAILABLE,
@@ -208,12 +230,12 @@ impl<D: Destination> B2bua<D> {
             None => return,
         };
         match purpose {
-            Some(Ok(binding)) => self.on_register_failure(&mut io, id, binding, status),
+            Some(Ok(binding)) => self.on_register_failure(io, id, binding, status, directory),
             Some(Err(binding)) => {
                 self.clients.remove(&id);
-                self.on_heartbeat_result(now, binding, false);
+                self.on_heartbeat_result(io.now, binding, false);
             }
-            None => self.on_relay_failure(&mut io, id, status, failure),
+            None => self.on_relay_failure(io, id, status, failure),
         }
     }
 

@@ -103,6 +103,8 @@ pub(crate) struct Binding<D> {
     pub(crate) op: Op,
     pub(crate) op_txn: Option<TransactionId>,
     pub(crate) auth_tries: u8,
+    /// Targets tried after the first for the operation in flight.
+    pub(crate) failovers: u8,
     /// The upstream registration is in place until then.
     pub(crate) until: Option<Instant>,
     pub(crate) pending: Vec<Pending<D>>,
@@ -448,6 +450,7 @@ impl<D: Destination> B2bua<D> {
             op: Op::Idle,
             op_txn: None,
             auth_tries: 0,
+            failovers: 0,
             until: None,
             pending: Vec::new(),
             headers: Vec::new(),
@@ -474,6 +477,13 @@ impl<D: Destination> B2bua<D> {
                 device.icpside_password.clone(),
             ) {
                 b.digest = d;
+            }
+        }
+        // The same ICP may now be reached at another target (DNS answer,
+        // failover); later operations go there.
+        if let Some(icp) = &device.icp {
+            if icp.host == b.icp.host && icp.port == b.icp.port {
+                b.icp.destination = icp.destination.clone();
             }
         }
         b.device = device;

@@ -19,6 +19,9 @@ use crate::{B2bua, Io, Purpose};
 
 /// Most challenges answered for one REGISTER.
 const MAX_AUTH_TRIES: u8 = 2;
+/// Further targets of an ICP tried for one REGISTER that could not be sent
+/// (RFC 3263 §4.3): enough for a primary and a backup SRV target.
+const MAX_FAILOVERS: u8 = 2;
 
 impl<D: Destination> B2bua<D> {
     /// Starts whatever brings the upstream registration to what the
@@ -308,6 +311,7 @@ impl<D: Destination> B2bua<D> {
         let Some(b) = self.regs.get_mut(bid) else {
             return;
         };
+        b.failovers = 0;
         let op = b.op;
         b.op = Op::Idle;
         b.op_txn = None;
@@ -367,6 +371,7 @@ impl<D: Destination> B2bua<D> {
         let Some(b) = self.regs.get_mut(bid) else {
             return;
         };
+        b.failovers = 0;
         let op = b.op;
         b.op = Op::Idle;
         b.op_txn = None;
@@ -413,18 +418,64 @@ impl<D: Destination> B2bua<D> {
         self.publish_status(&user);
     }
 
-    /// The REGISTER got no response (timeout) or could not be sent.
+    /// The REGISTER got no response (timeout) or could not be sent. When
+    /// it could not be sent and the ICP now has another target (the driver
+    /// marked this one down), the operation is tried there at once, with a
+    /// new transaction (RFC 3263 §4.3), at most [`MAX_FAILOVERS`] times.
     pub(crate) fn on_register_failure(
         &mut self,
         io: &mut Io<'_, D>,
         id: TransactionId,
         bid: BindingId,
         status: StatusCode,
+        next_target: Option<&dyn Directory<D>>,
     ) {
         self.clients.remove(&id);
-        if self.regs.get(bid).is_some_and(|b| b.op_txn == Some(id)) {
-            self.op_failed(io, bid, status, FailedSide::Private);
+        if !self.regs.get(bid).is_some_and(|b| b.op_txn == Some(id)) {
+            return;
         }
+        if let Some(directory) = next_target {
+            if self.fail_over(io, bid, directory) {
+                return;
+            }
+        }
+        self.op_failed(io, bid, status, FailedSide::Private);
+    }
+
+    /// Restarts the binding's operation toward its ICP's next target, if
+    /// the directory has one; false when there is none to try.
+    fn fail_over(
+        &mut self,
+        io: &mut Io<'_, D>,
+        bid: BindingId,
+        directory: &dyn Directory<D>,
+    ) -> bool {
+        let Some(b) = self.regs.get_mut(bid) else {
+            return false;
+        };
+        if b.failovers >= MAX_FAILOVERS {
+            return false;
+        }
+        let Some(icp) = directory
+            .device(&b.device.setside_username)
+            .and_then(|d| d.icp)
+        else {
+            return false;
+        };
+        let same_icp = icp.host == b.icp.host && icp.port == b.icp.port;
+        if !same_icp || icp.destination == b.icp.destination {
+            return false;
+        }
+        b.failovers += 1;
+        b.icp.destination = icp.destination;
+        let op = std::mem::replace(&mut b.op, Op::Idle);
+        b.op_txn = None;
+        match op {
+            Op::Register { refresh } => self.start_register(io, bid, refresh),
+            Op::Unregister => self.start_unregister(io, bid),
+            Op::Idle => return false,
+        }
+        true
     }
 
     /// The phone did not refresh in time.

@@ -61,10 +61,14 @@ pub fn ipbx_flow() -> Flow {
     }
 }
 
-/// The devices.
+/// The devices, and the ICP's targets as the driver's routes would give
+/// them: a target the driver could not reach (`down`) is replaced by its
+/// `backup`, if any.
 #[derive(Default)]
 pub struct Dir {
     pub devices: HashMap<String, DeviceCredentials<Flow>>,
+    pub backup: HashMap<SocketAddr, Flow>,
+    pub down: std::collections::HashSet<SocketAddr>,
 }
 
 impl Dir {
@@ -90,7 +94,15 @@ impl Dir {
 
 impl Directory<Flow> for Dir {
     fn device(&self, user: &str) -> Option<DeviceCredentials<Flow>> {
-        self.devices.get(user).cloned()
+        let mut device = self.devices.get(user).cloned()?;
+        if let Some(icp) = device.icp.as_mut() {
+            if self.down.contains(&icp.destination.peer) {
+                if let Some(backup) = self.backup.get(&icp.destination.peer) {
+                    icp.destination = backup.clone();
+                }
+            }
+        }
+        Some(device)
     }
 }
 
@@ -124,6 +136,10 @@ pub struct Sim {
     pub sent: Vec<Sent>,
     /// Requests Outpost's core (not the B2BUA) got.
     pub core_requests: Vec<Message>,
+    /// Peers the driver cannot connect to: a send there fails as the
+    /// binary's does (the target is marked down, the transaction gets a
+    /// transport error).
+    pub unreachable: Vec<SocketAddr>,
 }
 
 pub const IPBX: usize = 0;
@@ -165,6 +181,7 @@ impl Sim {
             events: Vec::new(),
             sent: Vec::new(),
             core_requests: Vec::new(),
+            unreachable: Vec::new(),
         }
     }
 
@@ -215,6 +232,13 @@ impl Sim {
             let mut progressed = false;
             while let Some(t) = self.txn.poll_transmit() {
                 progressed = true;
+                if self.unreachable.contains(&t.destination.peer) {
+                    self.dir.down.insert(t.destination.peer);
+                    if let Some(id) = t.transaction {
+                        self.txn.handle_transport_error(self.now, id);
+                    }
+                    continue;
+                }
                 self.deliver_to_peer(&t.destination, t.bytes);
             }
             while let Some(ev) = self.txn.poll_event() {
