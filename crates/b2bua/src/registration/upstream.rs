@@ -431,7 +431,7 @@ impl<D: Destination> B2bua<D> {
         next_target: Option<&dyn Directory<D>>,
     ) {
         self.clients.remove(&id);
-        if !self.regs.get(bid).is_some_and(|b| b.op_txn == Some(id)) {
+        if self.regs.get(bid).is_none_or(|b| b.op_txn != Some(id)) {
             return;
         }
         if let Some(directory) = next_target {
