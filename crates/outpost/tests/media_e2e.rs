@@ -194,6 +194,7 @@ fn srtp_phone_and_rtp_phone_hear_each_other_both_directions() {
     )
     .unwrap();
     let private_cap = Capture::start(&bed.gw, &private_if, Some(media_ports)).unwrap();
+    bed::live_captures(&bed, &public_cap, &private_cap, 27999);
     start_a(&mut bed);
     let mut a_phone = bed.a.take().unwrap();
 

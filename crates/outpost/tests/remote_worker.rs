@@ -164,6 +164,7 @@ fn topology_is_hidden_on_both_sides() {
     let public_cap =
         Capture::start(&bed.gw, &public_if, Some("tcp port 5063 or udp port 5060")).unwrap();
     let private_cap = Capture::start(&bed.gw, &private_if, Some("port 5060")).unwrap();
+    bed::live_captures(&bed, &public_cap, &private_cap, 5060);
 
     start_a(&mut bed);
     let a_phone = a(&bed);

@@ -39,6 +39,37 @@ impl Capture {
         Ok(Self { process, file })
     }
 
+    /// Waits until the capture has written a packet, calling `probe` (which
+    /// should send one packet the filter matches across the interface)
+    /// every 100 ms until then: tshark says "Capturing on" before the
+    /// kernel delivers packets to it, and on a loaded machine the first
+    /// seconds of traffic can otherwise be missing from the file.
+    pub fn wait_live(
+        &self,
+        timeout: Duration,
+        mut probe: impl FnMut() -> std::io::Result<()>,
+    ) -> Result<()> {
+        let file = self.file.clone();
+        crate::wait::wait_until(
+            &format!("capture {} to see its probe", file.display()),
+            timeout,
+            || {
+                let _ = probe();
+                std::thread::sleep(Duration::from_millis(100));
+                let out = Command::new("tshark")
+                    .arg("-r")
+                    .arg(&file)
+                    .args(["-c", "1", "-T", "fields", "-e", "frame.number"])
+                    .output();
+                // A file still being written may end mid-block: not yet.
+                Ok(out
+                    .ok()
+                    .filter(|o| !String::from_utf8_lossy(&o.stdout).trim().is_empty())
+                    .map(|_| ()))
+            },
+        )
+    }
+
     /// The file being written (readable while the capture runs).
     pub fn path(&self) -> &Path {
         &self.file

@@ -623,6 +623,23 @@ impl Host {
         .map_err(|_| std::io::Error::other("namespace thread panicked"))?
     }
 
+    /// Sends one UDP datagram from this host to `target` (a capture probe).
+    pub fn send_udp(
+        &self,
+        target: std::net::SocketAddr,
+        payload: &'static [u8],
+    ) -> std::io::Result<()> {
+        self.in_netns(move || {
+            let unspecified: std::net::SocketAddr = if target.is_ipv4() {
+                ([0, 0, 0, 0], 0).into()
+            } else {
+                ([0u16; 8], 0).into()
+            };
+            std::net::UdpSocket::bind(unspecified)?.send_to(payload, target)?;
+            Ok(())
+        })
+    }
+
     /// A TCP connection to `addr` from this host (its namespace), giving up
     /// after `timeout`.
     pub fn connect_tcp(

@@ -140,3 +140,27 @@ pub fn wait_location(
         std::thread::sleep(Duration::from_millis(100));
     }
 }
+
+/// Waits until both captures record packets: a TCP connect from the
+/// Internet to the public TLS port, a UDP datagram from a LAN host to the
+/// private side's `private_port`.
+pub fn live_captures(
+    bed: &Bed,
+    public: &outpost_testbed::capture::Capture,
+    private: &outpost_testbed::capture::Capture,
+    private_port: u16,
+) {
+    let tls = std::net::SocketAddr::new(bed.outpost.public_ip().into(), 5063);
+    public
+        .wait_live(SIP, || {
+            bed.nat_router
+                .connect_tcp(tls, Duration::from_millis(500))
+                .map(drop)
+        })
+        .unwrap();
+    let prober = bed.lab.host("prober", &bed.lan, 99).unwrap();
+    let lan = std::net::SocketAddr::new(bed.outpost.private_ip().into(), private_port);
+    private
+        .wait_live(SIP, || prober.send_udp(lan, b"\r\n\r\n"))
+        .unwrap();
+}
