@@ -17,6 +17,7 @@ declare -A packages=(
   [ip]=iproute2
   [iptables]=iptables
   [tshark]=tshark
+  [tcpdump]=tcpdump
   [openssl]=openssl
   [curl]=curl
   [sox]=sox

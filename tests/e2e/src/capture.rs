@@ -1,6 +1,6 @@
-//! Packet captures with tshark inside a lab host, decoded afterwards to the
-//! SIP messages they carry (TLS too, given the key log of one endpoint), so
-//! a test can check what really crossed an interface.
+//! Packet captures with tcpdump inside a lab host, decoded afterwards with
+//! tshark to the SIP messages they carry (TLS too, given the key log of one
+//! endpoint), so a test can check what really crossed an interface.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -20,30 +20,37 @@ pub struct Capture {
 }
 
 impl Capture {
-    /// Starts `tshark -i IFACE -w FILE` in `host`, with an optional BPF
+    /// Starts `tcpdump -i IFACE -w FILE` in `host`, with an optional BPF
     /// filter, and waits until it captures.
+    ///
+    /// tcpdump in immediate mode, not tshark/dumpcap: libpcap's default
+    /// TPACKET_V3 ring hands packets over a block at a time, and under load
+    /// a partly filled block was seen never to reach dumpcap (the capture
+    /// of a whole test stopped after a few packets); immediate mode hands
+    /// over each packet, and `-U` writes each one to the file at once.
     pub fn start(host: &Host, iface: &str, filter: Option<&str>) -> Result<Self> {
-        require_tools(&["tshark"], "packet captures")?;
+        require_tools(&["tcpdump", "tshark"], "packet captures")?;
         let file = host.lab_dir().join(format!(
-            "{}-{iface}-{}.pcapng",
+            "{}-{iface}-{}.pcap",
             host.name(),
             std::process::id()
         ));
-        let mut cmd = host.command("tshark");
-        cmd.args(["-i", iface, "-n", "-w"]).arg(&file);
+        let mut cmd = host.command("tcpdump");
+        cmd.args(["-i", iface, "-n", "-s", "0", "--immediate-mode", "-U", "-w"])
+            .arg(&file);
         if let Some(f) = filter {
-            cmd.args(["-f", f]);
+            cmd.arg(f);
         }
-        let mut process = host.spawn(cmd, &format!("tshark-{}-{iface}", host.name()))?;
-        process.wait_for_log("Capturing on", START_TIMEOUT)?;
+        let mut process = host.spawn(cmd, &format!("tcpdump-{}-{iface}", host.name()))?;
+        process.wait_for_log("listening on", START_TIMEOUT)?;
         Ok(Self { process, file })
     }
 
     /// Waits until the capture has written a packet, calling `probe` (which
     /// should send one packet the filter matches across the interface)
-    /// every 100 ms until then: tshark says "Capturing on" before the
-    /// kernel delivers packets to it, and on a loaded machine the first
-    /// seconds of traffic can otherwise be missing from the file.
+    /// every 100 ms until then: a capture program says it listens before
+    /// the kernel delivers packets to it, and on a loaded machine the
+    /// first packets can otherwise be missing from the file.
     pub fn wait_live(
         &self,
         timeout: Duration,

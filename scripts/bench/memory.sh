@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# Memory under call load (issue 13): the P1 set-up (calls_sut.sh: SIPp UAC
+# → SUT → SIPp UAS over UDP, digest-authenticated INVITEs, SDP both ways,
+# media anchored in the SUT) driven in bursts with idle periods between
+# them, the SUT's memory read from /proc:
+#   rss_idle_kib_0             RSS after start, before any call
+#   rss_peak_kib_<k>           peak RSS during burst k (VmHWM, reset at the
+#                              start of each burst through clear_refs; for
+#                              Kamailio + rtpengine the sum of each
+#                              process's peak, an upper bound)
+#   pss_end_kib_<k>            PSS at the end of burst k (shared pages
+#                              counted once across processes)
+#   rss_idle_kib_<k>           RSS after the idle period following burst k
+#   failed_calls_<k>           calls of burst k that did not complete
+#   idle_growth_pct            rss_idle_<last> over rss_idle_<2>, in percent
+#                              (burst 1 warms pools and tables up)
+# Defaults: 4 bursts of 12000 one-second calls at 1200 calls/s, 70 s idle
+# after each (the transactions' 32 s timers and the media timeout are over
+# by then). --quick: 2 bursts of 200 calls at 100/s, 5 s idle.
+#
+#   scripts/bench/memory.sh --sut outpost|kamailio [--quick] [--outpost-bin PATH]
+#   MEM_BURSTS, MEM_CALLS, MEM_RATE, MEM_IDLE_SECS override the defaults.
+#
+# Result lines on stdout (lib.sh bench_result), progress on stderr. Needs
+# root.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=scripts/bench/lib.sh
+. "$here/lib.sh"
+
+bench_parse_args memory kamailio "$@"
+if [ "$quick" = 1 ]; then
+  bursts=${MEM_BURSTS:-2} count=${MEM_CALLS:-200} rate=${MEM_RATE:-100} idle=${MEM_IDLE_SECS:-5}
+else
+  bursts=${MEM_BURSTS:-4} count=${MEM_CALLS:-12000} rate=${MEM_RATE:-1200} idle=${MEM_IDLE_SECS:-70}
+fi
+call_ms=1000
+
+log() { echo "memory [$sut]: $*" >&2; }
+die() { log "FAILED: $*"; exit 1; }
+
+bench_install
+bench_loopback
+bench_raise_nofile 8192
+[ "$sut" = outpost ] && outpost_bin=$(bench_outpost_bin "$outpost_bin")
+
+# shellcheck source=scripts/bench/calls_sut.sh
+. "$here/calls_sut.sh"
+calls_check_ports || die "the addresses of this benchmark are in use"
+bench_workdir "memory [$sut]"
+log "work directory $work"
+calls_start
+[ "$sut" = kamailio ] && mapfile -t sut_pids < <(bench_tree_pids "$kam_pid"; echo "$RTPENGINE_PID")
+
+# KiB of a /proc/PID/status field (VmRSS, VmHWM) summed over the SUT.
+status_kib() {
+  local field=$1 pid total=0 kb
+  for pid in "${sut_pids[@]}"; do
+    kb=$(awk -v f="$field:" '$1 == f { print $2 }' "/proc/$pid/status" 2>/dev/null) || continue
+    total=$((total + ${kb:-0}))
+  done
+  echo "$total"
+}
+# Resets each process's peak RSS (Linux: clear_refs 5).
+reset_peaks() {
+  local pid
+  for pid in "${sut_pids[@]}"; do echo 5 >"/proc/$pid/clear_refs" 2>/dev/null || true; done
+}
+
+rss0=$(status_kib VmRSS)
+log "idle after start: RSS ${rss0} KiB"
+bench_result MEM "$sut" rss_idle_kib_0 "$rss0" KiB
+declare -A idle_rss
+for k in $(seq 1 "$bursts"); do
+  reset_peaks
+  calls "burst-$k" uac_call.xml "$rate" "$count" "$call_ms"
+  peak=$(status_kib VmHWM)
+  pss=$(bench_pss_kib "${sut_pids[@]}")
+  bench_result MEM "$sut" "rss_peak_kib_$k" "$peak" KiB
+  bench_result MEM "$sut" "pss_end_kib_$k" "$pss" KiB
+  bench_result MEM "$sut" "failed_calls_$k" "$failed" calls
+  # The idle period is what is measured: memory once every call and
+  # transaction of the burst is over.
+  sleep "$idle"
+  idle_rss[$k]=$(status_kib VmRSS)
+  bench_result MEM "$sut" "rss_idle_kib_$k" "${idle_rss[$k]}" KiB
+  log "burst $k: $((count - failed)) of $count calls; peak RSS ${peak} KiB, PSS at end ${pss} KiB, RSS after ${idle}s idle ${idle_rss[$k]} KiB"
+done
+if [ "$bursts" -ge 2 ]; then
+  base=${idle_rss[2]}
+  [ "$bursts" -gt 2 ] || base=${idle_rss[1]}
+  growth=$(awk -v a="$base" -v b="${idle_rss[$bursts]}" 'BEGIN { printf "%.1f", (b - a) * 100 / a }')
+  bench_result MEM "$sut" idle_growth_pct "$growth" %
+  log "idle RSS growth from burst $([ "$bursts" -gt 2 ] && echo 2 || echo 1) to burst $bursts: ${growth}%"
+fi
+for pid in "${sut_pids[@]}"; do
+  kill -0 "$pid" 2>/dev/null || die "SUT process $pid died during the run"
+done
