@@ -85,6 +85,12 @@ for k in $(seq 1 "$bursts"); do
   idle_rss[$k]=$(status_kib VmRSS)
   bench_result MEM "$sut" "rss_idle_kib_$k" "${idle_rss[$k]}" KiB
   log "burst $k: $((count - failed)) of $count calls; peak RSS ${peak} KiB, PSS at end ${pss} KiB, RSS after ${idle}s idle ${idle_rss[$k]} KiB"
+  # What Outpost still holds then (state that should be gone).
+  if [ "$sut" = outpost ]; then
+    curl -fsS "http://$ADMIN/metrics" 2>/dev/null \
+      | grep -E '^outpost_(sip_transactions|active_calls|active_dialogs|registrations|media_ports_in_use)' \
+      | sed 's/^/  idle: /' >&2 || true
+  fi
 done
 if [ "$bursts" -ge 2 ]; then
   base=${idle_rss[2]}

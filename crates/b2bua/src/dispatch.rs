@@ -14,7 +14,7 @@ use crate::events::{CallOutcome, CallRef, Failure};
 use crate::flow::{Destination, Directory, Side, Transport};
 use crate::sipmsg::build_response;
 use crate::timers::Timer;
-use crate::{B2bua, Client, IncomingRequest, Io, Purpose};
+use crate::{B2bua, Client, IncomingRequest, Io, Purpose, compact_map};
 
 impl<D: Destination> B2bua<D> {
     /// Feeds one transaction-layer event (see the crate docs for the
@@ -274,6 +274,15 @@ impl<D: Destination> B2bua<D> {
                 Timer::Lifetime(c) => self.on_lifetime(&mut io, c, handle),
             }
         }
+    }
+
+    /// Gives memory back once the call and transaction tables are mostly
+    /// empty (a burst leaves them at its peak capacity otherwise). Cheap
+    /// when there is nothing to do; call it when idle, e.g. once a second.
+    pub fn compact(&mut self) {
+        self.calls.compact();
+        compact_map(&mut self.clients);
+        compact_map(&mut self.servers);
     }
 
     /// The driver closed a connection: phones registered over it are

@@ -163,6 +163,19 @@ use registration::Registry;
 use rng::Rng;
 use timers::Timers;
 
+/// Maps smaller than this are left as they are.
+const COMPACT_ABOVE: usize = 1024;
+
+/// Shrinks `map` to twice its length when it is less than a quarter full:
+/// hash maps never shrink by themselves, and a burst of calls would leave
+/// them at its peak capacity (amortised: the next shrink needs as many
+/// removals again).
+pub(crate) fn compact_map<K: Eq + std::hash::Hash, V>(map: &mut HashMap<K, V>) {
+    if map.capacity() > COMPACT_ABOVE && map.len() * 4 < map.capacity() {
+        map.shrink_to(map.len() * 2);
+    }
+}
+
 /// A request the transaction layer delivered
 /// ([`outpost_txn::Event::RequestReceived`]).
 #[derive(Debug, Clone)]

@@ -66,6 +66,17 @@ struct Transaction<D> {
     scheduled: Option<Instant>,
 }
 
+/// Tables smaller than this are left as they are.
+const COMPACT_ABOVE: usize = 1024;
+
+/// Shrinks `map` to twice its length when it is less than a quarter full
+/// (amortised: the next shrink needs as many removals again).
+fn compact_map<K: Eq + std::hash::Hash, V>(map: &mut HashMap<K, V>) {
+    if map.capacity() > COMPACT_ABOVE && map.len() * 4 < map.capacity() {
+        map.shrink_to(map.len() * 2);
+    }
+}
+
 /// All transactions of one SIP endpoint, driven sans-IO.
 ///
 /// Inputs are `handle_*` and `send_*` calls with the current time; outputs
@@ -428,6 +439,21 @@ impl<D: Clone> TransactionLayer<D> {
             txn.scheduled = None;
             let step = txn.machine.handle_timeout(now);
             self.apply(id, step, None);
+        }
+        self.compact();
+    }
+
+    /// Gives memory back once the tables are mostly empty: a burst of
+    /// calls leaves them at its peak capacity otherwise (hash maps never
+    /// shrink by themselves), long after its transactions ended.
+    fn compact(&mut self) {
+        compact_map(&mut self.transactions);
+        compact_map(&mut self.server_keys);
+        compact_map(&mut self.client_keys);
+        if self.deadlines.capacity() > COMPACT_ABOVE
+            && self.deadlines.len() * 4 < self.deadlines.capacity()
+        {
+            self.deadlines.shrink_to(self.deadlines.len() * 2);
         }
     }
 

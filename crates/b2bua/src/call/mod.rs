@@ -156,6 +156,13 @@ impl<D> Calls<D> {
     pub(crate) fn len(&self) -> usize {
         self.calls.len()
     }
+
+    /// Gives memory back once the tables are mostly empty (after a burst
+    /// of calls they keep their peak capacity otherwise).
+    pub(crate) fn compact(&mut self) {
+        crate::compact_map(&mut self.calls);
+        crate::compact_map(&mut self.dialogs);
+    }
     pub(crate) fn invite_count(&self) -> usize {
         self.per_device.values().sum()
     }

@@ -161,6 +161,7 @@ impl Core {
                 () = tokio::time::sleep_until(tokio::time::Instant::from_std(wake)) => {
                     let now = Instant::now();
                     self.txn.handle_timeout(now);
+                    self.b2bua.compact();
                     if self.b2bua.poll_timeout().is_some_and(|t| t <= now) {
                         self.b2bua.handle_timeout(now, unix_now(), &mut self.txn, &self.directory);
                     }
