@@ -10,16 +10,16 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is the failure report
 
-use std::fs::File;
 use std::io::ErrorKind;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, UdpSocket};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use outpost_testbed::local_dns::LocalDnsmasq;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const DNS_PORT: u16 = 15353;
@@ -335,102 +335,16 @@ fn unknown_icp_is_a_usage_error_naming_the_icps() {
     );
 }
 
-/// dnsmasq on 127.0.84.`n`:15353, killed on drop.
-struct Dnsmasq {
-    child: Child,
-    addr: SocketAddr,
-    log: PathBuf,
-    _dir: tempfile::TempDir,
-}
+/// dnsmasq on 127.0.84.`n`:15353 (the test bed's [`LocalDnsmasq`]).
+struct Dnsmasq(LocalDnsmasq);
 
 impl Dnsmasq {
     fn start(n: u8, records: &[&str]) -> Option<Self> {
-        let Some(program) = ["/usr/sbin/dnsmasq", "/sbin/dnsmasq", "/usr/bin/dnsmasq"]
-            .into_iter()
-            .map(PathBuf::from)
-            .find(|p| p.is_file())
-        else {
-            println!("skipped: dnsmasq not installed (Debian package dnsmasq-base)");
-            return None;
-        };
-        let addr = SocketAddr::new(ip(n), DNS_PORT);
-        let dir = tempfile::tempdir().unwrap();
-        let log = dir.path().join("dnsmasq.log");
-        let child = Command::new(program)
-            .args([
-                "--keep-in-foreground",
-                "--conf-file=/dev/null",
-                "--no-resolv",
-                "--no-hosts",
-                "--bind-interfaces",
-                "--pid-file",
-                "--log-queries",
-                "--log-facility=-",
-                "--local=/test/",
-                "--local-ttl=60",
-            ])
-            .arg(format!("--listen-address={}", addr.ip()))
-            .arg(format!("--port={DNS_PORT}"))
-            .args(records)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(File::create(&log).unwrap())
-            .spawn()
-            .expect("starting dnsmasq");
-        let mut dns = Self {
-            child,
-            addr,
-            log,
-            _dir: dir,
-        };
-        dns.wait_ready();
-        Some(dns)
-    }
-
-    /// Polls with a hand-made A query until dnsmasq answers, with a
-    /// deadline.
-    fn wait_ready(&mut self) {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
-        socket
-            .set_read_timeout(Some(Duration::from_millis(100)))
-            .unwrap();
-        let mut query = vec![0x4f, 0x51, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0];
-        for label in ["ready", "test"] {
-            query.push(label.len() as u8);
-            query.extend_from_slice(label.as_bytes());
-        }
-        query.extend_from_slice(&[0, 0, 1, 0, 1]);
-        let mut buf = [0u8; 512];
-        loop {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                panic!("dnsmasq exited ({status}):\n{}", self.log_text());
-            }
-            let _ = socket.send_to(&query, self.addr);
-            if let Ok((n, _)) = socket.recv_from(&mut buf)
-                && n >= 12
-                && buf[..2] == query[..2]
-            {
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "dnsmasq did not answer on {} within 10 s:\n{}",
-                self.addr,
-                self.log_text()
-            );
-        }
+        LocalDnsmasq::start(SocketAddr::new(ip(n), DNS_PORT), 60, records).map(Self)
     }
 
     fn log_text(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-}
-
-impl Drop for Dnsmasq {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.0.log_text()
     }
 }
 
@@ -439,7 +353,7 @@ fn name_that_does_not_exist_is_reported_with_the_dns_setting() {
     let Some(dns) = Dnsmasq::start(54, &[]) else {
         return;
     };
-    let install = Install::new(Some(dns.addr));
+    let install = Install::new(Some(dns.0.addr()));
     install.add_icp("pbx-nx", "nope.test", "udp", &[]);
     let run = install.run(&["icps", "test", "pbx-nx"]);
     assert_fails_with(
@@ -580,7 +494,7 @@ fn tls_certificate_is_checked_against_the_icp_host_name_with_its_ca() {
     let pki = pki("a.test");
     let listener = TlsListener::start(ip(3), &pki);
     let port = listener.addr.port().to_string();
-    let install = Install::new(Some(dns.addr));
+    let install = Install::new(Some(dns.0.addr()));
     let ca = write_file(install._dir.path(), "ca.pem", &pki.ca_pem);
 
     // Name B, certificate for A.

@@ -9,127 +9,33 @@
 // Tests run against a real server, so they read the real clock.
 #![allow(clippy::disallowed_methods)]
 
-use std::fs::File;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use outpost_resolve::{Options, ResolveError, Resolver, Transport};
+use outpost_testbed::local_dns::LocalDnsmasq;
 
 const PORT: u16 = 15353;
 const TTL: u64 = 17;
 
-/// A dnsmasq child, killed on drop; its log (with every query) in a
-/// temporary directory.
-struct Dnsmasq {
-    child: Child,
-    addr: SocketAddr,
-    log: PathBuf,
-    _dir: tempfile::TempDir,
-}
+/// dnsmasq on 127.0.77.`n`:15353 (the test bed's [`LocalDnsmasq`]), with
+/// a resolver asking it.
+struct Dnsmasq(LocalDnsmasq);
 
 impl Dnsmasq {
-    /// Starts dnsmasq on 127.0.77.`n` with these record options, or prints
-    /// why the test is skipped and returns `None`.
+    /// Starts dnsmasq with these record options, or returns `None` when
+    /// the test is skipped (no dnsmasq).
     fn start(n: u8, records: &[&str]) -> Option<Self> {
-        let Some(program) = ["/usr/sbin/dnsmasq", "/sbin/dnsmasq", "/usr/bin/dnsmasq"]
-            .into_iter()
-            .map(PathBuf::from)
-            .find(|p| p.is_file())
-        else {
-            println!("skipped: dnsmasq not installed (Debian package dnsmasq-base)");
-            return None;
-        };
         let addr = SocketAddr::new(IpAddr::V4(Ipv4Addr::new(127, 0, 77, n)), PORT);
-        let dir = tempfile::tempdir().expect("temporary directory");
-        let log = dir.path().join("dnsmasq.log");
-        let log_file = File::create(&log).expect("dnsmasq log file");
-        let child = Command::new(program)
-            .args([
-                "--keep-in-foreground",
-                "--conf-file=/dev/null",
-                "--no-resolv",
-                "--no-hosts",
-                "--bind-interfaces",
-                // No /run/dnsmasq.pid: tests run several at once.
-                "--pid-file",
-                "--log-queries",
-                // To stderr, i.e. our log file: dnsmasq may drop root
-                // privileges before it would open a log file of its own.
-                "--log-facility=-",
-                // Names under .test that have no record are NXDOMAIN.
-                "--local=/test/",
-            ])
-            .arg(format!("--listen-address={}", addr.ip()))
-            .arg(format!("--port={PORT}"))
-            .arg(format!("--local-ttl={TTL}"))
-            .args(records)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(log_file)
-            .spawn()
-            .expect("starting dnsmasq");
-        let mut dns = Self {
-            child,
-            addr,
-            log,
-            _dir: dir,
-        };
-        dns.wait_ready();
-        Some(dns)
-    }
-
-    /// Polls with a hand-made A query until dnsmasq answers (any answer),
-    /// with a deadline; never a fixed sleep.
-    fn wait_ready(&mut self) {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        let socket = UdpSocket::bind("127.0.0.1:0").expect("UDP socket");
-        socket
-            .set_read_timeout(Some(Duration::from_millis(100)))
-            .expect("read timeout");
-        // id 0x4f50, RD, one question: A ready.test IN.
-        let mut query = vec![0x4f, 0x50, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0];
-        for label in ["ready", "test"] {
-            query.push(label.len() as u8);
-            query.extend_from_slice(label.as_bytes());
-        }
-        query.extend_from_slice(&[0, 0, 1, 0, 1]);
-        let mut buf = [0u8; 512];
-        loop {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                panic!("dnsmasq exited ({status}):\n{}", self.log_text());
-            }
-            // Errors (refused while it starts) just mean "not yet".
-            let _ = socket.send_to(&query, self.addr);
-            if let Ok((n, _)) = socket.recv_from(&mut buf)
-                && n >= 12
-                && buf[..2] == query[..2]
-            {
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "dnsmasq did not answer on {} within 10 s:\n{}",
-                self.addr,
-                self.log_text()
-            );
-        }
+        LocalDnsmasq::start(addr, TTL as u32, records).map(Self)
     }
 
     fn log_text(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
+        self.0.log_text()
     }
 
     fn resolver(&self) -> Resolver {
-        Resolver::with_servers(&[self.addr]).expect("resolver")
-    }
-}
-
-impl Drop for Dnsmasq {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        Resolver::with_servers(&[self.0.addr()]).expect("resolver")
     }
 }
 

@@ -77,6 +77,7 @@ pub mod baresip;
 pub mod capture;
 pub mod dns;
 pub mod kamailio;
+pub mod local_dns;
 pub mod netns;
 pub mod outpost;
 pub mod pki;
