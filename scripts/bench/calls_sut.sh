@@ -4,6 +4,10 @@
 # bench_parse_args; it expects $work, $here, $sut, $outpost_bin, log, die,
 # and sets sut_pids (and kam_pid for Kamailio).
 #
+# For Outpost, BENCH_OUTPOST_TOML is appended to its configuration file
+# (e.g. a [sip] section) and BENCH_OUTPOST_WRAP is put before its command
+# (e.g. "heaptrack -o /tmp/outpost" for a heap profile).
+#
 # The caller's credentials: the Outpost device and Kamailio's check.
 USER=loadphone
 PASSWORD=load-Secret-1
@@ -64,6 +68,7 @@ level = "${BENCH_OUTPOST_LOG:-warn}"
 set_side_inbound = "srtp-or-rtp"
 set_side_outbound = "rtp"
 icp_side_outbound = "rtp"
+${BENCH_OUTPOST_TOML:-}
 EOF
     ocli() { "$outpost_bin" --config "$cfg" --data-dir "$work/outpost/data" "$@" >>"$work/outpost/cli.log" 2>&1; }
     ocli init || die "outpost init (see $work/outpost/cli.log)"
@@ -74,7 +79,7 @@ EOF
     # for a test host or trunk (the guard's DoS threshold would deny it).
     ocli guard allow add "$BENCH_UAC" --note "bench load generator" || die "outpost guard allow add"
     OUTPOST_SETUP_TOKEN=bench-setup-token-not-secret-0001 \
-      "$outpost_bin" --config "$cfg" --data-dir "$work/outpost/data" serve \
+      ${BENCH_OUTPOST_WRAP:-} "$outpost_bin" --config "$cfg" --data-dir "$work/outpost/data" serve \
       >"$work/outpost/stdout.log" 2>"$work/outpost/outpost.log" &
     started+=($!)
     sut_pids=("$!")

@@ -64,7 +64,10 @@ pub struct Message {
     pub(crate) headers: Vec<Entry>,
     pub(crate) headers_end: u32,
     pub(crate) body: (u32, u32),
-    pub(crate) cache: Cache,
+    /// Boxed: the typed values take about a kilobyte inline, which every
+    /// table, queue and struct holding a `Message` would pay per slot,
+    /// filled or not (issue 13).
+    pub(crate) cache: Box<Cache>,
 }
 
 /// One header as seen by [`Message::headers`].
@@ -561,5 +564,18 @@ impl Response {
     /// Starts an edit list.
     pub fn edit(self) -> Editor {
         Editor::new(self.0)
+    }
+}
+
+#[cfg(test)]
+mod size_tests {
+    /// Tables and queues pay a message's inline size per slot: keep it
+    /// small (the typed cache lives behind a box).
+    #[test]
+    fn a_message_is_small_inline() {
+        let size = size_of::<super::Message>();
+        assert!(size <= 256, "Message is {size} bytes inline");
+        let cache = size_of::<super::Cache>();
+        assert!(cache > 512, "the cache is {cache} bytes: unbox it again");
     }
 }

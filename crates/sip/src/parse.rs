@@ -5,7 +5,7 @@
 use bytes::Bytes;
 
 use crate::error::Context;
-use crate::message::{Cache, Entry, Kind, Message};
+use crate::message::{Entry, Kind, Message};
 use crate::text::{is_token, trim_range};
 use crate::values::number;
 use crate::{HeaderName, Limit, Limits, Method, ParseError, Part, StatusCode, Uri};
@@ -143,7 +143,7 @@ pub fn parse(buf: Bytes, limits: &Limits) -> Result<Message, ParseError> {
         headers: entries,
         headers_end: headers_end as u32,
         body: (body_start as u32, body_end as u32),
-        cache: Cache::default(),
+        cache: Box::default(),
     })
 }
 

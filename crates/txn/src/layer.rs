@@ -56,8 +56,12 @@ struct Transaction<D> {
     machine: Machine,
     /// Server: where the request came from; client: where it goes.
     peer: D,
-    /// The request that created the transaction.
-    request: Message,
+    /// The request that created the transaction, until a final response:
+    /// the 32 s a transaction lingers after it (RFC 3261 Timers D, J, L, M
+    /// on UDP) need only its key, tag and the bytes to re-send, so the
+    /// parsed request is dropped then (issue 13: it was most of the memory
+    /// held under call load).
+    request: Option<Box<Message>>,
     key: Key,
     /// INVITE server: the To tag of the last response sent, which an RFC 2543
     /// ACK must carry to match (RFC 3261 §17.2.3).
@@ -90,7 +94,9 @@ fn compact_map<K: Eq + std::hash::Hash, V>(map: &mut HashMap<K, V>) {
 pub struct TransactionLayer<D> {
     config: Config,
     next_id: u64,
-    transactions: HashMap<TransactionId, Transaction<D>>,
+    /// Boxed: a table's slots are sized for its peak (and ~half empty
+    /// after growth), so only a pointer per slot, not a whole transaction.
+    transactions: HashMap<TransactionId, Box<Transaction<D>>>,
     server_keys: HashMap<ServerKey, TransactionId>,
     client_keys: HashMap<ClientKey, TransactionId>,
     /// Min-heap of (deadline, transaction); entries whose deadline no longer
@@ -168,14 +174,14 @@ impl<D: Clone> TransactionLayer<D> {
         self.server_keys.insert(key.clone(), id);
         self.transactions.insert(
             id,
-            Transaction {
+            Box::new(Transaction {
                 machine,
                 peer: source.clone(),
-                request: request.clone(),
+                request: Some(Box::new(request.clone())),
                 key: Key::Server(key),
                 response_to_tag: None,
                 scheduled: None,
-            },
+            }),
         );
         self.events.push_back(Event::RequestReceived {
             transaction: id,
@@ -275,10 +281,11 @@ impl<D: Clone> TransactionLayer<D> {
         let status = facts.status;
         let step = match &mut txn.machine {
             Machine::InviteClient(m) => {
-                let ack = if m.wants_ack(status) {
-                    Some(message::ack(&txn.request, &response)?.as_bytes().clone())
-                } else {
-                    None
+                let ack = match (&txn.request, m.wants_ack(status)) {
+                    (Some(request), true) => {
+                        Some(message::ack(request, &response)?.as_bytes().clone())
+                    }
+                    _ => None,
                 };
                 m.handle_response(now, status, ack)
             }
@@ -348,14 +355,14 @@ impl<D: Clone> TransactionLayer<D> {
         self.client_keys.insert(key.clone(), id);
         self.transactions.insert(
             id,
-            Transaction {
+            Box::new(Transaction {
                 machine,
                 peer: destination,
-                request,
+                request: Some(Box::new(request)),
                 key: Key::Client(key),
                 response_to_tag: None,
                 scheduled: None,
-            },
+            }),
         );
         self.apply(id, step, None);
         Ok(id)
@@ -516,9 +523,13 @@ impl<D: Clone> TransactionLayer<D> {
     }
 
     /// The request that created a live transaction (for the TU to build a
-    /// response with `Response::for_request`, or a CANCEL).
+    /// response with `Response::for_request`, or a CANCEL), until its final
+    /// response: `None` afterwards, when the transaction keeps only what
+    /// its remaining timers need.
     pub fn request(&self, id: TransactionId) -> Option<&Message> {
-        self.transactions.get(&id).map(|t| &t.request)
+        self.transactions
+            .get(&id)
+            .and_then(|t| t.request.as_deref())
     }
 
     /// How many transactions are alive.
@@ -560,9 +571,13 @@ impl<D: Clone> TransactionLayer<D> {
             Some(Notify::AckAbsorbed) => Some(Event::AckForNon2xxAbsorbed { transaction: id }),
         };
         self.events.extend(event);
-        if txn.machine.state() == State::Terminated {
-            self.remove(id);
-            return;
+        match txn.machine.state() {
+            State::Terminated => {
+                self.remove(id);
+                return;
+            }
+            State::Completed | State::Accepted | State::Confirmed => txn.request = None,
+            _ => {}
         }
         let next = txn.machine.next_deadline();
         if next != txn.scheduled {

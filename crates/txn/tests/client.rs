@@ -96,11 +96,16 @@ fn non_invite_final_completes_absorbs_retransmissions_and_ends_on_timer_k() {
         .send_request(clock.ms(0), req.build(), BOB, false)
         .unwrap();
     let _ = transmits(&mut l);
+    assert!(l.request(id).is_some(), "kept while it may be re-sent");
     let out = l
         .handle_response(clock.ms(100), req.response(200, None))
         .unwrap();
     assert_eq!(out, ResponseOutcome::Delivered(id));
     assert_eq!(l.state(id), Some(State::Completed));
+    assert!(
+        l.request(id).is_none(),
+        "Completed keeps a compact record, not the request (issue 13)"
+    );
     let evs = events(&mut l);
     assert!(
         matches!(&evs[..], [Event::ResponseReceived { kind: ResponseKind::Final, response, .. }] if response.status().map(|s| s.0) == Some(200))

@@ -131,9 +131,11 @@ fn invite_non_2xx_is_retransmitted_on_timer_g_until_the_ack_confirms() {
         panic!()
     };
     let _ = events(&mut l);
+    assert!(l.request(id).is_some());
     l.send_response(clock.ms(0), id, req.response(486, Some("s1")))
         .unwrap();
     assert_eq!(l.state(id), Some(State::Completed));
+    assert!(l.request(id).is_none(), "a compact record once final");
     let busy = transmits(&mut l).remove(0).bytes;
     let timers: Vec<_> = l.timers(id).into_iter().map(|(t, _)| t).collect();
     assert_eq!(timers, vec![Timer::G, Timer::H]);
@@ -165,6 +167,12 @@ fn invite_non_2xx_is_retransmitted_on_timer_g_until_the_ack_confirms() {
         .unwrap();
     assert_eq!(out, RequestOutcome::Absorbed(id));
     assert!(events(&mut l).is_empty());
+    assert!(transmits(&mut l).is_empty());
+    // So are INVITE retransmissions: Confirmed has nothing to re-send.
+    let out = l
+        .handle_request(clock.ms(8_300), req.build(), ALICE, false)
+        .unwrap();
+    assert_eq!(out, RequestOutcome::Absorbed(id));
     assert!(transmits(&mut l).is_empty());
 
     // Timer I = T4 after the ACK, and no more retransmissions.

@@ -133,7 +133,8 @@ impl<D> Call<D> {
 /// Every call, and the dialog index: (side, Call-ID, our tag) → call.
 #[derive(Debug)]
 pub(crate) struct Calls<D> {
-    calls: HashMap<CallKey, Call<D>>,
+    /// Boxed, so the table's empty slots cost a pointer, not a call.
+    calls: HashMap<CallKey, Box<Call<D>>>,
     dialogs: HashMap<(Side, String, String), CallKey>,
     per_device: HashMap<String, usize>,
     per_binding: HashMap<BindingId, usize>,
@@ -177,10 +178,10 @@ impl<D> Calls<D> {
         CallKey(self.next)
     }
     pub(crate) fn get(&self, key: CallKey) -> Option<&Call<D>> {
-        self.calls.get(&key)
+        self.calls.get(&key).map(|c| &**c)
     }
     pub(crate) fn get_mut(&mut self, key: CallKey) -> Option<&mut Call<D>> {
-        self.calls.get_mut(&key)
+        self.calls.get_mut(&key).map(|c| &mut **c)
     }
     pub(crate) fn insert(&mut self, call: Call<D>) {
         for leg in &call.legs {
@@ -195,9 +196,9 @@ impl<D> Calls<D> {
                 *self.per_binding.entry(b).or_default() += 1;
             }
         }
-        self.calls.insert(call.key, call);
+        self.calls.insert(call.key, Box::new(call));
     }
-    pub(crate) fn remove(&mut self, key: CallKey) -> Option<Call<D>> {
+    pub(crate) fn remove(&mut self, key: CallKey) -> Option<Box<Call<D>>> {
         let call = self.calls.remove(&key)?;
         for leg in &call.legs {
             self.dialogs

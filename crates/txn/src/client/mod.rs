@@ -92,6 +92,7 @@ impl InviteClient {
                 // RFC 6026 §7.2: Accepted, not Terminated, so that 2xx
                 // retransmissions and forked 2xx still reach the TU.
                 self.state = State::Accepted;
+                self.request = Bytes::new();
                 self.timers.clear();
                 self.timers.set(Timer::M, now + self.config.timeout());
                 Step::notify(Notify::Deliver)
@@ -99,6 +100,7 @@ impl InviteClient {
             (State::Calling | State::Proceeding, Class::Failure) => {
                 self.ack = ack;
                 self.state = State::Completed;
+                self.request = Bytes::new();
                 self.timers.clear();
                 if self.reliable {
                     self.state = State::Terminated;
@@ -227,6 +229,8 @@ impl NonInviteClient {
             }
             (State::Trying | State::Proceeding, Class::Success | Class::Failure) => {
                 self.state = State::Completed;
+                // Never sent again: Completed only absorbs (§17.1.2.2).
+                self.request = Bytes::new();
                 self.timers.clear();
                 if self.reliable {
                     self.state = State::Terminated;

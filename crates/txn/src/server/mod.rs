@@ -71,6 +71,8 @@ impl InviteServer {
         match self.state {
             State::Completed => {
                 self.state = State::Confirmed;
+                // Confirmed re-sends nothing (§17.2.1).
+                self.last_response = None;
                 self.timers.clear();
                 if self.reliable {
                     self.state = State::Terminated;
