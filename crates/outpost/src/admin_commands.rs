@@ -9,11 +9,13 @@
 //! the service user) can issue a token. A running `outpost serve` reads the
 //! stored digest when a token is presented, so it needs no restart.
 
-use std::io::{Read, Write};
+use std::io::{BufRead, IsTerminal, Read, Write};
+use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
 use outpost_store::{Store, StoreError};
 
+use crate::api_commands::{self, AdminCreateArgs, AdminPasswdArgs, CliError, JsonArg, SecretInput};
 use crate::data_dir::{DataDir, DataDirError};
 use crate::setup_token::{self, SetupTokenError, TokenStatus};
 
@@ -39,6 +41,17 @@ pub enum AdminCommand {
     /// owns the data directory (root or the service user) can open it. A
     /// running server needs no restart.
     SetupToken(SetupTokenArgs),
+    /// Create an administrator account. The first one needs the setup
+    /// token (asked for, or from OUTPOST_SETUP_TOKEN) and is always an
+    /// admin; the token is then spent. Passwords are asked for without
+    /// echo (never on the command line), or read with --password-stdin.
+    Create(AdminCreateArgs),
+    /// List administrator accounts (never passwords).
+    List(JsonArg),
+    /// Set an account's password (asked for twice, or --password-stdin);
+    /// its sessions end. From the gateway's shell no old password is
+    /// needed: this is how a forgotten password is reset.
+    Passwd(AdminPasswdArgs),
 }
 
 /// Options of `outpost admin setup-token`.
@@ -78,6 +91,9 @@ pub enum AdminError {
         "the token read from standard input is not the pending setup token (surrounding spaces and line ends are ignored); issue a new one with `outpost admin setup-token --new`"
     )]
     TokenMismatch,
+    /// An account command failed (with its own exit status).
+    #[error(transparent)]
+    Cli(#[from] CliError),
     /// `--check` with no token pending.
     #[error(
         "no setup token is pending: `outpost serve` prints one on its first successful start, or issue one with `outpost admin setup-token --new`"
@@ -99,19 +115,79 @@ impl From<DataDirError> for AdminError {
 pub fn run(
     location: &DataDir,
     command: AdminCommand,
-    input: &mut dyn Read,
+    input: &mut dyn BufRead,
     out: &mut dyn Write,
 ) -> Result<(), AdminError> {
-    let AdminCommand::SetupToken(args) = command;
-    let mut store = location.open_existing()?;
-    setup_token_command(&mut store, &args, input, out)
+    let interactive = |stdin_flag: bool| !stdin_flag && std::io::stdin().is_terminal();
+    match command {
+        AdminCommand::SetupToken(args) => {
+            let mut store = location.open_existing()?;
+            setup_token_command(&mut store, &args, input, out)
+        }
+        AdminCommand::Create(args) => {
+            let service = api_commands::open_service(location)?;
+            let mut stderr = std::io::stderr();
+            let mut secrets =
+                SecretInput::new(input, &mut stderr, interactive(args.password_stdin));
+            let env_token = std::env::var("OUTPOST_SETUP_TOKEN").ok();
+            api_commands::admin_create(
+                &service,
+                &api_commands::cli_caller(),
+                &args,
+                &mut secrets,
+                env_token,
+                out,
+            )?;
+            Ok(())
+        }
+        AdminCommand::List(JsonArg { json }) => {
+            let service = api_commands::open_service(location)?;
+            api_commands::admin_list(&service, &api_commands::cli_caller(), json, out)?;
+            Ok(())
+        }
+        AdminCommand::Passwd(args) => {
+            let service = api_commands::open_service(location)?;
+            let mut stderr = std::io::stderr();
+            let mut secrets =
+                SecretInput::new(input, &mut stderr, interactive(args.password_stdin));
+            api_commands::admin_passwd(
+                &service,
+                &api_commands::cli_caller(),
+                &args.name,
+                &mut secrets,
+                out,
+            )?;
+            Ok(())
+        }
+    }
+}
+
+/// [`run`] with standard input and output, printing the error and
+/// returning the exit status (see `api_commands` for the account
+/// commands' statuses; 1 otherwise).
+pub fn main(location: &DataDir, command: AdminCommand) -> ExitCode {
+    match run(
+        location,
+        command,
+        &mut std::io::stdin().lock(),
+        &mut std::io::stdout(),
+    ) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            match e {
+                AdminError::Cli(cli) => ExitCode::from(cli.exit_code()),
+                _ => ExitCode::from(1),
+            }
+        }
+    }
 }
 
 /// `outpost admin setup-token` on an open store.
 pub fn setup_token_command(
     store: &mut Store,
     args: &SetupTokenArgs,
-    input: &mut dyn Read,
+    input: &mut dyn BufRead,
     out: &mut dyn Write,
 ) -> Result<(), AdminError> {
     if args.new {

@@ -64,9 +64,20 @@ pub enum Command {
     #[command(subcommand)]
     Guard(crate::guard_admin::GuardCommand),
     /// Administration of this installation from its machine: the
-    /// administrator setup token (`outpost admin setup-token --new`).
+    /// administrator setup token (`outpost admin setup-token --new`) and
+    /// administrator accounts (`create`, `list`, `passwd`).
     #[command(subcommand)]
     Admin(crate::admin_commands::AdminCommand),
+    /// API tokens for automation: create (shown once), list, revoke.
+    #[command(subcommand)]
+    Token(crate::api_commands::TokenCommand),
+    /// The audit log: every change, by whom, when, from where (newest
+    /// first; filters: --since, --until, --actor, --action).
+    Audit(crate::api_commands::AuditArgs),
+    /// Settings: every value with where it comes from (default, database,
+    /// file, environment) and whether a change applies live.
+    #[command(subcommand)]
+    Settings(crate::settings_commands::SettingsCommand),
 }
 
 /// `outpost icps ...`

@@ -4,6 +4,7 @@
 //! tests can reach the same code paths (configuration loading, the serve
 //! runtime) without spawning a process when they do not need to.
 pub mod admin_commands;
+pub mod api_commands;
 pub mod certs;
 pub mod cli;
 pub mod commands;
@@ -16,6 +17,7 @@ pub mod icp_test;
 pub mod media;
 pub mod replies;
 pub mod serve;
+pub mod settings_commands;
 pub mod setup_token;
 pub mod telemetry;
 pub mod transport;

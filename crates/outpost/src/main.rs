@@ -49,6 +49,28 @@ fn run(cli: Cli) -> ExitCode {
         Ok(config) => config,
         Err(errors) => return report_config_errors(&errors),
     };
+    // The installation's data directory, wherever the command runs; only
+    // `serve` and `init` create it (see `outpost::data_dir`).
+    let location = DataDir::resolve(
+        cli.data_dir.as_deref(),
+        cli.config.as_deref(),
+        config.data_dir.as_deref(),
+    );
+    // `serve` runs with the values changed through the API under the
+    // file's and the environment's (`outpost settings list` shows them).
+    let stored = match cli.command {
+        Command::Serve => outpost::settings_commands::with_stored_values(
+            cli.config.as_deref(),
+            &location,
+            &process_env,
+            config,
+        ),
+        _ => Ok(outpost::settings_commands::StoredValues::none(config)),
+    };
+    let (config, stored) = match stored {
+        Ok(stored) => (stored.config.clone(), stored),
+        Err(errors) => return report_config_errors(&errors),
+    };
     let format = match cli.log_format {
         Some(LogFormatArg::Json) => LogFormat::Json,
         Some(LogFormatArg::Text) => LogFormat::Text,
@@ -58,13 +80,7 @@ fn run(cli: Cli) -> ExitCode {
         eprintln!("{e}");
         return ExitCode::from(EXIT_CONFIG);
     }
-    // The installation's data directory, wherever the command runs; only
-    // `serve` and `init` create it (see `outpost::data_dir`).
-    let location = DataDir::resolve(
-        cli.data_dir.as_deref(),
-        cli.config.as_deref(),
-        config.data_dir.as_deref(),
-    );
+    stored.log_warnings();
     let data_dir = location.path.clone();
     let existing = || location.open_existing().map_err(|e| e.to_string());
     let result = match cli.command {
@@ -94,11 +110,38 @@ fn run(cli: Cli) -> ExitCode {
             outpost::guard_admin::run(&mut store, command, now, &defaults, &mut std::io::stdout())
                 .map_err(|e| e.to_string())
         }),
-        Command::Admin(command) => outpost::admin_commands::run(
+        Command::Admin(command) => return outpost::admin_commands::main(&location, command),
+        Command::Token(command) => {
+            return outpost::api_commands::finish(
+                outpost::api_commands::open_service(&location).and_then(|service| {
+                    outpost::api_commands::token(
+                        &service,
+                        &outpost::api_commands::cli_caller(),
+                        &command,
+                        &mut std::io::stdout(),
+                    )
+                }),
+            );
+        }
+        Command::Audit(args) => {
+            return outpost::api_commands::finish(
+                outpost::api_commands::open_service(&location).and_then(|service| {
+                    outpost::api_commands::audit(
+                        &service,
+                        &outpost::api_commands::cli_caller(),
+                        &args,
+                        &mut std::io::stdout(),
+                    )
+                }),
+            );
+        }
+        Command::Settings(command) => outpost::settings_commands::run(
+            cli.config.as_deref(),
             &location,
+            &process_env,
             command,
-            &mut std::io::stdin().lock(),
             &mut std::io::stdout(),
+            &mut std::io::stderr(),
         )
         .map_err(|e| e.to_string()),
         Command::CheckConfig { .. } => Ok(()),

@@ -18,8 +18,9 @@ use outpost_store::{Store, StoreError};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-/// Settings key holding the hex SHA-256 of the setup token.
-pub const SETTING_KEY: &str = "admin.setup_token_sha256";
+/// Settings key holding the hex SHA-256 of the setup token (the store's,
+/// which spends it when the first account is created).
+pub const SETTING_KEY: &str = outpost_store::SETUP_TOKEN_SETTING;
 
 /// Shortest token accepted from the environment: shorter ones are guessable.
 pub const MIN_ENV_TOKEN_LEN: usize = 20;
@@ -125,12 +126,10 @@ fn generate() -> Result<String, SetupTokenError> {
     Ok(hex::encode(bytes))
 }
 
-/// Whether an administrator account exists. Accounts arrive with a later
-/// issue; until then every installation is still being set up, so this is
-/// always false. That issue makes it look at the accounts, and [`prepare`],
-/// [`issue_new`] and [`status`] follow.
-pub fn administrator_exists(_store: &Store) -> Result<bool, StoreError> {
-    Ok(false)
+/// Whether an administrator account exists: then the setup token has been
+/// spent and no new one is issued.
+pub fn administrator_exists(store: &Store) -> Result<bool, StoreError> {
+    Ok(store.admin_count()? > 0)
 }
 
 /// Decides, before the listeners bind, what this start does about the

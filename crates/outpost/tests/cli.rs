@@ -39,6 +39,15 @@ fn version_and_help_on_every_subcommand() {
         vec!["devices", "update"],
         vec!["devices", "import"],
         vec!["init"],
+        vec!["admin", "create"],
+        vec!["admin", "list"],
+        vec!["admin", "passwd"],
+        vec!["token", "create"],
+        vec!["token", "list"],
+        vec!["token", "revoke"],
+        vec!["audit"],
+        vec!["settings"],
+        vec!["settings", "list"],
     ] {
         let mut args = sub.clone();
         args.push("--help");
@@ -385,6 +394,10 @@ fn commands_pointed_at_a_missing_database_fail_and_create_nothing() {
         vec!["icps", "list"],
         vec!["icps", "add", "--name", "pbx", "--host", "192.0.2.5"],
         vec!["guard", "status"],
+        vec!["admin", "list"],
+        vec!["token", "list"],
+        vec!["token", "revoke", "0123"],
+        vec!["audit"],
     ] {
         let mut full = vec!["--data-dir", nowhere_arg];
         full.extend(&args);

@@ -86,7 +86,7 @@ pub enum StoreError {
     #[error("{} problem(s) in the input, nothing was written:{}", .0.len(), Bulleted(.0))]
     Invalid(Vec<FieldProblem>),
     /// No item of that kind has that name.
-    #[error("no {kind} named {name:?}; list them with `outpost {}s list`", kind.command())]
+    #[error("no {kind} named {name:?}; list them with `{}`", kind.list_command())]
     NotFound {
         /// What was looked for.
         kind: Item,
@@ -105,6 +105,31 @@ pub enum StoreError {
         /// How many devices refer to it.
         devices: usize,
     },
+    /// An item of that kind already has that name.
+    #[error("{kind} {name:?} already exists; choose another name (list them with `{}`)", kind.list_command())]
+    Duplicate {
+        /// What was being created.
+        kind: Item,
+        /// The name given.
+        name: String,
+    },
+    /// The last account with the `admin` role cannot be removed or
+    /// demoted: nobody could administer the installation any more.
+    #[error(
+        "{name:?} is the last administrator account with the admin role; create another \
+         admin account first"
+    )]
+    LastAdministrator {
+        /// The account's name.
+        name: String,
+    },
+    /// No administrator account exists yet: the first one is created with
+    /// the setup token.
+    #[error(
+        "no administrator account exists yet; create the first one with the setup token \
+         (`outpost admin create` or POST /api/v1/setup)"
+    )]
+    NotSetUp,
     /// A CSV import was refused; every bad line is listed and nothing was
     /// written.
     #[error(
@@ -136,13 +161,19 @@ pub enum Item {
     Icp,
     /// A teleworker SIP device, looked up by set-side username.
     Device,
+    /// An administrator account, looked up by name.
+    Administrator,
+    /// An API token, looked up by id.
+    ApiToken,
 }
 
 impl Item {
-    fn command(self) -> &'static str {
+    fn list_command(self) -> &'static str {
         match self {
-            Self::Icp => "icp",
-            Self::Device => "device",
+            Self::Icp => "outpost icps list",
+            Self::Device => "outpost devices list",
+            Self::Administrator => "outpost admin list",
+            Self::ApiToken => "outpost token list",
         }
     }
 }
@@ -152,6 +183,8 @@ impl fmt::Display for Item {
         f.write_str(match self {
             Self::Icp => "ICP",
             Self::Device => "device",
+            Self::Administrator => "administrator account",
+            Self::ApiToken => "API token",
         })
     }
 }

@@ -1,6 +1,9 @@
 //! Outpost persistence: ICPs (SPEC PRO-1), teleworker SIP devices (PRO-2),
-//! key/value settings, and the guard's lists and settings (SEC-10, see
-//! [`Store::guard_allow_list`]), kept in one embedded SQLite database.
+//! key/value settings, the guard's lists and settings (SEC-10, see
+//! [`Store::guard_allow_list`]), and the management plane's administrator
+//! accounts, login sessions, API tokens and append-only audit log (SEC-9,
+//! see [`Store::create_first_admin`] and [`AuditRecord`]), kept in one
+//! embedded SQLite database.
 //!
 //! What it does:
 //! - opens the database file (creating it if missing with [`Store::open`],
@@ -16,7 +19,12 @@
 //! - imports devices from CSV all-or-nothing with a per-line error report,
 //!   creating, updating or both ([`Store::import_devices_csv_with_mode`]);
 //! - runs every write in one SQLite transaction, so a crash or a bad line
-//!   never leaves half a change (SEC-10).
+//!   never leaves half a change (SEC-10); the management plane's writes
+//!   append their audit entry in that same transaction;
+//! - stores administrator passwords only as argon2id hashes, and sessions
+//!   and API tokens only as SHA-256 digests, all computed by the caller
+//!   (`outpost-api`); audit rows can be neither changed nor deleted (SQLite
+//!   triggers abort it).
 //!
 //! What it does not do:
 //! - no network, no clock, no background work; callers own the [`Store`]
@@ -44,6 +52,9 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags};
 
+mod admin;
+mod api_token;
+mod audit;
 mod csv_import;
 mod device;
 mod error;
@@ -56,6 +67,12 @@ mod settings;
 mod status;
 mod update;
 
+pub use admin::{
+    ADMIN_NAME_MAX, AdminAccount, AdminRole, AdminSession, FirstAdmin, NewAdmin, NewSession,
+    SETUP_TOKEN_SETTING, check_admin_name,
+};
+pub use api_token::{API_TOKEN_NAME_MAX, ApiToken, NewApiToken};
+pub use audit::{AUDIT_PAGE_MAX, AuditEntry, AuditFilter, AuditRecord};
 pub use csv_import::{DeviceChange, ImportMode, ImportReport, MAX_IMPORT_BYTES, MAX_IMPORT_ROWS};
 pub use device::{Device, NewDevice};
 pub use error::{FieldProblem, Item, LineError, StoreError};
@@ -200,6 +217,15 @@ fn create_private_file(path: &Path) -> Result<(), StoreError> {
             source,
         }),
     }
+}
+
+/// A random 128-bit identifier as 32 lower-case hex characters, for a new
+/// API token.
+///
+/// # Errors
+/// [`StoreError::Random`] if the operating system has no random bytes.
+pub fn new_token_id() -> Result<String, StoreError> {
+    new_guid()
 }
 
 /// A random 128-bit identifier as 32 lower-case hex characters (the vendor

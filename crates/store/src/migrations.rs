@@ -150,6 +150,63 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (setside_username, binding)
     ) STRICT;
     ",
+    // 6: the management plane (SEC-9): administrator accounts (argon2id
+    // PHC strings, never passwords), their login sessions (the SHA-256 of
+    // the session id, never the id), API tokens (the SHA-256 of the token,
+    // never the token) and the append-only audit log. Times are seconds
+    // since the Unix epoch. Audit rows can be neither changed nor deleted:
+    // the triggers abort any UPDATE or DELETE, whoever issues it.
+    "
+    CREATE TABLE admin_accounts (
+        id               INTEGER PRIMARY KEY AUTOINCREMENT,
+        name             TEXT    NOT NULL UNIQUE COLLATE NOCASE CHECK (name <> ''),
+        role             TEXT    NOT NULL CHECK (role IN ('admin', 'read-only')),
+        password_hash    TEXT    NOT NULL CHECK (password_hash LIKE '$argon2id$%'),
+        created          INTEGER NOT NULL,
+        password_changed INTEGER NOT NULL
+    ) STRICT;
+
+    CREATE TABLE admin_sessions (
+        id_sha256  TEXT    NOT NULL PRIMARY KEY CHECK (length(id_sha256) = 64),
+        account_id INTEGER NOT NULL REFERENCES admin_accounts (id) ON DELETE CASCADE,
+        source     TEXT    NOT NULL,
+        created    INTEGER NOT NULL,
+        last_seen  INTEGER NOT NULL CHECK (last_seen >= created),
+        expires    INTEGER NOT NULL CHECK (expires >= created)
+    ) STRICT;
+    CREATE INDEX admin_sessions_account ON admin_sessions (account_id);
+    CREATE INDEX admin_sessions_expires ON admin_sessions (expires);
+
+    CREATE TABLE api_tokens (
+        id              TEXT    NOT NULL PRIMARY KEY CHECK (length(id) = 32),
+        name            TEXT    NOT NULL UNIQUE COLLATE NOCASE CHECK (name <> ''),
+        secret_sha256   TEXT    NOT NULL UNIQUE CHECK (length(secret_sha256) = 64),
+        scopes          TEXT    NOT NULL CHECK (scopes <> ''),
+        allowed_sources TEXT    NOT NULL,
+        created         INTEGER NOT NULL,
+        created_by      TEXT    NOT NULL,
+        expires         INTEGER CHECK (expires IS NULL OR expires > created),
+        revoked         INTEGER CHECK (revoked IS NULL OR revoked >= created),
+        last_used       INTEGER
+    ) STRICT;
+
+    CREATE TABLE audit_log (
+        id         INTEGER PRIMARY KEY AUTOINCREMENT,
+        at         INTEGER NOT NULL,
+        actor      TEXT    NOT NULL CHECK (actor <> ''),
+        actor_name TEXT    NOT NULL,
+        source     TEXT    NOT NULL,
+        action     TEXT    NOT NULL CHECK (action <> ''),
+        target     TEXT    NOT NULL,
+        before     TEXT    CHECK (before IS NULL OR json_valid(before)),
+        after      TEXT    CHECK (after IS NULL OR json_valid(after))
+    ) STRICT;
+    CREATE INDEX audit_log_at ON audit_log (at);
+    CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only: entries cannot be changed'); END;
+    CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only: entries cannot be deleted'); END;
+    ",
 ];
 
 /// The schema version this code produces and understands.

@@ -38,6 +38,10 @@ fn fresh_file_is_migrated_to_latest() {
     assert_eq!(
         table_names(&path),
         [
+            "admin_accounts",
+            "admin_sessions",
+            "api_tokens",
+            "audit_log",
             "binding_status",
             "device_status",
             "devices",

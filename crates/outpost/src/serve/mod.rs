@@ -1,13 +1,13 @@
 //! `outpost serve`: prepares the data directory, store, certificate and setup
 //! token, binds every listener, and runs until Ctrl-C or SIGTERM.
 
-pub mod admin;
 pub mod b2bua;
 pub mod listeners;
 
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use outpost_store::{Store, StoreError};
@@ -148,7 +148,7 @@ pub async fn run(config: Config, data_dir: PathBuf) -> Result<(), ServeError> {
     let identity = certs::load_or_generate(&tls_dir, &names)?;
     certs::log_identity(&identity, &names, std::time::SystemTime::now());
     let (server_tls, live_cert) = certs::live_server_config(&identity)?;
-    let acceptor = TlsAcceptor::from(server_tls);
+    let acceptor = TlsAcceptor::from(Arc::clone(&server_tls));
     if let Some(path) = std::env::var_os("SSLKEYLOGFILE") {
         warn!(file = %Path::new(&path).display(), "SSLKEYLOGFILE is set: TLS session keys are written there and anyone who reads it can decrypt SIP traffic; unset it in production");
     }
@@ -278,20 +278,30 @@ pub async fn run(config: Config, data_dir: PathBuf) -> Result<(), ServeError> {
         resolutions: resolved_rx,
     };
     tasks.spawn(core.run(inputs, stop_rx.clone()));
+    let admin_app = admin_router(metrics, open_store(&data_dir)?);
+    // HTTPS with the gateway's certificate (renewed live like the SIP
+    // listeners') off loopback; plain HTTP on loopback, as the existing
+    // tooling (curl http://127.0.0.1:9464/metrics) expects.
+    // TODO(issue 14): an `[admin] tls` setting (default on, plain HTTP only
+    // when explicitly configured on loopback) belongs to the settings
+    // registry; until it exists, loopback stays plain HTTP.
+    let admin_tls = (!admin_addr.ip().is_loopback()).then(|| Arc::clone(&server_tls));
     let mut admin_stop = stop_rx.clone();
     tasks.spawn(async move {
-        listener_state("admin", "http", &admin_addr.to_string(), true);
-        info!(address = %admin_addr, "admin listener up (GET /metrics, /healthz)");
-        let app = admin::router(metrics);
-        let served = axum::serve(admin_listener, app)
-            .with_graceful_shutdown(async move {
-                let _ = admin_stop.changed().await;
-            })
-            .await;
+        let scheme = if admin_tls.is_some() { "https" } else { "http" };
+        listener_state("admin", scheme, &admin_addr.to_string(), true);
+        info!(address = %admin_addr, scheme, "admin listener up (GET /metrics, /healthz, /api/v1/)");
+        let stopped = async move {
+            let _ = admin_stop.changed().await;
+        };
+        let served = match admin_tls {
+            Some(tls) => outpost_api::serve::serve_https(admin_listener, admin_app, tls, stopped).await,
+            None => outpost_api::serve::serve_http(admin_listener, admin_app, stopped).await,
+        };
         if let Err(e) = served {
             warn!(error = %e, "admin listener failed");
         }
-        listener_state("admin", "http", &admin_addr.to_string(), false);
+        listener_state("admin", scheme, &admin_addr.to_string(), false);
     });
     spend_setup_token(&mut store, setup_token)?;
     info!(version = env!("CARGO_PKG_VERSION"), "outpost running");
@@ -310,6 +320,15 @@ pub async fn run(config: Config, data_dir: PathBuf) -> Result<(), ServeError> {
     drop(store);
     info!("stopped");
     Ok(())
+}
+
+/// The admin listener's routes: `/metrics` and `/healthz` from the
+/// process's metrics registry, and the REST API over a database connection
+/// of its own (the SIP core never waits for it).
+fn admin_router(metrics: Metrics, store: Store) -> axum::Router {
+    let render: outpost_api::RenderMetrics = Arc::new(move || metrics.render());
+    let service = outpost_api::Service::new(store);
+    outpost_api::router(render, Some((service, Arc::new(outpost_api::SystemClock))))
 }
 
 fn transport_limits(config: &Config) -> TransportLimits {
@@ -447,7 +466,7 @@ fn print_setup_token(token: &str) {
     let mut out = std::io::stdout().lock();
     let _ = writeln!(
         out,
-        "\n=== Outpost first start ===\n{TOKEN_LINE_PREFIX}{token}\nUse it to create the first administrator account.\n==========================="
+        "\n=== Outpost first start ===\n{TOKEN_LINE_PREFIX}{token}\nUse it to create the first administrator account: `outpost admin create NAME` on this machine, or POST /api/v1/setup.\n==========================="
     );
     let _ = out.flush();
     info!("administrator setup token printed on standard output (shown once)");

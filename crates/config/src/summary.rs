@@ -2,7 +2,7 @@
 
 use std::net::IpAddr;
 
-use super::model::{Config, Side, SideConfig};
+use crate::model::{Config, Side, SideConfig};
 
 impl Config {
     /// One line per topic: mode, FQDN, each side's bind and advertised

@@ -5,27 +5,27 @@
 use std::net::{IpAddr, SocketAddr};
 use std::str::FromStr;
 
-use super::error::ErrorKind;
-use super::model::{IpbxHost, ParseEnumError, PortRange, PortRangeError, Protocols, Side};
+use crate::error::ErrorKind;
+use crate::model::{IpbxHost, ParseEnumError, PortRange, PortRangeError, Protocols, Side};
 
 /// A value as found, before parsing.
 #[derive(Debug, Clone, Copy)]
-pub(super) enum Raw<'a> {
-    /// From the TOML file: its type is checked.
-    File(&'a toml::Value),
+pub(crate) enum Raw<'a> {
+    /// From the TOML file, the database or the API: its type is checked.
+    Typed(&'a toml::Value),
     /// From an environment variable: parsed from text.
     Env(&'a str),
 }
 
 /// What is wrong with one value; the caller adds field, value and source.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) struct Problem {
-    pub(super) kind: ErrorKind,
-    pub(super) message: String,
+pub(crate) struct Problem {
+    pub(crate) kind: ErrorKind,
+    pub(crate) message: String,
 }
 
 impl Problem {
-    pub(super) fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+    pub(crate) fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
         Self {
             kind,
             message: message.into(),
@@ -36,11 +36,11 @@ impl Problem {
 const PORT_BOUNDS: &str = "1..65535";
 
 /// A string value; `expected` describes it for the wrong-type message.
-pub(super) fn text<'a>(raw: Raw<'a>, expected: &str) -> Result<&'a str, Problem> {
+pub(crate) fn text<'a>(raw: Raw<'a>, expected: &str) -> Result<&'a str, Problem> {
     match raw {
         Raw::Env(s) => Ok(s),
-        Raw::File(toml::Value::String(s)) => Ok(s),
-        Raw::File(other) => Err(Problem::new(
+        Raw::Typed(toml::Value::String(s)) => Ok(s),
+        Raw::Typed(other) => Err(Problem::new(
             ErrorKind::WrongType,
             format!("expected {expected}, got {}", type_name(other)),
         )),
@@ -60,10 +60,10 @@ fn type_name(value: &toml::Value) -> &'static str {
 }
 
 /// A TCP/UDP port, 1..65535.
-pub(super) fn port(raw: Raw<'_>) -> Result<u16, Problem> {
+pub(crate) fn port(raw: Raw<'_>) -> Result<u16, Problem> {
     let number = match raw {
-        Raw::File(toml::Value::Integer(n)) => *n,
-        Raw::File(toml::Value::String(s)) if s.trim().parse::<i64>().is_ok() => {
+        Raw::Typed(toml::Value::Integer(n)) => *n,
+        Raw::Typed(toml::Value::String(s)) if s.trim().parse::<i64>().is_ok() => {
             return Err(Problem::new(
                 ErrorKind::WrongType,
                 format!(
@@ -72,7 +72,7 @@ pub(super) fn port(raw: Raw<'_>) -> Result<u16, Problem> {
                 ),
             ));
         }
-        Raw::File(other) => {
+        Raw::Typed(other) => {
             return Err(Problem::new(
                 ErrorKind::WrongType,
                 format!(
@@ -104,10 +104,10 @@ fn check_port(number: i64) -> Result<u16, Problem> {
 }
 
 /// An integer within `min..=max` (bounds given in the message).
-pub(super) fn bounded_integer(raw: Raw<'_>, min: u32, max: u32) -> Result<u32, Problem> {
+pub(crate) fn bounded_integer(raw: Raw<'_>, min: u32, max: u32) -> Result<u32, Problem> {
     let number = match raw {
-        Raw::File(toml::Value::Integer(n)) => *n,
-        Raw::File(other) => {
+        Raw::Typed(toml::Value::Integer(n)) => *n,
+        Raw::Typed(other) => {
             return Err(Problem::new(
                 ErrorKind::WrongType,
                 format!("expected an integer {min}..{max}, got {}", type_name(other)),
@@ -131,22 +131,31 @@ pub(super) fn bounded_integer(raw: Raw<'_>, min: u32, max: u32) -> Result<u32, P
         })
 }
 
+/// The digest algorithms Outpost offers phones (RFC 7616 names): the
+/// `-sess` variants are not offered.
+pub(crate) const DIGEST_ALGORITHMS: &[&str] = &["MD5", "SHA-256"];
+
+/// The SRTP suites Outpost can use (RFC 4568 names).
+pub(crate) const SRTP_SUITES: &[&str] = &["AES_CM_128_HMAC_SHA1_80", "AES_CM_128_HMAC_SHA1_32"];
+
 /// A comma-separated list of digest algorithms, e.g. "MD5" or
 /// "SHA-256, MD5"; at least one, no repeats.
-pub(super) fn digest_algorithms(
+pub(crate) fn digest_algorithms(
     raw: Raw<'_>,
 ) -> Result<Vec<outpost_sip::auth::Algorithm>, Problem> {
     use outpost_sip::auth::Algorithm;
-    const ALLOWED: &str = "MD5, SHA-256 (comma-separated, in the order offered)";
     let s = text(raw, "a string such as \"MD5\" or \"SHA-256, MD5\"")?;
     let mut out = Vec::new();
     for name in s.split(',').map(str::trim) {
         let algorithm = Algorithm::from_name(name)
-            .filter(|a| matches!(a, Algorithm::Md5 | Algorithm::Sha256))
+            .filter(|a| DIGEST_ALGORITHMS.contains(&a.as_str()))
             .ok_or_else(|| {
                 Problem::new(
                     ErrorKind::NotAllowed,
-                    format!("unknown digest algorithm {name:?}; allowed: {ALLOWED}"),
+                    format!(
+                        "unknown digest algorithm {name:?}; allowed: {} (comma-separated, in the order offered)",
+                        DIGEST_ALGORITHMS.join(", ")
+                    ),
                 )
             })?;
         if out.contains(&algorithm) {
@@ -161,9 +170,8 @@ pub(super) fn digest_algorithms(
 }
 
 /// SRTP suites, comma-separated, in order of preference.
-pub(super) fn srtp_suites(raw: Raw<'_>) -> Result<Vec<outpost_sdp::CryptoSuite>, Problem> {
+pub(crate) fn srtp_suites(raw: Raw<'_>) -> Result<Vec<outpost_sdp::CryptoSuite>, Problem> {
     use outpost_sdp::CryptoSuite;
-    const ALLOWED: &str = "AES_CM_128_HMAC_SHA1_80, AES_CM_128_HMAC_SHA1_32";
     let s = text(
         raw,
         "a string such as \"AES_CM_128_HMAC_SHA1_80, AES_CM_128_HMAC_SHA1_32\"",
@@ -171,10 +179,13 @@ pub(super) fn srtp_suites(raw: Raw<'_>) -> Result<Vec<outpost_sdp::CryptoSuite>,
     let mut out = Vec::new();
     for name in s.split(',').map(str::trim) {
         let suite = CryptoSuite::parse(name);
-        if matches!(suite, CryptoSuite::Other(_)) {
+        if !suite.is_supported() || !SRTP_SUITES.contains(&suite.name()) {
             return Err(Problem::new(
                 ErrorKind::NotAllowed,
-                format!("unknown SRTP suite {name:?}; allowed: {ALLOWED}"),
+                format!(
+                    "unknown SRTP suite {name:?}; allowed: {}",
+                    SRTP_SUITES.join(", ")
+                ),
             ));
         }
         if out.contains(&suite) {
@@ -190,7 +201,7 @@ pub(super) fn srtp_suites(raw: Raw<'_>) -> Result<Vec<outpost_sdp::CryptoSuite>,
 
 /// DNS servers, comma-separated: IP addresses, each with an optional
 /// port (`198.51.100.53`, `[2001:db8::53]:5353`); port 53 by default.
-pub(super) fn dns_servers(raw: Raw<'_>) -> Result<Vec<SocketAddr>, Problem> {
+pub(crate) fn dns_servers(raw: Raw<'_>) -> Result<Vec<SocketAddr>, Problem> {
     let s = text(raw, "a string such as \"10.0.0.53, 10.0.0.54\"")?;
     let mut out = Vec::new();
     for item in s.split(',').map(str::trim).filter(|i| !i.is_empty()) {
@@ -220,7 +231,7 @@ pub(super) fn dns_servers(raw: Raw<'_>) -> Result<Vec<SocketAddr>, Problem> {
 }
 
 /// An SRTP policy name of one of the four MED-3 settings.
-pub(super) fn media_policy<T>(raw: Raw<'_>) -> Result<T, Problem>
+pub(crate) fn media_policy<T>(raw: Raw<'_>) -> Result<T, Problem>
 where
     T: FromStr,
     T::Err: std::fmt::Display,
@@ -232,10 +243,10 @@ where
 }
 
 /// A boolean; the environment also accepts 1/0, yes/no, on/off.
-pub(super) fn boolean(raw: Raw<'_>) -> Result<bool, Problem> {
+pub(crate) fn boolean(raw: Raw<'_>) -> Result<bool, Problem> {
     match raw {
-        Raw::File(toml::Value::Boolean(b)) => Ok(*b),
-        Raw::File(other) => Err(Problem::new(
+        Raw::Typed(toml::Value::Boolean(b)) => Ok(*b),
+        Raw::Typed(other) => Err(Problem::new(
             ErrorKind::WrongType,
             format!("expected true or false, got {}", type_name(other)),
         )),
@@ -251,7 +262,7 @@ pub(super) fn boolean(raw: Raw<'_>) -> Result<bool, Problem> {
 }
 
 /// An optional address of a side; an empty string means "not set".
-pub(super) fn optional_ip(raw: Raw<'_>) -> Result<Option<IpAddr>, Problem> {
+pub(crate) fn optional_ip(raw: Raw<'_>) -> Result<Option<IpAddr>, Problem> {
     let s = text(raw, "an IP address in quotes")?;
     if s.is_empty() {
         return Ok(None);
@@ -261,7 +272,7 @@ pub(super) fn optional_ip(raw: Raw<'_>) -> Result<Option<IpAddr>, Problem> {
 
 /// An IPv4 or IPv6 address a peer could reach (NET-3). Brackets around an
 /// IPv6 address are tolerated, since installers copy them from URIs.
-pub(super) fn configured_ip(s: &str) -> Result<IpAddr, Problem> {
+pub(crate) fn configured_ip(s: &str) -> Result<IpAddr, Problem> {
     let ip = IpAddr::from_str(strip_brackets(s)).map_err(|_| {
         let hint = if has_port_suffix(s) {
             "; the port goes in its own field"
@@ -278,7 +289,7 @@ pub(super) fn configured_ip(s: &str) -> Result<IpAddr, Problem> {
 }
 
 /// Refuses addresses no peer can send to: wildcard, broadcast, multicast.
-pub(super) fn check_reachable(ip: IpAddr) -> Result<(), Problem> {
+pub(crate) fn check_reachable(ip: IpAddr) -> Result<(), Problem> {
     let refused = if ip.is_unspecified() {
         format!(
             "{ip} is not an address a peer can reach; leave the field out to bind all interfaces"
@@ -295,7 +306,7 @@ pub(super) fn check_reachable(ip: IpAddr) -> Result<(), Problem> {
 
 /// The SIP transports of a side; `udp/tcp` is refused on the public side
 /// (SIG-1).
-pub(super) fn protocols(raw: Raw<'_>, side: Side) -> Result<Protocols, Problem> {
+pub(crate) fn protocols(raw: Raw<'_>, side: Side) -> Result<Protocols, Problem> {
     let protocols: Protocols = enum_value(raw)?;
     let allowed = Protocols::allowed_on(side);
     if allowed.contains(&protocols.as_str()) {
@@ -312,7 +323,7 @@ pub(super) fn protocols(raw: Raw<'_>, side: Side) -> Result<Protocols, Problem> 
 }
 
 /// One of an enum's TOML spellings.
-pub(super) fn enum_value<T: FromStr<Err = ParseEnumError>>(raw: Raw<'_>) -> Result<T, Problem> {
+pub(crate) fn enum_value<T: FromStr<Err = ParseEnumError>>(raw: Raw<'_>) -> Result<T, Problem> {
     let s = text(raw, "a string in quotes")?;
     s.parse::<T>().map_err(|e| {
         Problem::new(
@@ -324,7 +335,7 @@ pub(super) fn enum_value<T: FromStr<Err = ParseEnumError>>(raw: Raw<'_>) -> Resu
 
 /// An RTP range `FIRST-LAST` within 1024..65535. Its size depends on
 /// `video`, another key, so it is checked in validation.
-pub(super) fn rtp_range(raw: Raw<'_>) -> Result<PortRange, Problem> {
+pub(crate) fn rtp_range(raw: Raw<'_>) -> Result<PortRange, Problem> {
     let s = text(raw, "a string \"FIRST-LAST\" such as \"20000-27999\"")?;
     let range = s.parse::<PortRange>().map_err(|e| {
         let kind = match e {
@@ -350,12 +361,12 @@ pub(super) fn rtp_range(raw: Raw<'_>) -> Result<PortRange, Problem> {
 }
 
 /// The allowed bounds of an RTP range, for messages.
-pub(super) fn rtp_bounds() -> String {
+pub(crate) fn rtp_bounds() -> String {
     format!("{}..65535", PortRange::RTP_MIN_PORT)
 }
 
 /// The optional iPBX address: an IP or a host name; empty means not set.
-pub(super) fn ipbx_host(raw: Raw<'_>) -> Result<Option<IpbxHost>, Problem> {
+pub(crate) fn ipbx_host(raw: Raw<'_>) -> Result<Option<IpbxHost>, Problem> {
     let s = text(raw, "an IP address or host name in quotes")?;
     if s.is_empty() {
         return Ok(None);
@@ -408,7 +419,7 @@ fn looks_numeric(s: &str) -> bool {
 /// Host name syntax (RFC 1123 §2.1): dot-separated labels of letters,
 /// digits and hyphens, 1..63 characters, not starting or ending with a
 /// hyphen, 253 characters at most; a final dot is allowed.
-pub(super) fn host_name(s: &str) -> Result<(), Problem> {
+pub(crate) fn host_name(s: &str) -> Result<(), Problem> {
     let name = s.strip_suffix('.').unwrap_or(s);
     let fail = |why: String| {
         Err(Problem::new(
@@ -453,7 +464,7 @@ pub(super) fn host_name(s: &str) -> Result<(), Problem> {
 }
 
 /// The optional public FQDN (NET-5); empty means not set.
-pub(super) fn fqdn(raw: Raw<'_>) -> Result<Option<String>, Problem> {
+pub(crate) fn fqdn(raw: Raw<'_>) -> Result<Option<String>, Problem> {
     let s = text(raw, "a host name in quotes")?;
     if s.is_empty() {
         return Ok(None);
@@ -464,7 +475,7 @@ pub(super) fn fqdn(raw: Raw<'_>) -> Result<Option<String>, Problem> {
 /// The admin listener: a socket address with a port 1..65535. The
 /// wildcard is allowed: this is where Outpost binds, not an address given
 /// to peers.
-pub(super) fn listen_addr(raw: Raw<'_>) -> Result<SocketAddr, Problem> {
+pub(crate) fn listen_addr(raw: Raw<'_>) -> Result<SocketAddr, Problem> {
     let s = text(raw, "a socket address in quotes such as \"127.0.0.1:9464\"")?;
     let addr = SocketAddr::from_str(s).map_err(|_| {
         Problem::new(
@@ -489,7 +500,7 @@ pub(super) fn listen_addr(raw: Raw<'_>) -> Result<SocketAddr, Problem> {
 
 /// A non-empty `tracing` filter directive; its syntax is checked when the
 /// logger is installed.
-pub(super) fn log_level(raw: Raw<'_>) -> Result<String, Problem> {
+pub(crate) fn log_level(raw: Raw<'_>) -> Result<String, Problem> {
     let s = text(raw, "a filter directive in quotes such as \"info\"")?;
     if s.trim().is_empty() {
         return Err(Problem::new(
@@ -501,7 +512,7 @@ pub(super) fn log_level(raw: Raw<'_>) -> Result<String, Problem> {
 }
 
 /// An optional directory path; empty means not set.
-pub(super) fn optional_path(raw: Raw<'_>) -> Result<Option<std::path::PathBuf>, Problem> {
+pub(crate) fn optional_path(raw: Raw<'_>) -> Result<Option<std::path::PathBuf>, Problem> {
     let s = text(raw, "a path in quotes")?;
     Ok((!s.is_empty()).then(|| s.into()))
 }

@@ -1,8 +1,8 @@
 //! The `[sip]` table: bounds, the T1/T2 rule, environment overrides.
 
-use outpost::config::{Config, ErrorKind};
+use outpost_config::{Config, ErrorKind};
 
-fn load(text: &str, env: &[(&str, &str)]) -> Result<Config, outpost::config::ConfigErrors> {
+fn load(text: &str, env: &[(&str, &str)]) -> Result<Config, outpost_config::ConfigErrors> {
     let env: Vec<(String, String)> = env
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))

@@ -184,7 +184,7 @@ fn host_names_follow_rfc_1123() {
 #[test]
 fn ipbx_host_is_an_ip_or_a_name() {
     let s = |v: &str| toml::Value::String(v.to_owned());
-    let parse = |v: &str| values::ipbx_host(Raw::File(&s(v)));
+    let parse = |v: &str| values::ipbx_host(Raw::Typed(&s(v)));
     assert_eq!(
         parse("ipbx.lan").unwrap(),
         Some(IpbxHost::Name("ipbx.lan".to_owned()))
@@ -222,7 +222,7 @@ fn env_booleans_and_ports_parse_from_text() {
         ErrorKind::SyntaxError
     );
     let quoted = toml::Value::String("5063".to_owned());
-    let e = values::port(Raw::File(&quoted)).unwrap_err();
+    let e = values::port(Raw::Typed(&quoted)).unwrap_err();
     assert_eq!(e.kind, ErrorKind::WrongType);
     assert!(e.message.contains("without quotes"), "{}", e.message);
 }
@@ -230,11 +230,11 @@ fn env_booleans_and_ports_parse_from_text() {
 #[test]
 fn admin_listen_accepts_wildcard_but_not_port_0() {
     let s = |v: &str| toml::Value::String(v.to_owned());
-    assert!(values::listen_addr(Raw::File(&s("0.0.0.0:9464"))).is_ok());
-    assert!(values::listen_addr(Raw::File(&s("[::1]:9464"))).is_ok());
-    let e = values::listen_addr(Raw::File(&s("127.0.0.1:0"))).unwrap_err();
+    assert!(values::listen_addr(Raw::Typed(&s("0.0.0.0:9464"))).is_ok());
+    assert!(values::listen_addr(Raw::Typed(&s("[::1]:9464"))).is_ok());
+    let e = values::listen_addr(Raw::Typed(&s("127.0.0.1:0"))).unwrap_err();
     assert_eq!(e.kind, ErrorKind::OutOfBounds);
-    let e = values::listen_addr(Raw::File(&s("127.0.0.1"))).unwrap_err();
+    let e = values::listen_addr(Raw::Typed(&s("127.0.0.1"))).unwrap_err();
     assert_eq!(e.kind, ErrorKind::SyntaxError);
 }
 
@@ -267,7 +267,7 @@ fn a_relative_data_dir_is_relative_to_the_file() {
     for (value, expected) in [
         ("data", base.join("data")),
         ("./var/../db", base.join("./var/../db")),
-        ("/srv/outpost", std::path::PathBuf::from("/srv/outpost")),
+        ("/srv/outpost", PathBuf::from("/srv/outpost")),
     ] {
         std::fs::write(&file, format!("data_dir = \"{value}\"\n")).unwrap();
         let config = Config::load(Some(&file), &no_env).unwrap();
@@ -277,7 +277,7 @@ fn a_relative_data_dir_is_relative_to_the_file() {
     assert_eq!(Config::load(Some(&file), &no_env).unwrap().data_dir, None);
     // Text without a file keeps the value as written.
     let config = Config::from_toml_str("data_dir = \"data\"\n", &no_env).unwrap();
-    assert_eq!(config.data_dir, Some(std::path::PathBuf::from("data")));
+    assert_eq!(config.data_dir, Some(PathBuf::from("data")));
 }
 
 #[test]

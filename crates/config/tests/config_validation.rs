@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 use std::path::PathBuf;
 
-use outpost::config::{
+use outpost_config::{
     Config, ConfigErrors, DeploymentMode, ErrorKind, FieldError, IpbxHost, IpbxTransport,
     LogFormat, PortRange, Protocols, Side, SideConfig, Source, env_var_names, field_names,
 };

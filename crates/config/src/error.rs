@@ -90,7 +90,8 @@ impl fmt::Display for FieldError {
                 write!(f, "{var}={} (environment, {field})", quote_if_needed(value))?;
             }
             _ if field.is_empty() => return write!(f, "{kind}: {message}"),
-            Source::File(_) => write!(f, "{field} = {value}")?,
+            Source::File(_) | Source::Api => write!(f, "{field} = {value}")?,
+            Source::Database => write!(f, "{field} = {value} (stored in the database)")?,
             Source::Default if value.is_empty() => write!(f, "{field} (not set)")?,
             Source::Default => write!(f, "{field} = {value} (default)")?,
         }
@@ -117,12 +118,16 @@ fn quote_if_needed(value: &str) -> String {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Source {
     /// The configuration file at this path (empty when the text was given
-    /// directly, see [`crate::config::Config::from_toml_str`]).
+    /// directly, see [`crate::Config::from_toml_str`]).
     File(PathBuf),
     /// This environment variable (OPS-1 overrides).
     Env(String),
     /// The built-in default.
     Default,
+    /// A value stored in the database (changed through the API).
+    Database,
+    /// A value proposed through the API, not stored yet.
+    Api,
 }
 
 impl fmt::Display for Source {
@@ -132,6 +137,8 @@ impl fmt::Display for Source {
             Self::File(path) => write!(f, "file {}", path.display()),
             Self::Env(var) => write!(f, "environment variable {var}"),
             Self::Default => f.write_str("default"),
+            Self::Database => f.write_str("database"),
+            Self::Api => f.write_str("API request"),
         }
     }
 }

@@ -271,6 +271,11 @@ impl DeploymentMode {
         ("daisy-chain-lan", Self::DaisyChainLan),
     ];
 
+    /// Every TOML spelling, in the order of the documentation.
+    pub fn spellings() -> Vec<&'static str> {
+        Self::TABLE.iter().map(|(name, _)| *name).collect()
+    }
+
     /// The TOML spelling.
     pub fn as_str(self) -> &'static str {
         enum_name(Self::TABLE, self)
@@ -477,6 +482,11 @@ impl IpbxTransport {
     const TABLE: &'static [(&'static str, Self)] =
         &[("tls", Self::Tls), ("tcp", Self::Tcp), ("udp", Self::Udp)];
 
+    /// Every TOML spelling, in the order of the documentation.
+    pub fn spellings() -> Vec<&'static str> {
+        Self::TABLE.iter().map(|(name, _)| *name).collect()
+    }
+
     /// The TOML spelling.
     pub fn as_str(self) -> &'static str {
         enum_name(Self::TABLE, self)
@@ -558,6 +568,11 @@ pub enum LogFormat {
 
 impl LogFormat {
     const TABLE: &'static [(&'static str, Self)] = &[("text", Self::Text), ("json", Self::Json)];
+
+    /// Every TOML spelling, in the order of the documentation.
+    pub fn spellings() -> Vec<&'static str> {
+        Self::TABLE.iter().map(|(name, _)| *name).collect()
+    }
 
     /// The TOML spelling.
     pub fn as_str(self) -> &'static str {

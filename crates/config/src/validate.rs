@@ -7,13 +7,13 @@
 use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 
-use super::error::{ErrorKind, FieldError, Source};
-use super::extract::{Extraction, Origin};
-use super::model::{Config, DeploymentMode, IpbxTransport, PortRange, Side};
-use super::values::rtp_bounds;
+use crate::error::{ErrorKind, FieldError, Source};
+use crate::extract::{Extraction, Origin};
+use crate::model::{Config, DeploymentMode, IpbxTransport, PortRange, Side};
+use crate::values::rtp_bounds;
 
 /// Adds the cross-field errors to the extraction's list.
-pub(super) fn validate(extraction: &mut Extraction) {
+pub(crate) fn validate(extraction: &mut Extraction) {
     let Extraction {
         config,
         errors,

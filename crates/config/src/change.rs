@@ -1,0 +1,281 @@
+//! Validating a change proposed through the API: the key must exist, the
+//! database must be allowed to hold it, the file or the environment must
+//! not pin it, and the whole configuration with the new value must pass
+//! the same checks as the file. Nothing is written here: the service layer
+//! persists the [`Change`] ([`Change::persist`]) and audits it.
+
+use std::collections::BTreeMap;
+
+use outpost_store::{Store, StoreError};
+use serde::Serialize;
+
+use crate::database::{json_to_toml, stored_key};
+use crate::error::{ConfigErrors, ErrorKind, FieldError, Source};
+use crate::registry::{Access, Apply, Registry, Scope, Setting, to_json};
+use crate::settings::{Settings, ValueSource, check};
+use crate::values::Raw;
+
+/// A change the API may make, validated.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Change {
+    /// The registry key.
+    pub key: &'static str,
+    /// The effective value before the change (`null` for a secret).
+    pub before: serde_json::Value,
+    /// The new value, normalised (`"TLS"` becomes `"tls"`); `null` for a
+    /// secret.
+    pub after: serde_json::Value,
+    /// False when the new value is the effective one already.
+    pub changed: bool,
+    /// Whether it applies live or at the next start.
+    pub apply: Apply,
+    /// Whether the value is secret (audit it redacted).
+    pub secret: bool,
+    /// What to write, and where.
+    #[serde(skip)]
+    pub stored: Stored,
+}
+
+impl Change {
+    /// True when the change takes effect only at the next start.
+    pub fn restart_needed(&self) -> bool {
+        self.apply == Apply::Restart
+    }
+
+    /// Writes the change to the database (nothing else: no audit entry).
+    ///
+    /// # Errors
+    /// [`StoreError`] when the database refuses the write.
+    pub fn persist(&self, store: &mut Store) -> Result<(), StoreError> {
+        match &self.stored {
+            Stored::Settings { key, value } => store.set_setting(key, value),
+            Stored::Guard { key, value } => store.set_guard_settings(&[(key, value.as_str())]),
+        }
+    }
+}
+
+/// Where a change is stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Stored {
+    /// A row of the key/value `settings` table: `config.<key>` and the
+    /// value's JSON text.
+    Settings {
+        /// `config.sip.t1_ms`.
+        key: String,
+        /// `500`, `"tls"`...
+        value: String,
+    },
+    /// A row of the guard's settings table, as `outpost guard set` writes
+    /// it.
+    Guard {
+        /// The guard's key (`dos_threshold`).
+        key: &'static str,
+        /// The value's text (`200`, `auto-protection`).
+        value: String,
+    },
+}
+
+/// Why the API cannot make a change; every message says what to do.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SettingError {
+    /// No setting has this key.
+    #[error(
+        "unknown setting {key:?}{suggestion}; `outpost settings list` (or GET /api/v1/settings) \
+         lists every setting"
+    )]
+    UnknownKey {
+        /// The key as given.
+        key: String,
+        /// ` (did you mean "sip.t1_ms"?)` or empty.
+        suggestion: String,
+    },
+    /// The file or the environment sets it, and they win over the
+    /// database.
+    #[error("{key} is pinned by {pinned_by}: {}", fix(pinned_by))]
+    Pinned {
+        /// The registry key.
+        key: &'static str,
+        /// The file (and line) or the variable.
+        pinned_by: ValueSource,
+    },
+    /// Only the file may set it.
+    #[error("{key} cannot be changed through the API: {reason}")]
+    NotChangeable {
+        /// The registry key.
+        key: &'static str,
+        /// Why, and where to set it instead.
+        reason: &'static str,
+    },
+    /// The value, or the configuration with it, is invalid: each error
+    /// names the key, the value, what is allowed and the fix.
+    #[error("{0}")]
+    Invalid(ConfigErrors),
+}
+
+fn fix(pinned_by: &ValueSource) -> &'static str {
+    match pinned_by {
+        ValueSource::Environment { .. } => {
+            "the environment wins over values set through the API; unset the variable in the \
+             service's environment and restart Outpost to manage it here"
+        }
+        _ => {
+            "the file wins over values set through the API; remove the line from the file (or \
+             change it there) and restart Outpost to manage it here"
+        }
+    }
+}
+
+impl Settings {
+    /// Validates setting `key` to `value` (a JSON string, number or
+    /// boolean, in file form: `"20000-20999"`, `5070`, `true`; an empty
+    /// string clears an optional setting), as the API would, against these
+    /// settings. Writes nothing.
+    ///
+    /// # Errors
+    /// A [`SettingError`] naming the key and what to do.
+    pub fn set_from_api(
+        &self,
+        key: &str,
+        value: &serde_json::Value,
+    ) -> Result<Change, SettingError> {
+        let setting = Registry::get(key).ok_or_else(|| SettingError::UnknownKey {
+            key: key.to_owned(),
+            suggestion: suggestion(key),
+        })?;
+        if setting.scope == Scope::FileOnly {
+            return Err(SettingError::NotChangeable {
+                key: setting.key,
+                reason: "it says where the database is; set it in the configuration file, or \
+                         give --data-dir or OUTPOST_DATA_DIR to every command",
+            });
+        }
+        if let Some(source) = self.source(setting.key).filter(|s| s.pins()) {
+            return Err(SettingError::Pinned {
+                key: setting.key,
+                pinned_by: source.clone(),
+            });
+        }
+        let proposed = json_to_toml(value).map_err(|problem| {
+            invalid(FieldError {
+                field: setting.key.to_owned(),
+                value: value.to_string(),
+                source: Source::Api,
+                kind: problem.kind,
+                message: problem.message,
+            })
+        })?;
+        let (after, stored) = match setting.access {
+            Access::Config { show, .. } => {
+                let config = self.validate_config(setting, proposed)?;
+                let after = show(&config);
+                let json = to_json(&after).to_string();
+                let stored = Stored::Settings {
+                    key: stored_key(setting.key),
+                    value: json,
+                };
+                (after, stored)
+            }
+            Access::Guard { key } => self.validate_guard(setting, key, &proposed)?,
+        };
+        let before = self
+            .value(setting.key)
+            .map_or(serde_json::Value::Null, |v| to_json(&v));
+        let after = to_json(&after);
+        let changed = before != after;
+        let (before, after) = if setting.secret {
+            (serde_json::Value::Null, serde_json::Value::Null)
+        } else {
+            (before, after)
+        };
+        Ok(Change {
+            key: setting.key,
+            before,
+            after,
+            changed,
+            apply: setting.apply,
+            secret: setting.secret,
+            stored,
+        })
+    }
+
+    /// The configuration with `proposed` stored for `setting`, or every
+    /// error it causes (in its field or across fields).
+    fn validate_config(
+        &self,
+        setting: &Setting,
+        proposed: toml::Value,
+    ) -> Result<crate::Config, SettingError> {
+        let mut database: BTreeMap<&'static str, toml::Value> = self.database.config.clone();
+        database.insert(setting.key, proposed);
+        let extraction = self.rerun(&database);
+        if extraction.errors.is_empty() {
+            return Ok(extraction.config);
+        }
+        let errors = extraction
+            .errors
+            .into_iter()
+            .map(|mut e| {
+                if e.field == setting.key && e.source == Source::Database {
+                    e.source = Source::Api;
+                }
+                e
+            })
+            .collect();
+        Err(SettingError::Invalid(ConfigErrors(errors)))
+    }
+
+    /// The guard setting's new value and its row, after the guard's own
+    /// checks on all its settings together.
+    fn validate_guard(
+        &self,
+        setting: &Setting,
+        key: &'static str,
+        proposed: &toml::Value,
+    ) -> Result<(toml::Value, Stored), SettingError> {
+        let shown = crate::extract::render(proposed);
+        let value = check(setting, Raw::Typed(proposed)).map_err(|problem| {
+            invalid(FieldError {
+                field: setting.key.to_owned(),
+                value: shown.clone(),
+                source: Source::Api,
+                kind: problem.kind,
+                message: problem.message,
+            })
+        })?;
+        let text = match &value {
+            toml::Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        let mut pairs = self.database.guard.clone();
+        pairs.retain(|(k, _)| k != key);
+        pairs.push((key.to_owned(), text.clone()));
+        if let Err(outpost_guard::Error::Settings(errors)) =
+            outpost_guard::Settings::from_pairs(&pairs)
+        {
+            let errors = errors
+                .into_iter()
+                .map(|e| FieldError {
+                    field: format!("{}{}", crate::registry::GUARD_PREFIX, e.field),
+                    value: e.value,
+                    source: Source::Api,
+                    kind: ErrorKind::NotAllowed,
+                    message: e.message,
+                })
+                .collect();
+            return Err(SettingError::Invalid(ConfigErrors(errors)));
+        }
+        Ok((value, Stored::Guard { key, value: text }))
+    }
+}
+
+fn invalid(error: FieldError) -> SettingError {
+    SettingError::Invalid(ConfigErrors(vec![error]))
+}
+
+/// ` (did you mean "KEY"?)` for a near miss among every key.
+fn suggestion(key: &str) -> String {
+    let keys: Vec<&str> = Registry::settings().map(|s| s.key).collect();
+    crate::extract::did_you_mean(key, &keys)
+}
