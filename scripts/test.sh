@@ -63,6 +63,9 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 step "fuzz: a short run of every target (FUZZ_SECONDS=${FUZZ_SECONDS:=10} each)"
 bash scripts/fuzz.sh "$FUZZ_SECONDS"
 
+step "OpenAPI document: scripts/check_openapi.sh (openapi-spec-validator)"
+bash scripts/check_openapi.sh
+
 step "cargo test (unit, integration, end-to-end)"
 mkdir -p target
 # Every end-to-end test that skips itself (outpost_testbed::skip_e2e: not
@@ -96,4 +99,16 @@ step "benchmark scripts: scripts/bench/compare.sh --quick"
 bench_status=0
 bash scripts/bench/compare.sh --quick || bench_status=$?
 [ "$status" -ne 0 ] || status=$bench_status
+
+# Memory across bursts of calls (issue 13): three bursts of 3000 calls
+# through `outpost serve`; the run fails when Outpost's RSS, once each
+# burst's calls and transactions are over, grows from the second idle point
+# to the third by more than MEM_MAX_GROWTH_PCT. Short timers (T1 50 ms, so
+# transactions linger 3.2 s instead of 32 s) keep it to about a minute.
+step "memory across call bursts: scripts/bench/memory.sh (3 bursts, growth at most ${MEM_MAX_GROWTH_PCT:=5}%)"
+memory_status=0
+MEM_BURSTS=3 MEM_CALLS=3000 MEM_RATE=300 MEM_IDLE_SECS=10 MEM_MAX_GROWTH_PCT=$MEM_MAX_GROWTH_PCT \
+  BENCH_OUTPOST_TOML=$'[sip]\nt1_ms = 50\nt4_ms = 500' \
+  bash scripts/bench/memory.sh --sut outpost --outpost-bin target/release/outpost || memory_status=$?
+[ "$status" -ne 0 ] || status=$memory_status
 exit "$status"

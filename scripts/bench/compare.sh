@@ -9,6 +9,8 @@
 #   P1  calls: SIPp UAC → SUT → SIPp UAS over UDP, media anchored on both sides
 #   P2  registrations over TLS, one connection per phone, digest, to a registrar
 #   P3  media: N streams at 50 packets/s relayed SRTP→RTP (and RTP→RTP)
+#   MEM memory over bursts of P1 calls with idle periods (memory.sh); not in
+#       the default set (about 15 minutes): --only MEM
 #
 # --quick runs each measure briefly (CI uses it so the scripts keep working;
 # its figures mean nothing). Needs root (apt, ulimit); installs what it needs.
@@ -24,8 +26,8 @@ while [ $# -gt 0 ]; do
   case $1 in
     --quick) quick=(--quick); rounds=1 ;;
     --rounds) rounds=${2:?--rounds N}; shift ;;
-    --only) only=${2:?--only P1,P2,P3}; shift ;;
-    -h | --help) sed -n '2,14p' "$0"; exit 0 ;;
+    --only) only=${2:?--only P1,P2,P3,MEM}; shift ;;
+    -h | --help) sed -n '2,16p' "$0"; exit 0 ;;
     *) echo "compare.sh: unknown argument $1 (try --help)" >&2; exit 2 ;;
   esac
   shift
@@ -59,7 +61,7 @@ run() {
     "$out_dir/last.out" >>"$results"
 }
 
-for measure in P1 P2 P3; do
+for measure in P1 P2 P3 MEM; do
   case ",$only," in *",$measure,"*) ;; *) continue ;; esac
   for ((round = 1; round <= rounds; round++)); do
     case $measure in
@@ -72,6 +74,9 @@ for measure in P1 P2 P3; do
       P3)
         run P3 "$round" outpost "$here/p3_media.sh" --sut outpost "${quick[@]}"
         run P3 "$round" rtpengine "$here/p3_media.sh" --sut rtpengine "${quick[@]}" ;;
+      MEM)
+        run MEM "$round" outpost "$here/memory.sh" --sut outpost --outpost-bin "$outpost_bin" "${quick[@]}"
+        run MEM "$round" kamailio "$here/memory.sh" --sut kamailio "${quick[@]}" ;;
     esac
   done
 done

@@ -14,14 +14,18 @@
 #   failed_calls_<k>           calls of burst k that did not complete
 #   idle_growth_pct            rss_idle_<last> over rss_idle_<2>, in percent
 #                              (burst 1 warms pools and tables up)
+#   heap_idle_kib_<k>          Outpost: heap allocated and not freed at that
+#                              idle point (its allocator's own count)
+#   heap_growth_pct            heap_idle_<last> over heap_idle_<2>
 # Defaults: 4 bursts of 12000 one-second calls at 1200 calls/s, 70 s idle
 # after each (the transactions' 32 s timers and the media timeout are over
 # by then). --quick: 2 bursts of 200 calls at 100/s, 5 s idle.
 #
 #   scripts/bench/memory.sh --sut outpost|kamailio [--quick] [--outpost-bin PATH]
 #   MEM_BURSTS, MEM_CALLS, MEM_RATE, MEM_IDLE_SECS override the defaults;
-#   MEM_MAX_GROWTH_PCT makes the run fail when idle_growth_pct exceeds it
-#   (the CI check, scripts/test.sh).
+#   MEM_MAX_GROWTH_PCT makes the run fail when idle_growth_pct exceeds it,
+#   MEM_MAX_HEAP_GROWTH_PCT when heap_growth_pct does (the CI check,
+#   scripts/test.sh).
 #
 # Outpost's idle point is when its gauges show no transaction, call, dialog
 # or media port any more (at most MEM_IDLE_SECS + 60 s); Kamailio's is
@@ -80,10 +84,30 @@ outpost_drained() {
     END { exit !(seen >= 4 && busy == 0) }'
 }
 
+# Waits until the SUT's RSS stops falling (an allocator gives freed pages
+# back over seconds, not at the last free): no drop over 1% within 5 s, for
+# at most 60 s.
+rss_settle() {
+  local deadline=$((SECONDS + 60)) then now
+  then=$(status_kib VmRSS)
+  while [ "$SECONDS" -lt "$deadline" ]; do
+    sleep 5
+    now=$(status_kib VmRSS)
+    [ $((then - now)) -gt $((then / 100)) ] || return 0
+    then=$now
+  done
+}
+
+# KiB Outpost's allocator counts as allocated and not freed (its metric).
+outpost_heap_kib() {
+  curl -fsS "http://$ADMIN/metrics" 2>/dev/null \
+    | awk '/^outpost_memory_heap_allocated_bytes / { printf "%d", $2 / 1024 }'
+}
+
 rss0=$(status_kib VmRSS)
 log "idle after start: RSS ${rss0} KiB"
 bench_result MEM "$sut" rss_idle_kib_0 "$rss0" KiB
-declare -A idle_rss
+declare -A idle_rss idle_heap
 for k in $(seq 1 "$bursts"); do
   reset_peaks
   calls "burst-$k" uac_call.xml "$rate" "$count" "$call_ms"
@@ -102,19 +126,34 @@ for k in $(seq 1 "$bursts"); do
   else
     sleep "$idle"
   fi
+  rss_settle
   idle_rss[$k]=$(status_kib VmRSS)
   bench_result MEM "$sut" "rss_idle_kib_$k" "${idle_rss[$k]}" KiB
+  if [ "$sut" = outpost ]; then
+    idle_heap[$k]=$(outpost_heap_kib)
+    bench_result MEM "$sut" "heap_idle_kib_$k" "${idle_heap[$k]}" KiB
+  fi
   log "burst $k: $((count - failed)) of $count calls; peak RSS ${peak} KiB, PSS at end ${pss} KiB, RSS after $(($(date +%s) - idle_began)) s idle ${idle_rss[$k]} KiB"
 done
+# growth_pct FROM TO: TO over FROM in percent.
+growth_pct() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", (a > 0) ? (b - a) * 100 / a : 0 }'; }
+# over LIMIT VALUE: whether VALUE exceeds LIMIT (no limit: never).
+over() { [ -n "$1" ] && awk -v g="$2" -v m="$1" 'BEGIN { exit !(g > m) }'; }
 if [ "$bursts" -ge 2 ]; then
-  base=${idle_rss[2]}
-  [ "$bursts" -gt 2 ] || base=${idle_rss[1]}
-  growth=$(awk -v a="$base" -v b="${idle_rss[$bursts]}" 'BEGIN { printf "%.1f", (b - a) * 100 / a }')
+  # Burst 1 warms pools and tables up: growth is counted from burst 2.
+  from=2
+  [ "$bursts" -gt 2 ] || from=1
+  growth=$(growth_pct "${idle_rss[$from]}" "${idle_rss[$bursts]}")
   bench_result MEM "$sut" idle_growth_pct "$growth" %
-  log "idle RSS growth from burst $([ "$bursts" -gt 2 ] && echo 2 || echo 1) to burst $bursts: ${growth}%"
-  if [ -n "${MEM_MAX_GROWTH_PCT:-}" ] \
-    && awk -v g="$growth" -v m="$MEM_MAX_GROWTH_PCT" 'BEGIN { exit !(g > m) }'; then
-    die "idle RSS grew ${growth}% across bursts, more than MEM_MAX_GROWTH_PCT=${MEM_MAX_GROWTH_PCT}%"
+  log "idle RSS growth from burst $from to burst $bursts: ${growth}%"
+  over "${MEM_MAX_GROWTH_PCT:-}" "$growth" \
+    && die "idle RSS grew ${growth}% across bursts, more than MEM_MAX_GROWTH_PCT=${MEM_MAX_GROWTH_PCT}%"
+  if [ "$sut" = outpost ]; then
+    heap_growth=$(growth_pct "${idle_heap[$from]}" "${idle_heap[$bursts]}")
+    bench_result MEM "$sut" heap_growth_pct "$heap_growth" %
+    log "idle heap growth from burst $from to burst $bursts: ${heap_growth}% (${idle_heap[$from]} -> ${idle_heap[$bursts]} KiB)"
+    over "${MEM_MAX_HEAP_GROWTH_PCT:-}" "$heap_growth" \
+      && die "the heap grew ${heap_growth}% across bursts, more than MEM_MAX_HEAP_GROWTH_PCT=${MEM_MAX_HEAP_GROWTH_PCT}%"
   fi
 fi
 for pid in "${sut_pids[@]}"; do

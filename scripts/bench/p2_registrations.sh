@@ -118,6 +118,8 @@ port = $SIP_PORT
 transport = "udp"
 [admin]
 listen = "$ADMIN"
+# Plain HTTP on loopback: the scripts curl http://$ADMIN/healthz and /metrics.
+tls = false
 [log]
 level = "${BENCH_OUTPOST_LOG:-warn}"
 [sip]

@@ -3,7 +3,7 @@
 # compare.sh: one line per result, tab-separated
 #   MEASURE  SUT  METRIC  VALUE  UNIT  ROUND
 # Each cell is the median over rounds; the ratio is Outpost / other SUT
-# (Kamailio+rtpengine for P1 and P2, rtpengine for P3).
+# (Kamailio+rtpengine for P1, P2 and MEM, rtpengine for P3).
 #   scripts/bench/report.sh RESULTS.tsv
 set -euo pipefail
 results=${1:?usage: report.sh RESULTS.tsv}
@@ -26,6 +26,10 @@ function label(m, unit,   p) {
     else what = "added latency p99 µs"
     return what ", " mode ", " p " streams (lower is better)"
   }
+  if (match(m, /^rss_idle_kib_[0-9]+$/)) { p = m; sub(/.*_/, "", p); return (p == 0) ? "RSS at start, KiB" : "RSS idle after burst " p ", KiB (lower is better)" }
+  if (match(m, /^rss_peak_kib_[0-9]+$/)) { p = m; sub(/.*_/, "", p); return "peak RSS in burst " p ", KiB (lower is better)" }
+  if (match(m, /^pss_end_kib_[0-9]+$/)) { p = m; sub(/.*_/, "", p); return "PSS at the end of burst " p ", KiB (lower is better)" }
+  if (m == "idle_growth_pct") return "idle RSS growth across bursts, % (lower is better)"
   return m " (" unit ")"
 }
 function median(k,   i, j, t, c, a) {

@@ -10,12 +10,27 @@
 //!   codes; administrator accounts (argon2id), the first one created with
 //!   the setup token; login sessions; API tokens; the audit log, written in
 //!   the same transaction as each change, with secrets redacted;
+//!   ICPs, devices (filters, sorting, pages, live status, CSV import) and
+//!   the guard ([`service::icps`], [`service::devices`],
+//!   [`service::device_list`], [`service::device_import`],
+//!   [`service::guard`]), shared with `outpost icps|devices|guard`;
+//!   settings ([`service::settings`]: every setting with its source,
+//!   changes validated together against the serve process's file and
+//!   environment, stored with their audit entries, applied live through
+//!   the [`service::gateway::Gateway`]); the SIP service's state and its
+//!   stop/start/restart ([`service::sip`], through the same trait, which
+//!   `outpost serve` implements: this crate never depends on the binary);
+//! - the OpenAPI 3.1 document of every route, generated from the handlers
+//!   and served at `/api/v1/openapi.json` ([`http::resources::openapi`]);
 //! - login brute-force protection ([`service::throttle`]).
 //!
-//! What it does not do (yet): REST for ICPs, devices, the guard, settings
-//! and the SIP service state; the OpenAPI document; the admin UI. It never
+//! What it does not do (yet): the ICP connectivity test over REST (it
+//! needs the gateway's configuration and network); the admin UI. It never
 //! touches SIP: the binary (`outpost`) wires it to the store and the
-//! metrics registry, and it depends on neither the binary nor the SIP core.
+//! metrics registry, and it depends on neither the binary nor the SIP core
+//! (the settings registry it reads, `outpost-config`, names some of the SIP
+//! crates' limits; the running gateway is reached through the
+//! [`service::gateway::Gateway`] trait only).
 //!
 //! # Authentication
 //! - `POST /api/v1/setup` `{"setup_token", "name", "password"}` creates the

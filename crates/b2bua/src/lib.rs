@@ -320,6 +320,45 @@ impl<D> B2bua<D> {
         &self.config
     }
 
+    /// Replaces the configuration of a running B2BUA (settings changed
+    /// through the management API). The B2BUA reads its expiries,
+    /// heartbeat interval, limits, trust of registered connections and
+    /// pass-through headers when it uses them, so the next REGISTER, call
+    /// or heartbeat follows the new values; bindings, calls and timers
+    /// already armed keep theirs.
+    ///
+    /// # Errors
+    /// [`ConfigError::Invalid`] for an invalid `config`, or one that
+    /// changes what the B2BUA is built with: the sides' identities, the
+    /// public domain, the realm or the digest algorithms (they are in
+    /// every binding and nonce; build a new B2BUA for them). Nothing
+    /// changes then.
+    pub fn update_config(&mut self, config: Config) -> Result<(), ConfigError> {
+        config.validate()?;
+        let fixed = [
+            ("public", config.public == self.config.public),
+            ("private", config.private == self.config.private),
+            (
+                "public_domain",
+                config.public_domain == self.config.public_domain,
+            ),
+            ("realm", config.realm == self.config.realm),
+            (
+                "digest_algorithms",
+                config.digest_algorithms == self.config.digest_algorithms,
+            ),
+        ];
+        if let Some((field, _)) = fixed.into_iter().find(|(_, same)| !same) {
+            return Err(ConfigError::Invalid {
+                field,
+                reason: "fixed when the B2BUA is built; build a new one to change it",
+            });
+        }
+        self.pass = PassList::new(&config.pass_through_headers);
+        self.config = config;
+        Ok(())
+    }
+
     /// Whether a request belongs to the B2BUA rather than to the core's own
     /// UAS: REGISTER, anything in a dialog (To tag), and anything addressed
     /// to a user (Request-URI with a user part, which includes the CANCEL

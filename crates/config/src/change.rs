@@ -112,6 +112,30 @@ pub enum SettingError {
     /// names the key, the value, what is allowed and the fix.
     #[error("{0}")]
     Invalid(ConfigErrors),
+    /// The same setting was given twice in one request.
+    #[error("{key} is given twice; give each setting once")]
+    Duplicate {
+        /// The registry key.
+        key: &'static str,
+    },
+    /// No setting was given.
+    #[error("no setting to change; give one or more {{\"KEY\": value}} pairs")]
+    NothingToChange,
+}
+
+impl SettingError {
+    /// The setting concerned, when one is (the first invalid one for
+    /// [`SettingError::Invalid`]).
+    pub fn key(&self) -> Option<&str> {
+        match self {
+            Self::UnknownKey { key, .. } => Some(key),
+            Self::Pinned { key, .. }
+            | Self::NotChangeable { key, .. }
+            | Self::Duplicate { key } => Some(key),
+            Self::Invalid(errors) => errors.0.first().map(|e| e.field.as_str()),
+            Self::NothingToChange => None,
+        }
+    }
 }
 
 fn fix(pinned_by: &ValueSource) -> &'static str {
@@ -140,6 +164,100 @@ impl Settings {
         key: &str,
         value: &serde_json::Value,
     ) -> Result<Change, SettingError> {
+        let mut changes = self
+            .set_many_from_api(&[(key, value.clone())])
+            .map_err(|mut errors| errors.swap_remove(0))?;
+        // One key in, one change out.
+        Ok(changes.swap_remove(0))
+    }
+
+    /// Validates several changes together, as one `PATCH` proposes them:
+    /// each key on its own as [`Settings::set_from_api`] does, then the
+    /// whole configuration with every new value at once (so raising
+    /// `registration.phone_expiry_secs` and `registration.icp_expiry_secs`
+    /// together passes where either alone would not). Writes nothing.
+    ///
+    /// # Errors
+    /// Every [`SettingError`] found (never empty): the keys' own problems
+    /// (unknown, pinned, not a string, number or boolean), then those of
+    /// the configuration with the other values.
+    pub fn set_many_from_api(
+        &self,
+        changes: &[(&str, serde_json::Value)],
+    ) -> Result<Vec<Change>, Vec<SettingError>> {
+        if changes.is_empty() {
+            return Err(vec![SettingError::NothingToChange]);
+        }
+        let mut errors = Vec::new();
+        let mut proposed: Vec<(&'static Setting, toml::Value)> = Vec::new();
+        for (key, value) in changes {
+            match self.proposal(key, value) {
+                Ok((setting, _)) if proposed.iter().any(|(s, _)| s.key == setting.key) => {
+                    errors.push(SettingError::Duplicate { key: setting.key });
+                }
+                Ok(pair) => proposed.push(pair),
+                Err(e) => errors.push(e),
+            }
+        }
+        // The values that passed are checked even when others did not, so
+        // one answer lists every problem.
+        let config_keys: Vec<(&'static Setting, toml::Value)> = proposed
+            .iter()
+            .filter(|(s, _)| matches!(s.access, Access::Config { .. }))
+            .cloned()
+            .collect();
+        let config = if config_keys.is_empty() {
+            Ok(self.config.clone())
+        } else {
+            self.validate_config(&config_keys)
+        };
+        let guard_keys: Vec<(&'static Setting, &'static str, toml::Value)> = proposed
+            .iter()
+            .filter_map(|(s, v)| match s.access {
+                Access::Guard { key } => Some((*s, key, v.clone())),
+                Access::Config { .. } => None,
+            })
+            .collect();
+        let guard_values = self.validate_guard(&guard_keys);
+        let (config, mut guard_values) = match (config, guard_values) {
+            (Ok(config), Ok(guard)) if errors.is_empty() => (config, guard),
+            (config, guard) => {
+                errors.extend(config.err());
+                errors.extend(guard.err());
+                return Err(errors);
+            }
+        };
+        Ok(proposed
+            .iter()
+            .map(|(setting, _)| {
+                let (after, stored) = match setting.access {
+                    Access::Config { show, .. } => {
+                        let after = show(&config);
+                        let stored = Stored::Settings {
+                            key: stored_key(setting.key),
+                            value: to_json(&after).to_string(),
+                        };
+                        (after, stored)
+                    }
+                    Access::Guard { key } => {
+                        let (value, text) = guard_values
+                            .remove(key)
+                            .expect("validate_guard returns every proposed guard key or fails");
+                        (value, Stored::Guard { key, value: text })
+                    }
+                };
+                self.change(setting, &after, stored)
+            })
+            .collect())
+    }
+
+    /// The setting `key` names and `value` in file form, if the API may
+    /// set it at all.
+    fn proposal(
+        &self,
+        key: &str,
+        value: &serde_json::Value,
+    ) -> Result<(&'static Setting, toml::Value), SettingError> {
         let setting = Registry::get(key).ok_or_else(|| SettingError::UnknownKey {
             key: key.to_owned(),
             suggestion: suggestion(key),
@@ -166,30 +284,22 @@ impl Settings {
                 message: problem.message,
             })
         })?;
-        let (after, stored) = match setting.access {
-            Access::Config { show, .. } => {
-                let config = self.validate_config(setting, proposed)?;
-                let after = show(&config);
-                let json = to_json(&after).to_string();
-                let stored = Stored::Settings {
-                    key: stored_key(setting.key),
-                    value: json,
-                };
-                (after, stored)
-            }
-            Access::Guard { key } => self.validate_guard(setting, key, &proposed)?,
-        };
+        Ok((setting, proposed))
+    }
+
+    /// The [`Change`] of `setting` to `after` (file form).
+    fn change(&self, setting: &'static Setting, after: &toml::Value, stored: Stored) -> Change {
         let before = self
             .value(setting.key)
             .map_or(serde_json::Value::Null, |v| to_json(&v));
-        let after = to_json(&after);
+        let after = to_json(after);
         let changed = before != after;
         let (before, after) = if setting.secret {
             (serde_json::Value::Null, serde_json::Value::Null)
         } else {
             (before, after)
         };
-        Ok(Change {
+        Change {
             key: setting.key,
             before,
             after,
@@ -197,18 +307,19 @@ impl Settings {
             apply: setting.apply,
             secret: setting.secret,
             stored,
-        })
+        }
     }
 
-    /// The configuration with `proposed` stored for `setting`, or every
-    /// error it causes (in its field or across fields).
+    /// The configuration with the `proposed` values stored, or every error
+    /// they cause (in their fields or across fields).
     fn validate_config(
         &self,
-        setting: &Setting,
-        proposed: toml::Value,
+        proposed: &[(&'static Setting, toml::Value)],
     ) -> Result<crate::Config, SettingError> {
         let mut database: BTreeMap<&'static str, toml::Value> = self.database.config.clone();
-        database.insert(setting.key, proposed);
+        for (setting, value) in proposed {
+            database.insert(setting.key, value.clone());
+        }
         let extraction = self.rerun(&database);
         if extraction.errors.is_empty() {
             return Ok(extraction.config);
@@ -217,7 +328,8 @@ impl Settings {
             .errors
             .into_iter()
             .map(|mut e| {
-                if e.field == setting.key && e.source == Source::Database {
+                let ours = proposed.iter().any(|(s, _)| s.key == e.field);
+                if ours && e.source == Source::Database {
                     e.source = Source::Api;
                 }
                 e
@@ -226,31 +338,41 @@ impl Settings {
         Err(SettingError::Invalid(ConfigErrors(errors)))
     }
 
-    /// The guard setting's new value and its row, after the guard's own
-    /// checks on all its settings together.
+    /// Each proposed guard setting's key, new value and stored text, after
+    /// the guard's own checks on all its settings together.
     fn validate_guard(
         &self,
-        setting: &Setting,
-        key: &'static str,
-        proposed: &toml::Value,
-    ) -> Result<(toml::Value, Stored), SettingError> {
-        let shown = crate::extract::render(proposed);
-        let value = check(setting, Raw::Typed(proposed)).map_err(|problem| {
-            invalid(FieldError {
-                field: setting.key.to_owned(),
-                value: shown.clone(),
-                source: Source::Api,
-                kind: problem.kind,
-                message: problem.message,
-            })
-        })?;
-        let text = match &value {
-            toml::Value::String(s) => s.clone(),
-            other => other.to_string(),
-        };
+        proposed: &[(&'static Setting, &'static str, toml::Value)],
+    ) -> Result<BTreeMap<&'static str, (toml::Value, String)>, SettingError> {
+        let mut values = Vec::new();
+        let mut problems = Vec::new();
+        for (setting, key, value) in proposed {
+            match check(setting, Raw::Typed(value)) {
+                Ok(value) => {
+                    let text = match &value {
+                        toml::Value::String(s) => s.clone(),
+                        other => other.to_string(),
+                    };
+                    values.push((*key, value, text));
+                }
+                Err(problem) => problems.push(FieldError {
+                    field: setting.key.to_owned(),
+                    value: crate::extract::render(value),
+                    source: Source::Api,
+                    kind: problem.kind,
+                    message: problem.message,
+                }),
+            }
+        }
+        if !problems.is_empty() {
+            return Err(SettingError::Invalid(ConfigErrors(problems)));
+        }
+        if values.is_empty() {
+            return Ok(BTreeMap::new());
+        }
         let mut pairs = self.database.guard.clone();
-        pairs.retain(|(k, _)| k != key);
-        pairs.push((key.to_owned(), text.clone()));
+        pairs.retain(|(k, _)| !values.iter().any(|(key, _, _)| k == key));
+        pairs.extend(values.iter().map(|(k, _, t)| ((*k).to_owned(), t.clone())));
         if let Err(outpost_guard::Error::Settings(errors)) =
             outpost_guard::Settings::from_pairs(&pairs)
         {
@@ -266,7 +388,7 @@ impl Settings {
                 .collect();
             return Err(SettingError::Invalid(ConfigErrors(errors)));
         }
-        Ok((value, Stored::Guard { key, value: text }))
+        Ok(values.into_iter().map(|(k, v, t)| (k, (v, t))).collect())
     }
 }
 

@@ -31,7 +31,7 @@ pub struct Config {
     pub dns: DnsConfig,
     /// Web services (provisioning, REST).
     pub web: WebConfig,
-    /// The admin listener (`/metrics`, later the API and UI).
+    /// The admin listener (`/metrics`, `/healthz`, the REST API).
     pub admin: AdminConfig,
     /// Log output.
     pub log: LogConfig,
@@ -527,12 +527,16 @@ pub struct AdminConfig {
     /// here (a bind address, unlike the sides' advertised addresses) but the
     /// summary warns about it.
     pub listen: SocketAddr,
+    /// HTTPS with the gateway's certificate (default); plain HTTP only when
+    /// false, which validation allows on a loopback `listen` only.
+    pub tls: bool,
 }
 
 impl Default for AdminConfig {
     fn default() -> Self {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 9464)),
+            tls: true,
         }
     }
 }

@@ -261,6 +261,27 @@ impl Settings {
         sources
     }
 
+    /// The same file and environment (as read at load: the file is not
+    /// read again, its changes apply at the next start) over another
+    /// database layer: what a running gateway and its API see once a value
+    /// was changed through the API.
+    ///
+    /// # Errors
+    /// The file's or the environment's own problems, as at load (in
+    /// practice none: they were valid then). Invalid stored values are
+    /// left out, see [`Settings::ignored`].
+    pub fn reload(&self, database: DatabaseLayer) -> Result<Self, ConfigErrors> {
+        let env = |var: &str| self.env.get(var).cloned();
+        let (path, text) = match &self.file {
+            Some(file) => (Some(file.path.as_path()), Some(file.text.clone())),
+            None => (None, None),
+        };
+        let mut settings = Self::build(path, text, &env, database)?;
+        // `data_dir` comes from the file only, made absolute at load.
+        settings.config.data_dir.clone_from(&self.config.data_dir);
+        Ok(settings)
+    }
+
     /// The typed configuration.
     pub fn config(&self) -> &Config {
         &self.config

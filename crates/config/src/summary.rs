@@ -29,7 +29,8 @@ impl Config {
             "web services: TCP {} on the public side's bind address",
             self.web.port
         ));
-        lines.push(format!("admin listener: {}", self.admin.listen));
+        let scheme = if self.admin.tls { "https" } else { "http" };
+        lines.push(format!("admin listener: {scheme}://{}", self.admin.listen));
         lines.push(format!(
             "log: {}, level {:?}",
             self.log.format, self.log.level
@@ -128,8 +129,8 @@ impl Config {
         let admin = self.admin.listen.ip();
         if !admin.is_loopback() {
             warnings.push(format!(
-                "admin.listen = {} is not a loopback address: /metrics (and later the admin \
-                 API) is reachable from the network unless a firewall blocks it",
+                "admin.listen = {} is not a loopback address: /metrics and the admin API \
+                 are reachable from the network unless a firewall blocks it",
                 self.admin.listen
             ));
         }

@@ -1,6 +1,7 @@
 //! Checks that involve more than one field: RTP range size against
 //! `video`, daisy chain against `ipbx.address`, the iPBX transport against
-//! the private side's listeners, and sockets that would bind the same port.
+//! the private side's listeners, sockets that would bind the same port, and
+//! plain HTTP on an admin listener off loopback.
 //! Fields that already failed to parse are left out, so one mistake is
 //! reported once.
 
@@ -32,6 +33,7 @@ pub(crate) fn validate(extraction: &mut Extraction) {
     checker.bindings();
     checker.sip_timers();
     checker.expiries();
+    checker.admin_tls();
 }
 
 struct Checker<'a> {
@@ -121,6 +123,31 @@ impl Checker<'_> {
         );
         let shown = r.icp_expiry_secs.to_string();
         self.blame(fields[1], shown, ErrorKind::Inconsistent, message);
+    }
+
+    /// Issue 14: plain HTTP on the admin listener (sessions, tokens and
+    /// passwords in the clear) only where the network cannot see it.
+    fn admin_tls(&mut self) {
+        let admin = &self.config.admin;
+        if !self.valid(&["admin.listen", "admin.tls"])
+            || admin.tls
+            || admin.listen.ip().is_loopback()
+        {
+            return;
+        }
+        let message = format!(
+            "admin.tls = false (plain HTTP) is allowed only on a loopback admin.listen \
+             (127.0.0.1, ::1), and admin.listen = \"{}\" is reachable from the network, where \
+             passwords, session cookies and API tokens would travel in the clear; set tls = true \
+             (HTTPS with the gateway's certificate) or listen on a loopback address",
+            admin.listen
+        );
+        self.blame(
+            "admin.tls",
+            "true".to_owned(),
+            ErrorKind::Inconsistent,
+            message,
+        );
     }
 
     /// NET-4: a daisy-chain element needs the peer it forwards to.

@@ -691,8 +691,8 @@ fn only_known_variables_are_read() {
     }
     assert_eq!(
         asked.len(),
-        50,
-        "24 network/log variables, 1 [dns], 8 [sip], 7 [registration], 10 [media]"
+        51,
+        "25 network/admin/log variables, 1 [dns], 8 [sip], 7 [registration], 10 [media]"
     );
 }
 

@@ -94,7 +94,7 @@ fn each_value_says_where_it_comes_from() {
     assert_eq!(source("mode"), ValueSource::Default);
 
     let effective = settings.effective();
-    assert_eq!(effective.len(), 64);
+    assert_eq!(effective.len(), 65);
     let entry = |key: &str| effective.iter().find(|e| e.key == key).unwrap();
     assert_eq!(entry("sip.t1_ms").value, json!(800));
     assert_eq!(entry("sip.t1_ms").default, json!(500));
@@ -181,7 +181,8 @@ fn a_valid_change_says_live_or_restart_and_where_it_goes() {
         (json!(120), json!(90))
     );
     assert!(change.changed);
-    assert!(change.restart_needed());
+    assert_eq!(change.apply, Apply::Live, "the B2BUA takes it live");
+    assert!(!change.restart_needed());
     assert_eq!(
         change.stored,
         Stored::Settings {
@@ -189,6 +190,8 @@ fn a_valid_change_says_live_or_restart_and_where_it_goes() {
             value: "90".to_owned()
         }
     );
+    let change = settings.set_from_api("sip.t1_ms", &json!(600)).unwrap();
+    assert!(change.restart_needed(), "the transaction layer's timers");
 
     let change = settings
         .set_from_api("guard.dos_threshold", &json!(200))

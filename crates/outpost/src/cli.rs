@@ -87,6 +87,16 @@ pub enum IcpCommand {
     Add(IcpAddArgs),
     /// List ICPs.
     List(ListArgs),
+    /// Show one ICP.
+    Show {
+        /// ICP name.
+        name: String,
+        /// Print one JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Change an ICP: only the fields given change (the name cannot).
+    Update(IcpUpdateArgs),
     /// Remove an ICP by name (refused while devices use it).
     Remove {
         /// ICP name.
@@ -168,6 +178,53 @@ pub struct IcpAddArgs {
     pub ca_file: Option<PathBuf>,
 }
 
+/// What `icps update` changes; at least one is required.
+#[derive(Debug, Args)]
+#[command(group(
+    clap::ArgGroup::new("change")
+        .required(true)
+        .multiple(true)
+        .args([
+            "host", "kind", "transports", "default", "xml_listen_port",
+            "xml_destination_port", "port", "clear_port", "ca_file", "clear_ca_file",
+        ])
+))]
+pub struct IcpUpdateArgs {
+    /// Name of the ICP to change.
+    pub name: String,
+    /// New host name or IP address.
+    #[arg(long)]
+    pub host: Option<String>,
+    /// New ICP type.
+    #[arg(long)]
+    pub kind: Option<String>,
+    /// The SIP transports it supports, comma-separated: udp, tcp, tls
+    /// (replaces the current set).
+    #[arg(long, value_delimiter = ',')]
+    pub transports: Option<Vec<SipTransportArg>>,
+    /// Make this the default ICP for SIP devices.
+    #[arg(long)]
+    pub default: bool,
+    /// New XML listen port on the public side.
+    #[arg(long)]
+    pub xml_listen_port: Option<u16>,
+    /// New XML destination port on the ICP (4443 or 4445).
+    #[arg(long)]
+    pub xml_destination_port: Option<u16>,
+    /// New SIP port on the ICP.
+    #[arg(long, conflicts_with = "clear_port")]
+    pub port: Option<u16>,
+    /// Remove the SIP port: DNS SRV or the transport's default again.
+    #[arg(long)]
+    pub clear_port: bool,
+    /// New CA file for the ICP's certificate.
+    #[arg(long, conflicts_with = "clear_ca_file")]
+    pub ca_file: Option<PathBuf>,
+    /// Remove the CA file: `[ipbx] ca_file` again.
+    #[arg(long)]
+    pub clear_ca_file: bool,
+}
+
 /// A SIP transport an ICP supports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum SipTransportArg {
@@ -186,6 +243,14 @@ pub enum DeviceCommand {
     Add(DeviceAddArgs),
     /// List devices (passwords are never shown).
     List(DeviceListArgs),
+    /// Show one device with its status and registered clients.
+    Show {
+        /// Set-side username of the device.
+        username: String,
+        /// Print one JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// Remove a device by its set-side username.
     Remove {
         /// Set-side username of the device.
@@ -315,6 +380,22 @@ pub struct DeviceListArgs {
     /// several phones or softphones may register as one device.
     #[arg(long)]
     pub bindings: bool,
+    /// Only devices with this text in the set-side or ICP-side username,
+    /// the description, the MAC address or the location.
+    #[arg(long, value_name = "TEXT")]
+    pub search: Option<String>,
+    /// Only devices on this ICP.
+    #[arg(long)]
+    pub icp: Option<String>,
+    /// Only devices in this state: registered, unregistered, connected,
+    /// in-call, off or natted.
+    #[arg(long)]
+    pub status: Option<String>,
+    /// Sort by setside_username (default), icpside_username, icp,
+    /// enabled, status, mac, location or description; - in front for
+    /// descending order (`--sort=-status`).
+    #[arg(long, allow_hyphen_values = true)]
+    pub sort: Option<String>,
 }
 
 /// Fields of a new device (PRO-2).

@@ -1,8 +1,9 @@
 //! `outpost guard status | allow add/remove/list | deny list/remove/clear`:
 //! the guard's lists and settings as stored (SEC-2, SEC-3, SEC-6, SEC-10).
 //!
-//! These functions work on the database, like `outpost icps ...`; the REST
-//! API is meant to call the same functions. A running `outpost serve`
+//! These functions work on the database through the service layer the REST
+//! API calls too (`/api/v1/guard`), so each change is audited as
+//! `cli:<unix user>`. A running `outpost serve`
 //! notices the change through [`Store::guard_revision`] and reloads its
 //! lists. `status` shows the stored configuration and list sizes, not the
 //! running server's counters (those are metrics).
@@ -16,7 +17,11 @@
 use std::io::Write;
 
 use clap::{Args, Subcommand, ValueEnum};
-use outpost_store::{AllowEntry, DenyEntry, DenyList, GUARD_ALLOW_MAX, Store};
+use outpost_api::service::Caller;
+use outpost_api::service::guard::{
+    self, AllowEntryView, AllowInput, DenyEntryView, DenyQuery, DenyRemoval,
+};
+use outpost_store::{DenyList, Store};
 
 use crate::cli::ListArgs;
 use crate::commands::CommandError;
@@ -128,6 +133,10 @@ impl From<DenyListArg> for DenyList {
 /// (`outpost_guard::Settings::default().to_pairs()`), so `status` can show
 /// the value in force for keys that were never set.
 ///
+/// Every command goes through the service layer
+/// (`outpost_api::service::guard`) as the actor `cli:<unix user>`, so each
+/// change is checked by the API's rules and audited in its transaction.
+///
 /// # Errors
 /// A [`CommandError`] with the message for the operator.
 pub fn run(
@@ -137,30 +146,46 @@ pub fn run(
     defaults: &[(&str, String)],
     out: &mut dyn Write,
 ) -> Result<(), CommandError> {
+    let caller = Caller {
+        now: now_unix,
+        ..crate::commands::caller()
+    };
     match command {
-        GuardCommand::Status(ListArgs { json }) => status(store, now_unix, defaults, json, out),
-        GuardCommand::Set { key, value } => set(store, &key, &value, out),
+        GuardCommand::Status(ListArgs { json }) => status(store, &caller, defaults, json, out),
+        GuardCommand::Set { key, value } => set(store, &caller, &key, &value, out),
         GuardCommand::Allow(AllowCommand::Add { address, note }) => {
-            allow_add(store, &address, &note, now_unix, out)
+            allow_add(store, &caller, &address, &note, out)
         }
-        GuardCommand::Allow(AllowCommand::Remove { address }) => allow_remove(store, &address, out),
-        GuardCommand::Allow(AllowCommand::List(ListArgs { json })) => allow_list(store, json, out),
+        GuardCommand::Allow(AllowCommand::Remove { address }) => {
+            allow_remove(store, &caller, &address, out)
+        }
+        GuardCommand::Allow(AllowCommand::List(ListArgs { json })) => {
+            allow_list(store, &caller, json, out)
+        }
         GuardCommand::Deny(DenyCommand::List(DenyListArgs { list, json })) => {
-            deny_list(store, list.map(Into::into), now_unix, json, out)
+            deny_list(store, &caller, list.map(Into::into), json, out)
         }
         GuardCommand::Deny(DenyCommand::Remove {
             addresses,
             from,
             list,
         }) => {
-            let list = list.map(Into::into);
-            match from {
-                Some(from) => deny_remove_from(store, &from, list, out),
-                None => deny_remove(store, &addresses, list, out),
-            }
+            let removal = match from {
+                Some(from) => DenyRemoval {
+                    addresses: vec![from],
+                    list: list.map(Into::into),
+                    following: true,
+                },
+                None => DenyRemoval {
+                    addresses,
+                    list: list.map(Into::into),
+                    following: false,
+                },
+            };
+            deny_remove(store, &caller, &removal, out)
         }
         GuardCommand::Deny(DenyCommand::Clear { list, yes }) => {
-            deny_clear(store, list.map(Into::into), yes, out)
+            deny_clear(store, &caller, list.map(Into::into), yes, out)
         }
     }
 }
@@ -172,73 +197,56 @@ pub fn run(
 /// A [`CommandError`] naming the setting, the value and the allowed range.
 pub fn set(
     store: &mut Store,
+    caller: &Caller,
     key: &str,
     value: &str,
     out: &mut dyn Write,
 ) -> Result<(), CommandError> {
-    let stored = store.guard_settings()?;
-    let mut settings = outpost_guard::Settings::from_pairs(&stored)
-        .map_err(|e| CommandError(format!("the stored guard settings are invalid: {e}")))?;
-    settings
-        .set(key, value)
-        .map_err(|e| CommandError(e.to_string()))?;
-    settings
-        .validate()
-        .map_err(|e| CommandError(e.to_string()))?;
-    store.set_guard_settings(&[(key, value)])?;
+    guard::set_settings(store, caller, &[(key.to_owned(), value.to_owned())])?;
     writeln!(out, "guard setting {key} = {value}").map_err(io)?;
     Ok(())
 }
 
 /// `outpost guard status`.
+///
+/// # Errors
+/// A [`CommandError`] when the store or the output fails.
 pub fn status(
     store: &Store,
-    now_unix: i64,
+    caller: &Caller,
     defaults: &[(&str, String)],
     json: bool,
     out: &mut dyn Write,
 ) -> Result<(), CommandError> {
-    let stored = store.guard_settings()?;
-    let mut rows: Vec<(String, String, &str)> = defaults
-        .iter()
-        .map(
-            |(key, default)| match stored.iter().find(|(k, _)| k == key) {
-                Some((_, v)) => ((*key).to_owned(), v.clone(), "set"),
-                None => ((*key).to_owned(), default.clone(), "default"),
-            },
-        )
-        .collect();
-    for (k, v) in &stored {
-        if !defaults.iter().any(|(key, _)| key == k) {
-            rows.push((k.clone(), v.clone(), "unknown key"));
-        }
-    }
-    let allow = store.guard_allow_list()?.len();
-    let deny = store.guard_deny_list(None)?;
-    let count = |list: DenyList| deny.iter().filter(|e| e.list == list).count();
-    let expired = deny.iter().filter(|e| is_expired(e, now_unix)).count();
-    let (dos, brute) = (count(DenyList::Dos), count(DenyList::BruteForce));
+    let status = guard::status(store, caller, defaults)?;
+    let (dos, brute, expired) = (
+        status.deny_list.dos,
+        status.deny_list.bruteforce,
+        status.deny_list.expired,
+    );
     if json {
-        let settings: serde_json::Map<String, serde_json::Value> = rows
+        let settings: serde_json::Map<String, serde_json::Value> = status
+            .settings
             .iter()
-            .map(|(k, v, _)| (k.clone(), serde_json::Value::from(v.as_str())))
+            .map(|r| (r.key.clone(), serde_json::Value::from(r.value.as_str())))
             .collect();
         let value = serde_json::json!({
             "settings": settings,
-            "allow_list": allow,
-            "allow_list_max": GUARD_ALLOW_MAX,
+            "allow_list": status.allow_list,
+            "allow_list_max": status.allow_list_max,
             "deny_list": { "dos": dos, "bruteforce": brute, "expired": expired },
-            "revision": store.guard_revision()?,
+            "revision": status.revision,
         });
         writeln!(out, "{value}").map_err(io)?;
         return Ok(());
     }
-    let level = rows
-        .iter()
-        .find(|(k, _, _)| k == "level")
-        .map_or("(not set)", |(_, v, _)| v.as_str());
-    writeln!(out, "security level: {level}").map_err(io)?;
-    writeln!(out, "allow-list: {allow} of {GUARD_ALLOW_MAX} entries").map_err(io)?;
+    writeln!(out, "security level: {}", status.level).map_err(io)?;
+    writeln!(
+        out,
+        "allow-list: {} of {} entries",
+        status.allow_list, status.allow_list_max
+    )
+    .map_err(io)?;
     writeln!(out, "deny-list dos: {dos} entries").map_err(io)?;
     writeln!(out, "deny-list bruteforce: {brute} entries").map_err(io)?;
     if expired > 0 {
@@ -249,8 +257,8 @@ pub fn status(
         .map_err(io)?;
     }
     writeln!(out, "\n{:<24} {:<20} SOURCE", "SETTING", "VALUE").map_err(io)?;
-    for (k, v, source) in &rows {
-        writeln!(out, "{k:<24} {v:<20} {source}").map_err(io)?;
+    for r in &status.settings {
+        writeln!(out, "{:<24} {:<20} {}", r.key, r.value, r.source).map_err(io)?;
     }
     Ok(())
 }
@@ -261,13 +269,16 @@ pub fn status(
 /// A [`CommandError`] naming the address and the rule it breaks.
 pub fn allow_add(
     store: &mut Store,
+    caller: &Caller,
     address: &str,
     note: &str,
-    now_unix: i64,
     out: &mut dyn Write,
 ) -> Result<(), CommandError> {
-    let entry = store.add_guard_allow(address, note, now_unix)?;
-    tracing::info!(address = %entry.address, "allow-list entry added");
+    let input = AllowInput {
+        address: address.to_owned(),
+        note: note.to_owned(),
+    };
+    let entry = guard::allow_add(store, caller, &input)?;
     let spelled = if entry.address == address.trim() {
         String::new()
     } else {
@@ -282,11 +293,11 @@ pub fn allow_add(
 /// A [`CommandError`] when the address is malformed or not listed.
 pub fn allow_remove(
     store: &mut Store,
+    caller: &Caller,
     address: &str,
     out: &mut dyn Write,
 ) -> Result<(), CommandError> {
-    let entry = store.remove_guard_allow(address)?;
-    tracing::info!(address = %entry.address, "allow-list entry removed");
+    let entry = guard::allow_remove(store, caller, address)?;
     writeln!(out, "removed {} from the allow-list", entry.address).map_err(io)
 }
 
@@ -294,8 +305,13 @@ pub fn allow_remove(
 ///
 /// # Errors
 /// A [`CommandError`] when the store or the output fails.
-pub fn allow_list(store: &Store, json: bool, out: &mut dyn Write) -> Result<(), CommandError> {
-    let entries = store.guard_allow_list()?;
+pub fn allow_list(
+    store: &Store,
+    caller: &Caller,
+    json: bool,
+    out: &mut dyn Write,
+) -> Result<(), CommandError> {
+    let entries = guard::allow_list(store, caller)?;
     if json {
         for e in &entries {
             writeln!(out, "{}", allow_json(e)).map_err(io)?;
@@ -308,7 +324,7 @@ pub fn allow_list(store: &Store, json: bool, out: &mut dyn Write) -> Result<(), 
             out,
             "{:<28} {:<20} {}",
             e.address,
-            datetime(e.added_unix, ' '),
+            datetime(e.added, ' '),
             e.note
         )
         .map_err(io)?;
@@ -322,15 +338,19 @@ pub fn allow_list(store: &Store, json: bool, out: &mut dyn Write) -> Result<(), 
 /// A [`CommandError`] when the store or the output fails.
 pub fn deny_list(
     store: &Store,
+    caller: &Caller,
     list: Option<DenyList>,
-    now_unix: i64,
     json: bool,
     out: &mut dyn Write,
 ) -> Result<(), CommandError> {
-    let entries = store.guard_deny_list(list)?;
+    let query = DenyQuery {
+        list,
+        ..DenyQuery::default()
+    };
+    let entries = guard::deny_list(store, caller, &query)?.entries;
     if json {
         for e in &entries {
-            writeln!(out, "{}", deny_json(e, now_unix)).map_err(io)?;
+            writeln!(out, "{}", deny_json(e)).map_err(io)?;
         }
         return Ok(());
     }
@@ -346,9 +366,9 @@ pub fn deny_list(
             "{:<24} {:<11} {:<20} {:<12} {:<20} {}",
             e.address,
             e.list,
-            datetime(e.added_unix, ' '),
+            datetime(e.added, ' '),
             e.reason,
-            expiry(e, now_unix),
+            expiry(e),
             e.detail
         )
         .map_err(io)?;
@@ -356,53 +376,22 @@ pub fn deny_list(
     Ok(())
 }
 
-/// `outpost guard deny remove ADDRESS...`.
+/// `outpost guard deny remove ADDRESS...` and `--from ADDRESS` (that entry
+/// and every later one in the listing).
 ///
 /// # Errors
 /// A [`CommandError`] for a malformed address, or when nothing matched.
 pub fn deny_remove(
     store: &mut Store,
-    addresses: &[String],
-    list: Option<DenyList>,
+    caller: &Caller,
+    removal: &DenyRemoval,
     out: &mut dyn Write,
 ) -> Result<(), CommandError> {
-    let refs: Vec<&str> = addresses.iter().map(String::as_str).collect();
-    let removed = store.remove_guard_deny(&refs, list)?;
-    if removed.is_empty() {
-        return Err(CommandError(format!(
-            "no deny entry matches {}; list them with `outpost guard deny list`",
-            addresses.join(", ")
-        )));
+    let removed = guard::deny_remove(store, caller, removal)?;
+    for e in &removed.removed {
+        writeln!(out, "removed {} from the {} deny-list", e.address, e.list).map_err(io)?;
     }
-    report_removed(&removed, out)
-}
-
-/// `outpost guard deny remove --from ADDRESS`: that entry and every later
-/// one in the listing (of `list`, or both lists).
-///
-/// # Errors
-/// A [`CommandError`] when the address is malformed or not listed.
-pub fn deny_remove_from(
-    store: &mut Store,
-    from: &str,
-    list: Option<DenyList>,
-    out: &mut dyn Write,
-) -> Result<(), CommandError> {
-    let wanted = outpost_store::canonical_guard_address(from)?;
-    let entries = store.guard_deny_list(list)?;
-    let Some(start) = entries.iter().position(|e| e.address == wanted) else {
-        return Err(CommandError(format!(
-            "{wanted} is not on the deny-list; list it with `outpost guard deny list`"
-        )));
-    };
-    let tail: Vec<&str> = entries
-        .get(start..)
-        .unwrap_or_default()
-        .iter()
-        .map(|e| e.address.as_str())
-        .collect();
-    let removed = store.remove_guard_deny(&tail, list)?;
-    report_removed(&removed, out)
+    Ok(())
 }
 
 /// `outpost guard deny clear`.
@@ -411,6 +400,7 @@ pub fn deny_remove_from(
 /// A [`CommandError`] without `--yes`, or when the store fails.
 pub fn deny_clear(
     store: &mut Store,
+    caller: &Caller,
     list: Option<DenyList>,
     yes: bool,
     out: &mut dyn Write,
@@ -423,51 +413,38 @@ pub fn deny_clear(
             "this removes every entry of {which}; run again with --yes to confirm"
         )));
     }
-    let n = store.clear_guard_deny(list)?;
-    tracing::info!(entries = n, list = %which, "deny-list cleared");
+    let n = guard::deny_clear(store, caller, list)?;
     writeln!(out, "removed {n} entries from {which}").map_err(io)
 }
 
-fn report_removed(removed: &[DenyEntry], out: &mut dyn Write) -> Result<(), CommandError> {
-    for e in removed {
-        tracing::info!(address = %e.address, list = %e.list, "deny entry removed");
-        writeln!(out, "removed {} from the {} deny-list", e.address, e.list).map_err(io)?;
-    }
-    Ok(())
-}
-
-fn is_expired(e: &DenyEntry, now_unix: i64) -> bool {
-    e.expires_unix.is_some_and(|at| at <= now_unix)
-}
-
-fn expiry(e: &DenyEntry, now_unix: i64) -> String {
-    match e.expires_unix {
+fn expiry(e: &DenyEntryView) -> String {
+    match e.expires {
         None => "never".to_owned(),
-        Some(_) if is_expired(e, now_unix) => "expired".to_owned(),
+        Some(_) if e.expired => "expired".to_owned(),
         Some(at) => datetime(at, ' '),
     }
 }
 
-fn allow_json(e: &AllowEntry) -> serde_json::Value {
+fn allow_json(e: &AllowEntryView) -> serde_json::Value {
     serde_json::json!({
         "address": e.address,
         "note": e.note,
-        "added": datetime(e.added_unix, 'T'),
-        "added_unix": e.added_unix,
+        "added": datetime(e.added, 'T'),
+        "added_unix": e.added,
     })
 }
 
-fn deny_json(e: &DenyEntry, now_unix: i64) -> serde_json::Value {
+fn deny_json(e: &DenyEntryView) -> serde_json::Value {
     serde_json::json!({
         "address": e.address,
-        "list": e.list.as_str(),
+        "list": e.list,
         "reason": e.reason,
         "detail": e.detail,
-        "added": datetime(e.added_unix, 'T'),
-        "added_unix": e.added_unix,
-        "expires": e.expires_unix.map(|at| datetime(at, 'T')),
-        "expires_unix": e.expires_unix,
-        "expired": is_expired(e, now_unix),
+        "added": datetime(e.added, 'T'),
+        "added_unix": e.added,
+        "expires": e.expires.map(|at| datetime(at, 'T')),
+        "expires_unix": e.expires,
+        "expired": e.expired,
     })
 }
 

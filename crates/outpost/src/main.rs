@@ -9,6 +9,12 @@ use outpost::config::{Config, ConfigErrors, LogFormat, process_env};
 use outpost::data_dir::DataDir;
 use outpost::{commands, serve, telemetry};
 
+/// jemalloc, with its background thread returning freed pages to the
+/// system: under glibc's malloc a burst of calls left its peak resident for
+/// good (README "Memory", issue 13).
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 /// Exit status for an invalid configuration or command line.
 const EXIT_CONFIG: u8 = 2;
 /// Exit status for a runtime failure.
@@ -84,7 +90,7 @@ fn run(cli: Cli) -> ExitCode {
     let data_dir = location.path.clone();
     let existing = || location.open_existing().map_err(|e| e.to_string());
     let result = match cli.command {
-        Command::Serve => serve_blocking(config, data_dir),
+        Command::Serve => serve_blocking(config, data_dir, cli.config.as_deref()),
         Command::Init => location.init(&mut std::io::stdout()),
         Command::Icps(IcpCommand::Test(args)) => {
             return match existing() {
@@ -171,12 +177,24 @@ fn icps_test(
     ExitCode::from(outcome.exit_code())
 }
 
-fn serve_blocking(config: Config, data_dir: PathBuf) -> Result<(), String> {
+fn serve_blocking(
+    config: Config,
+    data_dir: PathBuf,
+    config_file: Option<&std::path::Path>,
+) -> Result<(), String> {
+    // The file and the environment alone (checked above): the API and the
+    // live settings read the stored values over them.
+    let settings = outpost_config::Settings::load(
+        config_file,
+        &process_env,
+        outpost_config::DatabaseLayer::new(),
+    )
+    .map_err(|e| e.to_string())?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|e| format!("starting the async runtime: {e}"))?;
     runtime
-        .block_on(serve::run(config, data_dir))
+        .block_on(serve::run(config, data_dir, settings))
         .map_err(|e| e.to_string())
 }

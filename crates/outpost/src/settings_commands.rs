@@ -283,7 +283,7 @@ mod tests {
         );
         assert_eq!(
             line("registration.phone_expiry_secs"),
-            "registration.phone_expiry_secs 90 s database restart"
+            "registration.phone_expiry_secs 90 s database live"
         );
         assert_eq!(
             line("guard.dos_threshold"),

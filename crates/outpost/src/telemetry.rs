@@ -78,7 +78,25 @@ impl Metrics {
     /// Renders the Prometheus text exposition, refreshing time-based gauges.
     pub fn render(&self) -> String {
         metrics::gauge!("outpost_uptime_seconds").set(self.started.elapsed().as_secs_f64());
+        record_heap();
         self.handle.render()
+    }
+}
+
+/// The allocator's own figures: what is live on the heap, as opposed to
+/// RSS, which also counts what the allocator keeps for reuse (README
+/// "Memory"). Zero where jemalloc is not the global allocator (tests).
+fn record_heap() {
+    use tikv_jemalloc_ctl::{epoch, stats};
+    // The statistics are a snapshot refreshed by advancing the epoch.
+    if epoch::advance().is_err() {
+        return;
+    }
+    if let Ok(bytes) = stats::allocated::read() {
+        metrics::gauge!("outpost_memory_heap_allocated_bytes").set(bytes as f64);
+    }
+    if let Ok(bytes) = stats::resident::read() {
+        metrics::gauge!("outpost_memory_heap_resident_bytes").set(bytes as f64);
     }
 }
 
@@ -159,6 +177,14 @@ pub const GAUGES: &[(&str, &str)] = &[
     ("outpost_registrations", "Phones registered through Outpost"),
     ("outpost_active_calls", "Calls in progress"),
     ("outpost_active_dialogs", "Dialogs in progress (both legs)"),
+    (
+        "outpost_memory_heap_allocated_bytes",
+        "Bytes the process has allocated and not freed (jemalloc stats.allocated, read at each scrape)",
+    ),
+    (
+        "outpost_memory_heap_resident_bytes",
+        "Bytes of heap pages resident in memory, allocator overhead included (jemalloc stats.resident)",
+    ),
     (
         "outpost_devices_connected",
         "Devices with a live connection",
@@ -300,6 +326,8 @@ fn gauge_series(config: &Config) -> Vec<Series> {
         "outpost_registrations",
         "outpost_active_calls",
         "outpost_active_dialogs",
+        "outpost_memory_heap_allocated_bytes",
+        "outpost_memory_heap_resident_bytes",
         "outpost_devices_connected",
         "outpost_devices_in_call",
         "outpost_devices_natted",

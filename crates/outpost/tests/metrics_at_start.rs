@@ -219,7 +219,9 @@ fn every_counter_is_exported_at_zero_from_start() {
         .env("OUTPOST_PRIVATE_INTERFACE", "198.18.9.10")
         .env("OUTPOST_PRIVATE_PROTOCOLS", "udp/tcp")
         .env("OUTPOST_IPBX_ADDRESS", "198.18.9.20")
-        .env("OUTPOST_IPBX_TRANSPORT", "udp");
+        .env("OUTPOST_IPBX_TRANSPORT", "udp")
+        // Plain HTTP on loopback, for `metrics` (curl http://...).
+        .env("OUTPOST_ADMIN_TLS", "false");
     let mut outpost = host.spawn(cmd, "outpost").unwrap();
     outpost
         .wait_for_log("admin listener up", START_TIMEOUT)

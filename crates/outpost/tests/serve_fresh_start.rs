@@ -1,7 +1,8 @@
 //! `outpost serve` on a fresh machine, with no argument and no configuration:
 //! run in a network namespace of its own so that the default ports (5063,
 //! 5064, 127.0.0.1:9464) are really the defaults, and checked from inside
-//! that namespace with third-party clients (openssl s_client, curl).
+//! that namespace with third-party clients (openssl s_client, curl): the
+//! SIP TLS ports and the admin listener's HTTPS.
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -136,8 +137,17 @@ fn fresh_start_creates_everything_and_serves_tls() {
     let (ok, out) = tls_handshake(&host, &format!("{}:5064", host.ip()), &cert, &name, &[]);
     assert!(ok, "private TLS port:\n{out}");
 
-    // Metrics on the loopback admin listener.
-    let metrics = outpost_testbed::metrics(&host).unwrap();
+    // Metrics on the loopback admin listener, over HTTPS with the
+    // gateway's certificate (`[admin] tls` is on by default); plain HTTP
+    // gets no answer.
+    let metrics = outpost_testbed::metrics_https(&host, &cert, &name).unwrap();
+    let plain = outpost_testbed::metrics(&host);
+    assert!(
+        !plain
+            .as_ref()
+            .is_ok_and(|m| m.contains("outpost_build_info")),
+        "plain HTTP answered: {plain:?}"
+    );
     assert!(
         metrics.contains(&format!(
             "outpost_build_info{{version=\"{}\"}} 1",

@@ -30,7 +30,8 @@ use std::io::Read;
 
 use csv::{ReaderBuilder, StringRecord, Trim};
 
-use crate::device::{self, Checked};
+use crate::audit::{self, AuditRecord};
+use crate::device::{self, Checked, Device};
 use crate::update::{self, Planned};
 use crate::{
     DeviceUpdate, FieldProblem, LineError, NewDevice, Secret, Store, StoreError, new_guid,
@@ -76,10 +77,30 @@ pub struct DeviceChange {
     pub fields: Vec<&'static str>,
 }
 
+/// What an import did, one step at a time, for its audit entries (see
+/// [`Store::import_devices_csv_audited`]). No password is readable from
+/// it except through [`Device`]'s [`Secret`]s.
+#[derive(Debug, Clone, Copy)]
+pub enum ImportEvent<'a> {
+    /// A row created this device.
+    Created(&'a Device),
+    /// A row changed this device.
+    Updated {
+        /// The device before the row.
+        before: &'a Device,
+        /// The device after it.
+        after: &'a Device,
+        /// The fields changed, as in [`crate::DeviceUpdated::changed`].
+        fields: &'a [&'static str],
+    },
+    /// Every row is written; the transaction commits after this.
+    Finished(&'a ImportReport),
+}
+
 /// A row that passed validation, written once every row did.
 enum Pending {
     Create(Box<NewDevice>, Checked),
-    Update(String, Planned),
+    Update(Box<Device>, Planned),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -154,6 +175,23 @@ impl Store {
         &mut self,
         input: R,
         mode: ImportMode,
+    ) -> Result<ImportReport, StoreError> {
+        self.import_devices_csv_audited(input, mode, &mut |_| None)
+    }
+
+    /// [`Store::import_devices_csv_with_mode`], appending in the same
+    /// transaction the audit entry `audit` builds for each
+    /// [`ImportEvent`] (none when it returns `None`): every device created,
+    /// every device changed, then the whole import. A refused import
+    /// writes no entry.
+    ///
+    /// # Errors
+    /// As [`Store::import_devices_csv_with_mode`].
+    pub fn import_devices_csv_audited<R: Read>(
+        &mut self,
+        input: R,
+        mode: ImportMode,
+        audit: &mut dyn FnMut(ImportEvent<'_>) -> Option<AuditRecord>,
     ) -> Result<ImportReport, StoreError> {
         let mut data = Vec::new();
         input
@@ -260,7 +298,7 @@ impl Store {
                     let mac = change.mac.as_ref().and_then(Option::as_deref);
                     seen.check(username, mac, &mut problems);
                     errors.extend(problems.iter().map(|p| to_line_error(line, p)));
-                    planned.map(|p| Pending::Update(current.setside_username, p))
+                    planned.map(|p| Pending::Update(Box::new(current), p))
                 }
                 (_, None) => {
                     let new = row_to_device(&columns, &record, line, &mut errors);
@@ -282,21 +320,37 @@ impl Store {
         for row in pending {
             match row {
                 Pending::Create(new, checked) => {
-                    device::insert(&tx, &new, &checked, &new_guid()?)?;
+                    let id = device::insert(&tx, &new, &checked, &new_guid()?)?;
                     report.added += 1;
+                    let created = device::device_by_id(&tx, id)?;
+                    if let Some(record) = audit(ImportEvent::Created(&created)) {
+                        audit::insert(&tx, &record)?;
+                    }
                 }
                 Pending::Update(_, planned) if planned.changed.is_empty() => {
                     report.unchanged += 1;
                 }
-                Pending::Update(setside_username, planned) => {
+                Pending::Update(before, planned) => {
                     update::apply(&tx, &planned)?;
                     report.updated += 1;
+                    let after = device::device_by_id(&tx, before.id)?;
+                    let event = ImportEvent::Updated {
+                        before: &before,
+                        after: &after,
+                        fields: &planned.changed,
+                    };
+                    if let Some(record) = audit(event) {
+                        audit::insert(&tx, &record)?;
+                    }
                     report.changes.push(DeviceChange {
-                        setside_username,
+                        setside_username: before.setside_username.clone(),
                         fields: planned.changed,
                     });
                 }
             }
+        }
+        if let Some(record) = audit(ImportEvent::Finished(&report)) {
+            audit::insert(&tx, &record)?;
         }
         tx.commit()?;
         Ok(report)

@@ -2,6 +2,7 @@
 
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
+use crate::audit::{self, AuditRecord};
 use crate::icp::{default_icp, icp_by_name};
 use crate::{FieldProblem, Item, Secret, Store, StoreError, new_guid, normalize_mac};
 
@@ -142,11 +143,28 @@ impl Store {
     /// set-side username, empty password, unknown ICP or no default ICP,
     /// bad or duplicate MAC...); [`StoreError::Database`].
     pub fn add_device(&mut self, d: &NewDevice) -> Result<Device, StoreError> {
+        self.add_device_audited(d, |_| None)
+    }
+
+    /// [`Store::add_device`], appending the audit entry `audit` builds from
+    /// the stored device in the same transaction (none if it returns
+    /// `None`).
+    ///
+    /// # Errors
+    /// As [`Store::add_device`].
+    pub fn add_device_audited(
+        &mut self,
+        d: &NewDevice,
+        audit: impl FnOnce(&Device) -> Option<AuditRecord>,
+    ) -> Result<Device, StoreError> {
         let guid = new_guid()?;
         let tx = self.write_txn()?;
         let checked = check(&tx, d)?.map_err(StoreError::Invalid)?;
         let id = insert(&tx, d, &checked, &guid)?;
         let stored = device_by_id(&tx, id)?;
+        if let Some(record) = audit(&stored) {
+            audit::insert(&tx, &record)?;
+        }
         tx.commit()?;
         Ok(stored)
     }
@@ -176,19 +194,34 @@ impl Store {
     /// # Errors
     /// [`StoreError::NotFound`] if there is none; [`StoreError::Database`].
     pub fn remove_device(&mut self, setside_username: &str) -> Result<(), StoreError> {
+        self.remove_device_audited(setside_username, |_| None)
+            .map(|_| ())
+    }
+
+    /// [`Store::remove_device`], appending the audit entry `audit` builds
+    /// from the removed device in the same transaction; returns the removed
+    /// device.
+    ///
+    /// # Errors
+    /// As [`Store::remove_device`].
+    pub fn remove_device_audited(
+        &mut self,
+        setside_username: &str,
+        audit: impl FnOnce(&Device) -> Option<AuditRecord>,
+    ) -> Result<Device, StoreError> {
         let tx = self.write_txn()?;
-        let removed = tx.execute(
-            "DELETE FROM devices WHERE setside_username = ?1",
-            [setside_username],
-        )?;
-        if removed == 0 {
+        let Some(device) = device_by_username(&tx, setside_username)? else {
             return Err(StoreError::NotFound {
                 kind: Item::Device,
                 name: setside_username.to_owned(),
             });
+        };
+        tx.execute("DELETE FROM devices WHERE id = ?1", [device.id])?;
+        if let Some(record) = audit(&device) {
+            audit::insert(&tx, &record)?;
         }
         tx.commit()?;
-        Ok(())
+        Ok(device)
     }
 }
 

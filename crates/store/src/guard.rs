@@ -19,6 +19,7 @@
 use outpost_guard::Prefix;
 use rusqlite::{OptionalExtension, Row, Transaction, params};
 
+use crate::audit::{self, AuditRecord};
 use crate::{FieldProblem, Store, StoreError};
 
 /// SEC-2: at most 100 allow-list entries.
@@ -193,6 +194,21 @@ impl Store {
         note: &str,
         added_unix: i64,
     ) -> Result<AllowEntry, StoreError> {
+        self.add_guard_allow_audited(address, note, added_unix, |_| None)
+    }
+
+    /// [`Store::add_guard_allow`], appending the audit entry `audit` builds
+    /// from the stored entry in the same transaction.
+    ///
+    /// # Errors
+    /// As [`Store::add_guard_allow`].
+    pub fn add_guard_allow_audited(
+        &mut self,
+        address: &str,
+        note: &str,
+        added_unix: i64,
+        audit: impl FnOnce(&AllowEntry) -> Option<AuditRecord>,
+    ) -> Result<AllowEntry, StoreError> {
         let entry = checked_allow(&AllowEntry {
             address: address.to_owned(),
             note: note.to_owned(),
@@ -225,6 +241,9 @@ impl Store {
         }
         put_allow(&tx, &entry)?;
         bump(&tx)?;
+        if let Some(record) = audit(&entry) {
+            audit::insert(&tx, &record)?;
+        }
         tx.commit()?;
         Ok(entry)
     }
@@ -235,6 +254,19 @@ impl Store {
     /// [`StoreError::Invalid`] for a malformed address or one that is not
     /// on the list; [`StoreError::Database`].
     pub fn remove_guard_allow(&mut self, address: &str) -> Result<AllowEntry, StoreError> {
+        self.remove_guard_allow_audited(address, |_| None)
+    }
+
+    /// [`Store::remove_guard_allow`], appending the audit entry `audit`
+    /// builds from the removed entry in the same transaction.
+    ///
+    /// # Errors
+    /// As [`Store::remove_guard_allow`].
+    pub fn remove_guard_allow_audited(
+        &mut self,
+        address: &str,
+        audit: impl FnOnce(&AllowEntry) -> Option<AuditRecord>,
+    ) -> Result<AllowEntry, StoreError> {
         let canonical = Net::parse("address", address)
             .map_err(|p| StoreError::Invalid(vec![p]))?
             .to_string();
@@ -255,6 +287,9 @@ impl Store {
         };
         tx.execute("DELETE FROM guard_allow WHERE address = ?1", [&canonical])?;
         bump(&tx)?;
+        if let Some(record) = audit(&entry) {
+            audit::insert(&tx, &record)?;
+        }
         tx.commit()?;
         Ok(entry)
     }
@@ -294,6 +329,20 @@ impl Store {
         addresses: &[&str],
         list: Option<DenyList>,
     ) -> Result<Vec<DenyEntry>, StoreError> {
+        self.remove_guard_deny_audited(addresses, list, |_| None)
+    }
+
+    /// [`Store::remove_guard_deny`], appending the audit entry `audit`
+    /// builds from the removed entries in the same transaction.
+    ///
+    /// # Errors
+    /// As [`Store::remove_guard_deny`].
+    pub fn remove_guard_deny_audited(
+        &mut self,
+        addresses: &[&str],
+        list: Option<DenyList>,
+        audit: impl FnOnce(&[DenyEntry]) -> Option<AuditRecord>,
+    ) -> Result<Vec<DenyEntry>, StoreError> {
         let mut nets = Vec::new();
         let mut problems = Vec::new();
         for a in addresses {
@@ -329,6 +378,9 @@ impl Store {
         if !doomed.is_empty() {
             bump(&tx)?;
         }
+        if let Some(record) = audit(&doomed) {
+            audit::insert(&tx, &record)?;
+        }
         tx.commit()?;
         Ok(doomed)
     }
@@ -338,6 +390,19 @@ impl Store {
     /// # Errors
     /// [`StoreError::Database`].
     pub fn clear_guard_deny(&mut self, list: Option<DenyList>) -> Result<usize, StoreError> {
+        self.clear_guard_deny_audited(list, |_| None)
+    }
+
+    /// [`Store::clear_guard_deny`], appending the audit entry `audit`
+    /// builds from the number of entries removed in the same transaction.
+    ///
+    /// # Errors
+    /// As [`Store::clear_guard_deny`].
+    pub fn clear_guard_deny_audited(
+        &mut self,
+        list: Option<DenyList>,
+        audit: impl FnOnce(usize) -> Option<AuditRecord>,
+    ) -> Result<usize, StoreError> {
         let tx = self.write_txn()?;
         let n = tx.execute(
             "DELETE FROM guard_deny WHERE ?1 IS NULL OR list = ?1",
@@ -345,6 +410,9 @@ impl Store {
         )?;
         if n > 0 {
             bump(&tx)?;
+        }
+        if let Some(record) = audit(n) {
+            audit::insert(&tx, &record)?;
         }
         tx.commit()?;
         Ok(n)
@@ -461,6 +529,20 @@ impl Store {
     /// [`StoreError::Invalid`] for an empty or over-long key or value;
     /// [`StoreError::Database`].
     pub fn set_guard_settings(&mut self, pairs: &[(&str, &str)]) -> Result<(), StoreError> {
+        self.set_guard_settings_audited(pairs, |_| None)
+    }
+
+    /// [`Store::set_guard_settings`], appending the audit entry `audit`
+    /// builds from the stored settings as they were before, in the same
+    /// transaction.
+    ///
+    /// # Errors
+    /// As [`Store::set_guard_settings`].
+    pub fn set_guard_settings_audited(
+        &mut self,
+        pairs: &[(&str, &str)],
+        audit: impl FnOnce(&[(String, String)]) -> Option<AuditRecord>,
+    ) -> Result<(), StoreError> {
         let mut problems = Vec::new();
         for (key, value) in pairs {
             if key.trim().is_empty() || key.chars().count() > MAX_NAME_CHARS {
@@ -481,6 +563,12 @@ impl Store {
             return Err(StoreError::Invalid(problems));
         }
         let tx = self.write_txn()?;
+        let before: Vec<(String, String)> = {
+            let mut stmt =
+                tx.prepare_cached("SELECT key, value FROM guard_settings ORDER BY key")?;
+            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            rows.collect::<Result<_, _>>()?
+        };
         for (key, value) in pairs {
             tx.execute(
                 "INSERT INTO guard_settings (key, value) VALUES (?1, ?2) \
@@ -490,6 +578,9 @@ impl Store {
         }
         if !pairs.is_empty() {
             bump(&tx)?;
+        }
+        if let Some(record) = audit(&before) {
+            audit::insert(&tx, &record)?;
         }
         tx.commit()?;
         Ok(())

@@ -4,6 +4,7 @@ use std::net::IpAddr;
 
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
+use crate::audit::{self, AuditRecord};
 use crate::{FieldProblem, Item, Store, StoreError, new_guid};
 
 /// Longest accepted ICP name, in characters.
@@ -95,11 +96,11 @@ pub struct Icp {
     pub ca_file: Option<String>,
 }
 
-const ICP_COLUMNS: &str = "id, guid, name, host, kind, sip_udp, sip_tcp, sip_tls, is_default, \
+pub(crate) const ICP_COLUMNS: &str = "id, guid, name, host, kind, sip_udp, sip_tcp, sip_tls, is_default, \
                            xml_listen_port, xml_destination_port, sip_port, ca_file";
 
 impl Icp {
-    fn from_row(row: &Row<'_>) -> rusqlite::Result<Self> {
+    pub(crate) fn from_row(row: &Row<'_>) -> rusqlite::Result<Self> {
         Ok(Self {
             id: row.get(0)?,
             guid: row.get(1)?,
@@ -130,6 +131,20 @@ impl Store {
     /// name/host/type, port 0, XML destination port other than 4443/4445,
     /// no SIP transport, name already used); [`StoreError::Database`].
     pub fn add_icp(&mut self, icp: &NewIcp) -> Result<Icp, StoreError> {
+        self.add_icp_audited(icp, |_| None)
+    }
+
+    /// [`Store::add_icp`], appending the audit entry `audit` builds from
+    /// the stored ICP in the same transaction (none if it returns `None`).
+    ///
+    /// # Errors
+    /// As [`Store::add_icp`]; [`StoreError::Invalid`] for a bad audit
+    /// entry (nothing is written).
+    pub fn add_icp_audited(
+        &mut self,
+        icp: &NewIcp,
+        audit: impl FnOnce(&Icp) -> Option<AuditRecord>,
+    ) -> Result<Icp, StoreError> {
         let guid = new_guid()?;
         let tx = self.write_txn()?;
         let mut problems = validate(icp);
@@ -180,6 +195,9 @@ impl Store {
             [id],
             Icp::from_row,
         )?;
+        if let Some(record) = audit(&stored) {
+            audit::insert(&tx, &record)?;
+        }
         tx.commit()?;
         Ok(stored)
     }
@@ -228,6 +246,19 @@ impl Store {
     /// [`StoreError::IcpInUse`] if devices are configured on it;
     /// [`StoreError::Database`].
     pub fn remove_icp(&mut self, name: &str) -> Result<(), StoreError> {
+        self.remove_icp_audited(name, |_| None).map(|_| ())
+    }
+
+    /// [`Store::remove_icp`], appending the audit entry `audit` builds from
+    /// the removed ICP in the same transaction; returns the removed ICP.
+    ///
+    /// # Errors
+    /// As [`Store::remove_icp`].
+    pub fn remove_icp_audited(
+        &mut self,
+        name: &str,
+        audit: impl FnOnce(&Icp) -> Option<AuditRecord>,
+    ) -> Result<Icp, StoreError> {
         let tx = self.write_txn()?;
         let Some(icp) = icp_by_name(&tx, name)? else {
             return Err(StoreError::NotFound {
@@ -247,8 +278,11 @@ impl Store {
             });
         }
         tx.execute("DELETE FROM icps WHERE id = ?1", [icp.id])?;
+        if let Some(record) = audit(&icp) {
+            audit::insert(&tx, &record)?;
+        }
         tx.commit()?;
-        Ok(())
+        Ok(icp)
     }
 }
 
@@ -266,7 +300,7 @@ pub(crate) fn default_icp(conn: &Connection) -> Result<Option<Icp>, StoreError> 
 }
 
 /// Checks everything that does not need the database.
-fn validate(icp: &NewIcp) -> Vec<FieldProblem> {
+pub(crate) fn validate(icp: &NewIcp) -> Vec<FieldProblem> {
     let mut problems = Vec::new();
     let name = icp.name.trim();
     if name.is_empty() {
@@ -402,7 +436,7 @@ fn check_host(host: &str) -> Result<(), String> {
 }
 
 /// Stores IPv6 addresses without brackets, everything else trimmed.
-fn normalize_host(host: &str) -> &str {
+pub(crate) fn normalize_host(host: &str) -> &str {
     let h = host.trim();
     h.strip_prefix('[')
         .and_then(|r| r.strip_suffix(']'))

@@ -15,7 +15,11 @@
 //! - validates every ICP and device before writing it and reports *all*
 //!   problems of one input together ([`StoreError::Invalid`]), each naming
 //!   the field, the value and what is allowed;
-//! - changes stored devices field by field ([`Store::update_device`]);
+//! - changes stored devices and ICPs field by field ([`Store::update_device`],
+//!   [`Store::update_icp`]);
+//! - offers each management write also as `*_audited` (e.g.
+//!   [`Store::add_device_audited`]), which appends the audit entry a closure
+//!   builds from the state before and after in the write's own transaction;
 //! - imports devices from CSV all-or-nothing with a per-line error report,
 //!   creating, updating or both ([`Store::import_devices_csv_with_mode`]);
 //! - runs every write in one SQLite transaction, so a crash or a bad line
@@ -60,6 +64,7 @@ mod device;
 mod error;
 mod guard;
 mod icp;
+mod icp_update;
 mod mac;
 pub mod migrations;
 mod secret;
@@ -73,13 +78,16 @@ pub use admin::{
 };
 pub use api_token::{API_TOKEN_NAME_MAX, ApiToken, NewApiToken};
 pub use audit::{AUDIT_PAGE_MAX, AuditEntry, AuditFilter, AuditRecord};
-pub use csv_import::{DeviceChange, ImportMode, ImportReport, MAX_IMPORT_BYTES, MAX_IMPORT_ROWS};
+pub use csv_import::{
+    DeviceChange, ImportEvent, ImportMode, ImportReport, MAX_IMPORT_BYTES, MAX_IMPORT_ROWS,
+};
 pub use device::{Device, NewDevice};
 pub use error::{FieldProblem, Item, LineError, StoreError};
 pub use guard::{
     AllowEntry, DenyEntry, DenyList, GUARD_ALLOW_MAX, GuardChange, canonical_guard_address,
 };
 pub use icp::{Icp, NewIcp};
+pub use icp_update::{IcpUpdate, IcpUpdated};
 pub use mac::normalize_mac;
 pub use secret::Secret;
 pub use status::{BindingStatusRecord, DeviceStatusRecord};

@@ -1,9 +1,10 @@
 //! Key/value settings: plain strings the binary interprets (listen
-//! addresses, the one-time setup token, ...).
+//! addresses, the one-time setup token, ...), and settings changed through
+//! the management API with their audit entries, in one transaction.
 
 use rusqlite::{OptionalExtension, params};
 
-use crate::{FieldProblem, Store, StoreError};
+use crate::{AuditRecord, FieldProblem, Store, StoreError};
 
 /// Longest accepted setting key, in characters.
 const MAX_KEY_CHARS: usize = 128;
@@ -53,6 +54,58 @@ impl Store {
         )?;
         tx.commit()?;
         Ok(written == 1)
+    }
+}
+
+impl Store {
+    /// Writes settings changed through the management API, all or
+    /// nothing, with their audit entries in the same transaction:
+    /// `settings` are rows of the key/value table (as
+    /// [`Store::set_setting`] writes them), `guard` the guard's settings
+    /// (as [`Store::set_guard_settings`] writes them, bumping the guard's
+    /// revision so a running gateway reloads them).
+    ///
+    /// # Errors
+    /// [`StoreError::Invalid`] for an empty or over-long key, or an audit
+    /// field the audit log refuses; [`StoreError::Database`]. Nothing is
+    /// written then.
+    pub fn change_settings(
+        &mut self,
+        settings: &[(&str, &str)],
+        guard: &[(&str, &str)],
+        audit: &[AuditRecord],
+    ) -> Result<(), StoreError> {
+        for (key, _) in settings.iter().chain(guard) {
+            check_key(key)?;
+        }
+        let tx = self.write_txn()?;
+        for (key, value) in settings {
+            tx.execute(
+                "INSERT INTO settings (key, value) VALUES (?1, ?2) \
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                params![key, value],
+            )?;
+        }
+        for (key, value) in guard {
+            tx.execute(
+                "INSERT INTO guard_settings (key, value) VALUES (?1, ?2) \
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                params![key, value],
+            )?;
+        }
+        if !guard.is_empty() {
+            // As every guard write does (see guard.rs): the running
+            // gateway polls this counter.
+            tx.execute(
+                "UPDATE guard_revision SET revision = revision + 1 WHERE id = 1",
+                [],
+            )?;
+        }
+        for record in audit {
+            crate::audit::insert(&tx, record)?;
+        }
+        tx.commit()?;
+        Ok(())
     }
 }
 

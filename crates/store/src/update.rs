@@ -6,6 +6,7 @@
 
 use rusqlite::{Connection, params};
 
+use crate::audit::{self, AuditRecord};
 use crate::device::{self, Device};
 use crate::{FieldProblem, Item, Secret, Store, StoreError};
 
@@ -89,6 +90,21 @@ impl Store {
         setside_username: &str,
         update: &DeviceUpdate,
     ) -> Result<DeviceUpdated, StoreError> {
+        self.update_device_audited(setside_username, update, |_, _| None)
+    }
+
+    /// [`Store::update_device`], appending the audit entry `audit` builds
+    /// from the device before and after in the same transaction (none if
+    /// it returns `None`, e.g. when nothing changed).
+    ///
+    /// # Errors
+    /// As [`Store::update_device`].
+    pub fn update_device_audited(
+        &mut self,
+        setside_username: &str,
+        update: &DeviceUpdate,
+        audit: impl FnOnce(&Device, &DeviceUpdated) -> Option<AuditRecord>,
+    ) -> Result<DeviceUpdated, StoreError> {
         let tx = self.write_txn()?;
         let current = device::device_by_username(&tx, setside_username)?.ok_or_else(|| {
             StoreError::NotFound {
@@ -101,11 +117,15 @@ impl Store {
             apply(&tx, &planned)?;
         }
         let device = device::device_by_id(&tx, current.id)?;
-        tx.commit()?;
-        Ok(DeviceUpdated {
+        let updated = DeviceUpdated {
             device,
             changed: planned.changed,
-        })
+        };
+        if let Some(record) = audit(&current, &updated) {
+            audit::insert(&tx, &record)?;
+        }
+        tx.commit()?;
+        Ok(updated)
     }
 }
 

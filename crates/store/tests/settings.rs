@@ -57,3 +57,77 @@ fn settings_survive_reopen() {
     );
     assert!(!store.set_setting_if_absent("setup_token", "again").unwrap());
 }
+
+fn audit(target: &str, after: Option<&str>) -> outpost_store::AuditRecord {
+    outpost_store::AuditRecord {
+        at: 1_700_000_000,
+        actor: "account:alice".to_owned(),
+        actor_name: "alice".to_owned(),
+        source: "192.0.2.10".to_owned(),
+        action: "setting.change".to_owned(),
+        target: target.to_owned(),
+        before: Some("{\"value\":120}".to_owned()),
+        after: after.map(str::to_owned),
+    }
+}
+
+fn audit_count(store: &Store) -> usize {
+    store
+        .audit_entries(&outpost_store::AuditFilter {
+            limit: 100,
+            ..Default::default()
+        })
+        .expect("the audit log reads")
+        .len()
+}
+
+#[test]
+fn settings_changes_and_their_audit_are_one_transaction() {
+    let mut store = Store::open_in_memory().unwrap();
+    let revision = store.guard_revision().unwrap();
+    store
+        .change_settings(
+            &[("config.registration.phone_expiry_secs", "60")],
+            &[("dos_threshold", "300")],
+            &[
+                audit("registration.phone_expiry_secs", Some("{\"value\":60}")),
+                audit("guard.dos_threshold", Some("{\"value\":300}")),
+            ],
+        )
+        .unwrap();
+    assert_eq!(
+        store
+            .setting("config.registration.phone_expiry_secs")
+            .unwrap()
+            .as_deref(),
+        Some("60")
+    );
+    assert_eq!(
+        store.guard_settings().unwrap(),
+        [("dos_threshold".to_owned(), "300".to_owned())]
+    );
+    assert_eq!(store.guard_revision().unwrap(), revision + 1);
+    assert_eq!(audit_count(&store), 2);
+
+    // An audit entry the log refuses (not JSON) writes nothing at all.
+    store
+        .change_settings(
+            &[("config.registration.phone_expiry_secs", "90")],
+            &[("dos_threshold", "400")],
+            &[audit("registration.phone_expiry_secs", Some("not json"))],
+        )
+        .unwrap_err();
+    assert_eq!(
+        store
+            .setting("config.registration.phone_expiry_secs")
+            .unwrap()
+            .as_deref(),
+        Some("60")
+    );
+    assert_eq!(
+        store.guard_settings().unwrap(),
+        [("dos_threshold".to_owned(), "300".to_owned())]
+    );
+    assert_eq!(store.guard_revision().unwrap(), revision + 1);
+    assert_eq!(audit_count(&store), 2);
+}

@@ -90,7 +90,7 @@ pub use baresip::{Direction, Event, EventKind, MediaEnc, Phone, PhoneConfig, Tra
 pub use kamailio::{Ipbx, IpbxConfig};
 pub use netns::{Host, Lab, Network, PortBlock};
 pub use outpost::{
-    DeviceSpec, IcpSpec, OutpostNode, OutpostSpec, Provisioning, metric_sum, metrics,
+    DeviceSpec, IcpSpec, OutpostNode, OutpostSpec, Provisioning, metric_sum, metrics, metrics_https,
 };
 pub use pki::TestCa;
 pub use process::{LogCursor, Process};

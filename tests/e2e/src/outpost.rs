@@ -185,7 +185,7 @@ impl OutpostNode {
         let config = dir.join("outpost.toml");
         let private_protocols = more.private_protocols.as_deref().unwrap_or("udp/tcp");
         let mut text = format!(
-            "{}\n[public]\ninterface = \"{public_ip}\"\nprotocols = \"tls+udp/tcp\"\n\n[private]\ninterface = \"{private_ip}\"\nprotocols = \"{private_protocols}\"\n\n[ipbx]\naddress = \"{}\"\nport = {}\ntransport = \"udp\"\n\n[log]\nlevel = \"outpost=debug,outpost::media::relay=trace,info\"\n",
+            "{}\n[public]\ninterface = \"{public_ip}\"\nprotocols = \"tls+udp/tcp\"\n\n[private]\ninterface = \"{private_ip}\"\nprotocols = \"{private_protocols}\"\n\n[ipbx]\naddress = \"{}\"\nport = {}\ntransport = \"udp\"\n\n[log]\nlevel = \"outpost=debug,outpost::media::relay=trace,info\"\n\n[admin]\n# Plain HTTP on loopback, for `metrics` (curl http://127.0.0.1:9464).\ntls = false\n",
             spec.extra_toml,
             spec.ipbx.ip(),
             spec.ipbx.port(),
@@ -378,7 +378,8 @@ impl OutpostNode {
 }
 
 /// Outpost's `/metrics` text, read with curl inside `host` from the admin
-/// listener's default address (loopback, port 9464).
+/// listener's default address (loopback, port 9464) over plain HTTP: the
+/// configuration [`OutpostNode`] writes sets `[admin] tls = false`.
 pub fn metrics(host: &Host) -> Result<String> {
     let out = host.run(&[
         "curl",
@@ -386,6 +387,27 @@ pub fn metrics(host: &Host) -> Result<String> {
         "--max-time",
         "5",
         "http://127.0.0.1:9464/metrics",
+    ])?;
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// Outpost's `/metrics` text over HTTPS (`[admin] tls`, the default), read
+/// with curl inside `host` from the admin listener's default address,
+/// checking its certificate against `ca_file` for `name`.
+pub fn metrics_https(host: &Host, ca_file: &Path, name: &str) -> Result<String> {
+    let ca = ca_file.display().to_string();
+    let resolve = format!("{name}:9464:127.0.0.1");
+    let url = format!("https://{name}:9464/metrics");
+    let out = host.run(&[
+        "curl",
+        "-sS",
+        "--max-time",
+        "5",
+        "--cacert",
+        &ca,
+        "--resolve",
+        &resolve,
+        &url,
     ])?;
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }

@@ -3,6 +3,9 @@
 
 mod error;
 pub mod extract;
+pub mod resources;
+mod settings;
+mod sip_service;
 
 use std::sync::Arc;
 
@@ -41,6 +44,9 @@ pub fn router(service: Service, clock: Arc<dyn Clock>) -> Router {
         .route("/api/v1/tokens", get(list_tokens).post(create_token))
         .route("/api/v1/tokens/{id}", delete(revoke_token))
         .route("/api/v1/audit", get(audit))
+        .merge(resources::routes())
+        .merge(settings::routes())
+        .merge(sip_service::routes())
         .route("/api/v1", any(unknown_route))
         .route("/api/v1/{*rest}", any(unknown_route))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
@@ -81,15 +87,30 @@ async fn no_store(mut response: Response) -> Response {
 async fn unknown_route(uri: Uri) -> ServiceError {
     ServiceError::NotFound(format!(
         "no such API route {}; the routes are under /api/v1/ (setup, session, admins, tokens, \
-         audit)",
+         audit, icps, devices, guard, settings, service); GET /api/v1/openapi.json lists them all",
         uri.path()
     ))
 }
 
+#[utoipa::path(
+    get, path = "/api/v1/setup", tag = "setup",
+    responses((status = 200, description = "Whether the first administrator is still to be created", body = crate::service::SetupStatus))
+)]
 async fn setup_status(State(state): State<ApiState>) -> Reply {
     ok(&state.service.run(|s| s.setup_status()).await?)
 }
 
+#[utoipa::path(
+    post, path = "/api/v1/setup", tag = "setup",
+    request_body = SetupInput,
+    responses(
+        (status = 201, description = "The first administrator", body = crate::service::AdminView),
+        (status = 401, description = "Wrong setup token", body = resources::openapi::ErrorBody),
+        (status = 409, description = "Already set up; the token is spent", body = resources::openapi::ErrorBody),
+        (status = 422, description = "A refused value (named)", body = resources::openapi::ErrorBody),
+        (status = 429, description = "Too many wrong tokens from this address", body = resources::openapi::ErrorBody),
+    )
+)]
 async fn setup(
     State(state): State<ApiState>,
     ClientAddr(source): ClientAddr,
@@ -103,6 +124,15 @@ async fn setup(
     Ok(json(StatusCode::CREATED, &admin))
 }
 
+#[utoipa::path(
+    post, path = "/api/v1/session", tag = "session",
+    request_body = LoginInput,
+    responses(
+        (status = 200, description = "Logged in: the cookie outpost_session is set; send csrf_token as X-CSRF-Token with every change", body = crate::service::SessionView),
+        (status = 401, description = "No credentials", body = resources::openapi::ErrorBody),
+        (status = 429, description = "Too many failures from this address", body = resources::openapi::ErrorBody),
+    )
+)]
 async fn login(
     State(state): State<ApiState>,
     ClientAddr(source): ClientAddr,
@@ -137,6 +167,14 @@ struct TokenSummary {
     scopes: Vec<String>,
 }
 
+#[utoipa::path(
+    get, path = "/api/v1/session", tag = "session",
+    responses(
+        (status = 200, description = "The session (or, for a bearer token, {\"token\": {id, name, scopes}})", body = crate::service::SessionView),
+        (status = 401, description = "No credentials", body = resources::openapi::ErrorBody),
+    ),
+    security(("bearer" = []), ("session" = []))
+)]
 async fn session(auth: Authenticated) -> Reply {
     match (auth.session, auth.caller.actor) {
         (Some(view), _) => ok(&view),
@@ -153,6 +191,14 @@ async fn session(auth: Authenticated) -> Reply {
     }
 }
 
+#[utoipa::path(
+    delete, path = "/api/v1/session", tag = "session",
+    responses(
+        (status = 204, description = "Logged out; the cookie is cleared"),
+        (status = 401, description = "No credentials", body = resources::openapi::ErrorBody),
+    ),
+    security(("session" = []))
+)]
 async fn logout(State(state): State<ApiState>, auth: Authenticated) -> Reply {
     let caller = auth.caller;
     state.service.run(move |s| s.logout(&caller)).await?;
@@ -166,11 +212,30 @@ async fn logout(State(state): State<ApiState>, auth: Authenticated) -> Reply {
     Ok(response)
 }
 
+#[utoipa::path(
+    get, path = "/api/v1/admins", tag = "admins",
+    responses(
+        (status = 200, description = "Every administrator account", body = [crate::service::AdminView]),
+        (status = 401, description = "No credentials", body = resources::openapi::ErrorBody), (status = 403, description = "Not allowed", body = resources::openapi::ErrorBody),
+    ),
+    security(("bearer" = ["admins:read"]), ("session" = []))
+)]
 async fn list_admins(State(state): State<ApiState>, auth: Authenticated) -> Reply {
     let caller = auth.caller;
     ok(&state.service.run(move |s| s.list_admins(&caller)).await?)
 }
 
+#[utoipa::path(
+    post, path = "/api/v1/admins", tag = "admins",
+    request_body = NewAdminInput,
+    responses(
+        (status = 201, description = "Created", body = crate::service::AdminView),
+        (status = 403, description = "Not allowed", body = resources::openapi::ErrorBody),
+        (status = 409, description = "The name is in use", body = resources::openapi::ErrorBody),
+        (status = 422, description = "A refused value (named)", body = resources::openapi::ErrorBody),
+    ),
+    security(("bearer" = ["admins:write"]), ("session" = []))
+)]
 async fn create_admin(
     State(state): State<ApiState>,
     auth: Authenticated,
@@ -184,6 +249,17 @@ async fn create_admin(
     Ok(json(StatusCode::CREATED, &admin))
 }
 
+#[utoipa::path(
+    delete, path = "/api/v1/admins/{name}", tag = "admins",
+    params(("name" = String, Path, description = "The account's name")),
+    responses(
+        (status = 200, description = "The account as it was", body = crate::service::AdminView),
+        (status = 403, description = "Not allowed", body = resources::openapi::ErrorBody),
+        (status = 404, description = "No such account", body = resources::openapi::ErrorBody),
+        (status = 409, description = "The last administrator", body = resources::openapi::ErrorBody),
+    ),
+    security(("bearer" = ["admins:write"]), ("session" = []))
+)]
 async fn delete_admin(
     State(state): State<ApiState>,
     auth: Authenticated,
@@ -196,6 +272,18 @@ async fn delete_admin(
         .await?)
 }
 
+#[utoipa::path(
+    post, path = "/api/v1/admins/{name}/password", tag = "admins",
+    params(("name" = String, Path, description = "The account's name")),
+    request_body = PasswordChangeInput,
+    responses(
+        (status = 200, description = "Changed; the account's other sessions end", body = crate::service::AdminView),
+        (status = 403, description = "Not allowed", body = resources::openapi::ErrorBody),
+        (status = 404, description = "No such account", body = resources::openapi::ErrorBody),
+        (status = 422, description = "A refused value (named)", body = resources::openapi::ErrorBody),
+    ),
+    security(("bearer" = ["admins:write"]), ("session" = []))
+)]
 async fn change_password(
     State(state): State<ApiState>,
     auth: Authenticated,
@@ -209,11 +297,30 @@ async fn change_password(
         .await?)
 }
 
+#[utoipa::path(
+    get, path = "/api/v1/tokens", tag = "tokens",
+    responses(
+        (status = 200, description = "Every API token, never its value", body = [crate::service::TokenView]),
+        (status = 403, description = "Not allowed", body = resources::openapi::ErrorBody),
+    ),
+    security(("bearer" = ["tokens:read"]), ("session" = []))
+)]
 async fn list_tokens(State(state): State<ApiState>, auth: Authenticated) -> Reply {
     let caller = auth.caller;
     ok(&state.service.run(move |s| s.list_tokens(&caller)).await?)
 }
 
+#[utoipa::path(
+    post, path = "/api/v1/tokens", tag = "tokens",
+    request_body = NewTokenInput,
+    responses(
+        (status = 201, description = "Created; the token's value is shown this once", body = crate::service::CreatedToken),
+        (status = 403, description = "Not an administrator account (tokens cannot create tokens)", body = resources::openapi::ErrorBody),
+        (status = 409, description = "The name is in use", body = resources::openapi::ErrorBody),
+        (status = 422, description = "A refused value (named)", body = resources::openapi::ErrorBody),
+    ),
+    security(("session" = []))
+)]
 async fn create_token(
     State(state): State<ApiState>,
     auth: Authenticated,
@@ -227,6 +334,16 @@ async fn create_token(
     Ok(json(StatusCode::CREATED, &created))
 }
 
+#[utoipa::path(
+    delete, path = "/api/v1/tokens/{id}", tag = "tokens",
+    params(("id" = String, Path, description = "The token's id")),
+    responses(
+        (status = 200, description = "Revoked", body = crate::service::TokenView),
+        (status = 403, description = "Not allowed", body = resources::openapi::ErrorBody),
+        (status = 404, description = "No such token", body = resources::openapi::ErrorBody),
+    ),
+    security(("bearer" = ["tokens:write"]), ("session" = []))
+)]
 async fn revoke_token(
     State(state): State<ApiState>,
     auth: Authenticated,
@@ -239,6 +356,23 @@ async fn revoke_token(
         .await?)
 }
 
+#[utoipa::path(
+    get, path = "/api/v1/audit", tag = "audit",
+    params(
+        ("actor" = Option<String>, Query, description = "account:alice, token:ID, cli:root, or an actor name"),
+        ("action" = Option<String>, Query, description = "An action (admin.create) or a family ending in a dot (device.)"),
+        ("since" = Option<i64>, Query, description = "Entries at or after, Unix seconds"),
+        ("until" = Option<i64>, Query, description = "Entries at or before, Unix seconds"),
+        ("limit" = Option<u32>, Query, description = "Page size, 1 to 500 (default 100)"),
+        ("cursor" = Option<i64>, Query, description = "The previous page's next_cursor"),
+    ),
+    responses(
+        (status = 200, description = "A page of entries, newest first", body = crate::service::AuditPage),
+        (status = 403, description = "Not allowed", body = resources::openapi::ErrorBody),
+        (status = 422, description = "A refused parameter (named)", body = resources::openapi::ErrorBody),
+    ),
+    security(("bearer" = ["audit:read"]), ("session" = []))
+)]
 async fn audit(State(state): State<ApiState>, auth: Authenticated, uri: Uri) -> Reply {
     let query = AuditQuery::from_query(uri.query())?;
     let caller = auth.caller;

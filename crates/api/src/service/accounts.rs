@@ -7,13 +7,14 @@ use outpost_store::{AdminAccount, AdminRole, FirstAdmin, NewAdmin, SETUP_TOKEN_S
 use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
 use tracing::info;
+use utoipa::ToSchema;
 
 use super::password::{self, Password};
 use super::tokens::Resource;
 use super::{Access, Actor, Caller, NOTHING, Service, ServiceError, sha256_hex};
 
 /// An account as shown: never its password or hash.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct AdminView {
     /// Login name.
     pub name: String,
@@ -37,31 +38,34 @@ impl From<&AdminAccount> for AdminView {
 }
 
 /// `POST /api/v1/setup`: the first administrator, with the setup token.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SetupInput {
     /// The token `outpost serve` printed on its first start.
+    #[schema(value_type = String, format = Password)]
     pub setup_token: Password,
     /// The first administrator's login name.
     pub name: String,
     /// Its password.
+    #[schema(value_type = String, format = Password)]
     pub password: Password,
 }
 
 /// Whether the installation still needs its first administrator.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
 pub struct SetupStatus {
     /// True until the first administrator account exists.
     pub setup_required: bool,
 }
 
 /// `POST /api/v1/admins`: a further account.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewAdminInput {
     /// Login name.
     pub name: String,
     /// Its password.
+    #[schema(value_type = String, format = Password)]
     pub password: Password,
     /// `admin` or `read-only`; default `admin`.
     #[serde(default)]
@@ -69,13 +73,15 @@ pub struct NewAdminInput {
 }
 
 /// `POST /api/v1/admins/{name}/password`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PasswordChangeInput {
     /// The current password: required to change one's own.
     #[serde(default)]
+    #[schema(value_type = Option<String>, format = Password)]
     pub old_password: Option<Password>,
     /// The new password.
+    #[schema(value_type = String, format = Password)]
     pub new_password: Password,
 }
 

@@ -4,6 +4,7 @@
 use outpost_store::{AUDIT_PAGE_MAX, AuditEntry, AuditFilter};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use utoipa::ToSchema;
 
 use super::tokens::{Access, Resource};
 use super::{Caller, Service, ServiceError};
@@ -40,7 +41,7 @@ pub struct AuditQuery {
 }
 
 /// One entry as shown.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct AuditEntryView {
     /// Position in the log.
     pub id: i64,
@@ -57,13 +58,15 @@ pub struct AuditEntryView {
     /// To what.
     pub target: String,
     /// The state before (secrets redacted).
+    #[schema(value_type = Option<Object>)]
     pub before: Option<Value>,
     /// The state after (secrets redacted).
+    #[schema(value_type = Option<Object>)]
     pub after: Option<Value>,
 }
 
 /// A page of entries, newest first.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct AuditPage {
     /// The entries.
     pub entries: Vec<AuditEntryView>,

@@ -16,9 +16,19 @@
 
 mod accounts;
 mod audit;
+pub mod device_import;
+pub mod device_list;
+pub mod devices;
 mod error;
+pub mod gateway;
+pub mod guard;
+mod guard_settings;
+pub mod icps;
+mod input;
 pub mod password;
 mod sessions;
+pub mod settings;
+pub mod sip;
 pub mod throttle;
 mod tokens;
 
@@ -63,6 +73,11 @@ pub struct Service {
     store: Arc<Mutex<Store>>,
     throttle: Arc<Mutex<LoginThrottle>>,
     sessions: SessionPolicy,
+    /// The file and environment `outpost serve` started with (see
+    /// [`Service::with_settings`]).
+    settings: Option<Arc<outpost_config::Settings>>,
+    /// The running gateway (see [`Service::with_gateway`]).
+    gateway: Option<Arc<dyn gateway::Gateway>>,
 }
 
 impl std::fmt::Debug for Service {
@@ -86,6 +101,8 @@ impl Service {
             store: Arc::new(Mutex::new(store)),
             throttle: Arc::new(Mutex::new(LoginThrottle::new(rule))),
             sessions,
+            settings: None,
+            gateway: None,
         }
     }
 

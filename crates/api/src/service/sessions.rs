@@ -9,24 +9,26 @@ use outpost_store::NewSession;
 use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
 use tracing::{info, warn};
+use utoipa::ToSchema;
 
 use super::accounts::AdminView;
 use super::password::{self, Password};
 use super::{Actor, Caller, NOTHING, Service, ServiceError, random_hex, sha256_hex};
 
 /// `POST /api/v1/session`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoginInput {
     /// Login name.
     pub name: String,
     /// Password.
+    #[schema(value_type = String, format = Password)]
     pub password: Password,
 }
 
 /// Who is logged in, and the CSRF token to send back with every
 /// state-changing request (`X-CSRF-Token`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct SessionView {
     /// The account.
     pub account: AdminView,

@@ -14,6 +14,7 @@ use ipnet::IpNet;
 use outpost_store::{ApiToken, NewApiToken};
 use serde::{Deserialize, Serialize};
 use tracing::info;
+use utoipa::ToSchema;
 
 use super::password::Password;
 use super::{Actor, Caller, NOTHING, Service, ServiceError, random_hex, sha256_hex};
@@ -179,7 +180,7 @@ impl Scopes {
 }
 
 /// `POST /api/v1/tokens`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewTokenInput {
     /// A unique name saying what uses it.
@@ -196,7 +197,7 @@ pub struct NewTokenInput {
 }
 
 /// A token as shown: never its value.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct TokenView {
     /// Public id (for revoking).
     pub id: String,
@@ -235,7 +236,7 @@ impl From<&ApiToken> for TokenView {
 }
 
 /// A new token: the value is shown this once.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct CreatedToken {
     /// The token to send as `Authorization: Bearer <token>`. Shown once.
     pub token: String,

@@ -80,13 +80,18 @@ pub enum Auth {
 impl Api {
     /// An installation with a pending setup token and no account.
     pub fn new() -> Self {
+        Self::with_service(|service| service)
+    }
+
+    /// [`Api::new`] with the service given more (settings, a gateway).
+    pub fn with_service(more: impl FnOnce(Service) -> Service) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let db_path = dir.path().join("outpost.db");
         let mut store = Store::open(&db_path).unwrap();
         let digest = hex::encode(sha2::Sha256::digest(SETUP_TOKEN.as_bytes()));
         store.set_setting(SETUP_TOKEN_SETTING, &digest).unwrap();
         let clock = Arc::new(ManualClock::new(T0));
-        let service = Service::new(store);
+        let service = more(Service::new(store));
         let app = router(
             Arc::new(|| "# metrics\n".to_owned()),
             Some((service, Arc::clone(&clock) as Arc<dyn Clock>)),
@@ -101,7 +106,12 @@ impl Api {
 
     /// An installation whose first administrator exists.
     pub async fn set_up() -> Self {
-        let api = Self::new();
+        Self::set_up_with(|service| service).await
+    }
+
+    /// [`Api::set_up`] with the service given more.
+    pub async fn set_up_with(more: impl FnOnce(Service) -> Service) -> Self {
+        let api = Self::with_service(more);
         let r = api
             .post(
                 "/api/v1/setup",

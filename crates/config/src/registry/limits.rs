@@ -1,6 +1,13 @@
 //! The SIP stack's timers and limits (SIG-3, SIG-4, SIG-10), the remote
 //! workers' registrations (SIG-6..SIG-8) and media anchoring (MED-1..MED-7).
 //! The bounds are the ones `outpost check-config` has always applied.
+//!
+//! The registration and media policies marked live are read by the B2BUA
+//! and the media manager when they are used (the next REGISTER, the next
+//! call or renegotiation), so a running gateway takes a new value without
+//! restarting; the SIP stack's own timers and limits, the digest
+//! algorithms (the digest server is built once) and port renumbering need
+//! a restart.
 
 use super::{Kind, Setting, Unit, choice_of_policy, field};
 use crate::values;
@@ -116,7 +123,8 @@ fn registration() -> Vec<Setting> {
              their NAT binding open) often.",
             field!(registration.phone_expiry_secs, integer),
         )
-        .unit(Unit::Seconds),
+        .unit(Unit::Seconds)
+        .live(),
         Setting::new(
             "registration.icp_expiry_secs",
             Kind::Integer {
@@ -126,14 +134,16 @@ fn registration() -> Vec<Setting> {
             "Expiry Outpost asks of the iPBX; not shorter than the phones' expiry.",
             field!(registration.icp_expiry_secs, integer),
         )
-        .unit(Unit::Seconds),
+        .unit(Unit::Seconds)
+        .live(),
         Setting::new(
             "registration.heartbeat_secs",
             Kind::Integer { min: 0, max: 3_600 },
             "Interval of OPTIONS heartbeats to phones registered over UDP; 0 turns them off.",
             field!(registration.heartbeat_secs, integer),
         )
-        .unit(Unit::Seconds),
+        .unit(Unit::Seconds)
+        .live(),
         Setting::new(
             "registration.max_calls",
             Kind::Integer {
@@ -143,7 +153,8 @@ fn registration() -> Vec<Setting> {
             "Concurrent calls through the B2BUA; beyond it new calls get 503.",
             field!(registration.max_calls, integer),
         )
-        .unit(Unit::Calls),
+        .unit(Unit::Calls)
+        .live(),
         Setting::new(
             "registration.max_bindings_per_device",
             Kind::Integer {
@@ -154,7 +165,8 @@ fn registration() -> Vec<Setting> {
              beyond it replaces the binding that expires first.",
             field!(registration.max_bindings_per_device, integer),
         )
-        .unit(Unit::Clients),
+        .unit(Unit::Clients)
+        .live(),
         Setting::new(
             "registration.trust_registered_connection",
             Kind::Boolean,
@@ -163,7 +175,8 @@ fn registration() -> Vec<Setting> {
             field!(registration.trust_registered_connection, |_, raw| {
                 values::boolean(raw)
             }),
-        ),
+        )
+        .live(),
         Setting::new(
             "registration.digest_algorithms",
             Kind::List {
@@ -191,19 +204,22 @@ fn media() -> Vec<Setting> {
              check off.",
             field!(media.timeout_secs, integer),
         )
-        .unit(Unit::Seconds),
+        .unit(Unit::Seconds)
+        .live(),
         Setting::new(
             "media.dscp_audio",
             dscp.clone(),
             "DSCP of relayed audio packets (EF = 46).",
             field!(media.dscp_audio, integer),
-        ),
+        )
+        .live(),
         Setting::new(
             "media.dscp_video",
             dscp,
             "DSCP of relayed video packets (AF41 = 34).",
             field!(media.dscp_video, integer),
-        ),
+        )
+        .live(),
         Setting::new(
             "media.change_port_on_renegotiation",
             Kind::Boolean,
@@ -218,31 +234,36 @@ fn media() -> Vec<Setting> {
             "Accept media only from the address signalled in SDP (symmetric RTP); off: learn \
              it from the first valid packet.",
             field!(media.strict_source, |_, raw| values::boolean(raw)),
-        ),
+        )
+        .live(),
         Setting::new(
             "media.set_side_inbound",
             choice_of_policy::<SetSideInbound>(),
             "What phones may offer (MED-3).",
             field!(media.set_side_inbound, |_, raw| values::media_policy(raw)),
-        ),
+        )
+        .live(),
         Setting::new(
             "media.set_side_outbound",
             choice_of_policy::<SetSideOutbound>(),
             "What Outpost offers phones (MED-3).",
             field!(media.set_side_outbound, |_, raw| values::media_policy(raw)),
-        ),
+        )
+        .live(),
         Setting::new(
             "media.icp_side_inbound",
             choice_of_policy::<IcpSideInbound>(),
             "What the iPBX may offer (MED-3).",
             field!(media.icp_side_inbound, |_, raw| values::media_policy(raw)),
-        ),
+        )
+        .live(),
         Setting::new(
             "media.icp_side_outbound",
             choice_of_policy::<IcpSideOutbound>(),
             "What Outpost offers the iPBX (MED-3).",
             field!(media.icp_side_outbound, |_, raw| values::media_policy(raw)),
-        ),
+        )
+        .live(),
         Setting::new(
             "media.srtp_suites",
             Kind::List {
@@ -250,6 +271,7 @@ fn media() -> Vec<Setting> {
             },
             "SRTP suites Outpost offers, comma-separated, in order of preference.",
             field!(media.srtp_suites, |_, raw| values::srtp_suites(raw)),
-        ),
+        )
+        .live(),
     ]
 }

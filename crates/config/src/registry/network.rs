@@ -101,6 +101,13 @@ pub(super) fn settings() -> Vec<Setting> {
             field!(admin.listen, |_, raw| values::listen_addr(raw)),
         ),
         Setting::new(
+            "admin.tls",
+            Kind::Boolean,
+            "HTTPS with the gateway's certificate on the admin listener; false (plain HTTP) is \
+             allowed only on a loopback admin.listen.",
+            field!(admin.tls, |_, raw| values::boolean(raw)),
+        ),
+        Setting::new(
             "log.format",
             Kind::Choice {
                 values: LogFormat::spellings(),

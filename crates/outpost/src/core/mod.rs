@@ -10,6 +10,7 @@
 //! on it; the drivers do the parallel work (I/O, TLS, parsing).
 
 pub mod directory;
+pub mod live;
 pub mod status_writer;
 pub mod uas;
 
@@ -50,6 +51,8 @@ pub struct CoreInputs {
     pub directory: mpsc::Receiver<DirectorySnapshot>,
     /// ICP host names resolved (RFC 3263).
     pub resolutions: mpsc::Receiver<Resolved>,
+    /// Settings changed through the API that apply live.
+    pub live: mpsc::Receiver<live::LiveUpdate>,
 }
 
 /// The SIP core task.
@@ -137,6 +140,7 @@ impl Core {
                     info!("SIP core stopping: hanging up calls and unregistering phones");
                     self.b2bua.shutdown(Instant::now(), unix_now(), &mut self.txn);
                     self.drive();
+                    self.release_registrations();
                     return;
                 }
                 received = inputs.messages.recv() => {
@@ -154,6 +158,9 @@ impl Core {
                 }
                 Some(resolved) = inputs.resolutions.recv() => {
                     self.handle_resolved(Instant::now(), resolved);
+                }
+                Some(update) = inputs.live.recv() => {
+                    self.handle_live(update);
                 }
                 Some(call) = inputs.media_timeouts.recv() => {
                     self.b2bua.hang_up(Instant::now(), unix_now(), &mut self.txn, call, CallOutcome::MediaTimeout);
@@ -268,6 +275,37 @@ impl Core {
         if !now.is_empty() {
             self.registered_from
                 .insert(status.setside_username.clone(), now);
+        }
+    }
+
+    /// The SIP service stops: the registrations this core counted in the
+    /// guard's per-source allowance end with it (the guard outlives the
+    /// core; a restarted core counts the phones again as they register).
+    fn release_registrations(&mut self) {
+        let Some(guard) = &self.guard else { return };
+        for (_, bindings) in self.registered_from.drain() {
+            for ip in bindings.into_values() {
+                guard.record_registration(ip, false);
+            }
+        }
+    }
+
+    /// Settings changed through the API: the B2BUA takes the live ones
+    /// from its next REGISTER, call or heartbeat on.
+    fn handle_live(&mut self, update: live::LiveUpdate) {
+        let mut config = self.b2bua.config().clone();
+        update.registration.apply_to(&mut config);
+        let result = if &config == self.b2bua.config() {
+            Ok(())
+        } else {
+            self.b2bua.update_config(config).map_err(|e| e.to_string())
+        };
+        match &result {
+            Ok(()) => info!(registration = ?update.registration, "live settings applied"),
+            Err(e) => warn!(error = %e, "live settings refused by the B2BUA"),
+        }
+        if let Some(done) = update.done {
+            let _ = done.send(result);
         }
     }
 

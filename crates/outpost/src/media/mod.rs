@@ -193,6 +193,28 @@ impl Media {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
+    /// Takes the media policies of `settings` (settings changed through
+    /// the API): SRTP policies and suites, timeout, strict source, DSCP.
+    /// They apply to the next offer/answer exchange (a new call or a
+    /// renegotiation); the addresses stay the ones the manager started
+    /// with (their ports and sockets are bound).
+    pub fn update_policies(&self, settings: &MediaSettings) {
+        let mut state = self.lock();
+        let current = &mut state.settings;
+        current.inbound = settings.inbound;
+        current.outbound = settings.outbound;
+        current.timeout = settings.timeout;
+        current.strict_source = settings.strict_source;
+        current.dscp = settings.dscp;
+        current.suites.clone_from(&settings.suites);
+    }
+
+    /// The settings in force (tests).
+    #[cfg(test)]
+    pub(crate) fn settings(&self) -> MediaSettings {
+        self.lock().settings.clone()
+    }
+
     /// Ports in use on each side (port accounting).
     pub fn ports_in_use(&self) -> (usize, usize) {
         let s = self.lock();

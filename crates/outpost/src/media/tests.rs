@@ -92,3 +92,26 @@ fn no_bindable_pair_gives_503_and_leaks_nothing() {
     media.call_ended(CallRef(3));
     assert_eq!(media.ports_in_use(), (0, 0));
 }
+
+#[test]
+fn new_policies_apply_to_the_next_offer_and_keep_the_addresses() {
+    let mut media = media(41_400);
+    // The iPBX may offer plain RTP (srtp-or-rtp)...
+    assert!(offer_from_ipbx(&mut media, 4).is_ok());
+    media.call_ended(CallRef(4));
+    let mut stricter = media.settings();
+    stricter.inbound = [InboundPolicy::SrtpOnly, InboundPolicy::SrtpOnly];
+    stricter.public.advertised = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1));
+    stricter.dscp = (40, 32);
+    media.update_policies(&stricter);
+    // ...and no longer once the policy says SRTP only.
+    assert_eq!(offer_from_ipbx(&mut media, 5), Err(StatusCode(488)));
+    media.call_ended(CallRef(5));
+    let now = media.settings();
+    assert_eq!(now.dscp, (40, 32));
+    assert_eq!(
+        now.public.advertised, LOOPBACK,
+        "addresses are not policies"
+    );
+    assert_eq!(media.ports_in_use(), (0, 0));
+}

@@ -1,11 +1,10 @@
 //! The B2BUA's configuration, derived from Outpost's settings.
 
-use std::time::Duration;
-
 use outpost_b2bua::{B2bua, Config as B2buaConfig, SideIdentity, Transport};
 
 use super::ServeError;
 use crate::config::{Config, SideConfig};
+use crate::core::live::LiveRegistration;
 use crate::transport::Flow;
 
 /// How Outpost appears on a side: its advertised address (NET-2), else the
@@ -42,16 +41,10 @@ pub fn build(
     let public = identity(&config.public, &fqdn).ok_or_else(missing)?;
     let private = identity(&config.private, &fqdn).ok_or_else(missing)?;
     let mut b2bua = B2buaConfig::new(public, private);
-    let r = &config.registration;
     b2bua.realm = fqdn;
-    b2bua.phone_expiry = Duration::from_secs(u64::from(r.phone_expiry_secs));
-    b2bua.icp_expiry = Duration::from_secs(u64::from(r.icp_expiry_secs));
-    b2bua.trust_registered_connection = r.trust_registered_connection;
-    b2bua.heartbeat_interval =
-        (r.heartbeat_secs > 0).then(|| Duration::from_secs(u64::from(r.heartbeat_secs)));
-    b2bua.max_dialogs = r.max_calls as usize;
-    b2bua.max_bindings_per_device = r.max_bindings_per_device as usize;
-    b2bua.digest_algorithms = r.digest_algorithms.clone();
+    // The same mapping applies the live settings to a running B2BUA.
+    LiveRegistration::from_config(config).apply_to(&mut b2bua);
+    b2bua.digest_algorithms = config.registration.digest_algorithms.clone();
     let bodies: Box<dyn outpost_b2bua::BodyRewriter> = match media {
         Some(media) => Box::new(media),
         None => Box::new(outpost_b2bua::PassThroughBodies),

@@ -96,6 +96,21 @@ impl SipSockets {
         Ok(Self { bound })
     }
 
+    /// Each socket as `side/transport address` (`public/tls 0.0.0.0:5063`),
+    /// as the API's service state lists them.
+    pub fn describe(&self) -> Vec<String> {
+        self.bound
+            .iter()
+            .map(|(side, local, bound)| {
+                let transport = match bound {
+                    Bound::Stream(_, kind) => kind.as_str(),
+                    Bound::Datagram(_) => TransportKind::Udp.as_str(),
+                };
+                format!("{}/{transport} {local}", side.as_str())
+            })
+            .collect()
+    }
+
     /// The UDP sockets by (side, local address), for the [`crate::transport::Sender`].
     pub fn udp_sockets(&self) -> HashMap<(Side, SocketAddr), Arc<UdpSocket>> {
         self.bound

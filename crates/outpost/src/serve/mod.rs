@@ -1,8 +1,15 @@
 //! `outpost serve`: prepares the data directory, store, certificate and setup
-//! token, binds every listener, and runs until Ctrl-C or SIGTERM.
+//! token, binds every listener, and runs until Ctrl-C or SIGTERM. The SIP
+//! service ([`sip`]) can be stopped and started through the API while the
+//! process, the admin listener and the API stay up ([`control`]); settings
+//! changed through the API apply live where the registry says so
+//! ([`live`]).
 
 pub mod b2bua;
+pub mod control;
 pub mod listeners;
+pub mod live;
+pub mod sip;
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -18,25 +25,19 @@ use tracing::{info, warn};
 
 use crate::admin_commands::TOKEN_LINE_PREFIX;
 use crate::certs::{self, CertError};
-use crate::config::{Config, Side};
-use crate::core::directory::routes::{IcpRoutes, RouteDefaults};
-use crate::core::directory::{DirectorySnapshot, MemoryDirectory};
-use crate::core::{Core, CoreInputs};
+use crate::config::Config;
+use crate::core::directory::routes::RouteDefaults;
 use crate::guard_runtime;
 use crate::setup_token::{self, Prepared, SetupToken, SetupTokenError};
 use crate::telemetry::{Metrics, listener_state};
 use crate::transport::TransportKind;
-use crate::transport::connect::Connector;
-use crate::transport::ingress::Ingress;
-use crate::transport::{ConnectionTable, Sender, TransportLimits};
-use listeners::{BindError, SipSockets};
+use crate::transport::TransportLimits;
+use listeners::BindError;
 
 /// File name of the SQLite database inside the data directory.
 pub const DATABASE_FILE: &str = "outpost.db";
 /// Directory of TLS material inside the data directory.
 pub const TLS_DIR: &str = "tls";
-/// How long running tasks get to finish after a stop signal.
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
 /// Why the service could not start or stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -124,8 +125,17 @@ fn certificate_names(config: &Config) -> Vec<String> {
     names
 }
 
-/// Runs the service until a stop signal.
-pub async fn run(config: Config, data_dir: PathBuf) -> Result<(), ServeError> {
+/// Runs the service until a stop signal: the process's parts (database,
+/// certificate and its renewal, metrics, guard, admin listener and API),
+/// and the SIP service ([`sip::SipRun`]), which the API can stop and start
+/// without them ([`control`]). `settings` are the file and the environment
+/// as loaded (without the database): the API and the live settings read
+/// the stored values over them.
+pub async fn run(
+    config: Config,
+    data_dir: PathBuf,
+    settings: outpost_config::Settings,
+) -> Result<(), ServeError> {
     for line in config.summary_lines() {
         match line.strip_prefix("warning: ") {
             Some(warning) => warn!("config: {warning}"),
@@ -155,13 +165,28 @@ pub async fn run(config: Config, data_dir: PathBuf) -> Result<(), ServeError> {
 
     let metrics = Metrics::install().map_err(ServeError::Metrics)?;
     crate::telemetry::register_series(&config);
-    let sockets = SipSockets::bind([&config.public, &config.private]).await?;
+    let ctx = sip::SipContext {
+        data_dir: data_dir.clone(),
+        settings: Arc::new(settings),
+        started_with: config.clone(),
+        acceptor,
+        chain: identity.chain.clone(),
+        guard: guard.clone(),
+    };
+    let sip = sip::SipRun::start(&ctx, &config).await?;
     let admin_listener = tokio::net::TcpListener::bind(config.admin.listen)
         .await
         .map_err(|source| ServeError::AdminBind {
             addr: config.admin.listen,
             source,
-        })?;
+        });
+    let admin_listener = match admin_listener {
+        Ok(listener) => listener,
+        Err(e) => {
+            sip.stop().await;
+            return Err(e);
+        }
+    };
     let admin_addr = admin_listener
         .local_addr()
         .map_err(|source| ServeError::AdminBind {
@@ -177,115 +202,27 @@ pub async fn run(config: Config, data_dir: PathBuf) -> Result<(), ServeError> {
         live_cert,
         stop_rx.clone(),
     ));
-    let limits = transport_limits(&config);
-    let table = ConnectionTable::new(limits.max_connections, limits.max_connections_per_source);
-    let (core_tx, core_rx) = tokio::sync::mpsc::channel(limits.core_queue);
-    let (closed_tx, closed_rx) = tokio::sync::mpsc::channel(limits.core_queue);
-    let sip_limits = outpost_sip::Limits {
-        max_message_size: limits.max_message_size,
-        ..outpost_sip::Limits::default()
-    };
-    let ingress = Ingress::new(sip_limits, core_tx, limits.retry_after_secs)
-        .with_closed(closed_tx)
-        .with_guard(guard.clone());
     tasks.spawn(guard_runtime::run(
-        guard.clone(),
+        guard,
         open_store(&data_dir)?,
         guard_events,
         stop_rx.clone(),
     ));
-    let (connects_tx, connects_rx) = tokio::sync::mpsc::channel(limits.core_queue);
-    let connector = Connector::new(
-        table.clone(),
-        ingress.clone(),
-        limits.clone(),
-        certs::client_config(&identity, config.ipbx.ca_file.as_deref())?,
-        [
-            (Side::Public, config.public.interface),
-            (Side::Private, config.private.interface),
-        ],
-        stop_rx.clone(),
-        connects_tx,
-    )
-    .with_ca_loader(ca_loader(&identity));
-    let udp = sockets.udp_sockets();
-    let sender = Sender::new(udp, table.clone(), Some(connector));
-    sockets.start(&mut tasks, &acceptor, &table, &ingress, &limits, &stop_rx);
-    drop(ingress);
-    let media = start_media(&config, &mut tasks, random_u64()?)?;
-    let (timeouts_tx, timeouts_rx) = tokio::sync::mpsc::channel(256);
-    if let Some(media) = &media {
-        tasks.spawn(media.clone().watch_timeouts(timeouts_tx));
-    }
-    let b2bua = b2bua::build(&config, random_u64()?, random_key()?, media)?;
-    let mut core_store = open_store(&data_dir)?;
-    // A new process holds no registration: whatever the last run recorded
-    // is stale.
-    if let Err(e) = core_store.reset_device_statuses() {
-        warn!(error = %e, "could not reset device statuses");
-    }
-    // Statuses are written by a thread with its own connection, so the
-    // core never waits for the disk.
-    let status_writer = crate::core::status_writer::StatusWriter::start(open_store(&data_dir)?)
-        .map_err(|e| ServeError::B2bua(format!("device status writer: {e}")))?;
-    // Devices and ICPs are held in memory and reloaded when the store's
-    // directory revision moves (CLI, API), off the core's task.
-    let snapshot = DirectorySnapshot::load(&core_store).map_err(|source| ServeError::Store {
-        path: data_dir.join(DATABASE_FILE),
-        source,
-    })?;
-    let (directory_tx, directory_rx) = tokio::sync::mpsc::channel(4);
-    let (resolve_tx, resolve_rx) = tokio::sync::mpsc::channel(256);
-    let (resolved_tx, resolved_rx) = tokio::sync::mpsc::channel(256);
-    match dns_resolver(&config) {
-        Ok(resolver) => {
-            tasks.spawn(crate::core::directory::dns::run(
-                resolver,
-                resolve_rx,
-                resolved_tx,
-                stop_rx.clone(),
-            ));
-        }
-        Err(e) => {
-            warn!(error = %e, "no DNS resolver: ICPs given by host name cannot be reached; set [dns] servers or use IP addresses");
-            drop((resolve_rx, resolved_tx));
-        }
-    }
-    tasks.spawn(crate::core::directory::watch(
-        core_store,
-        snapshot.revision,
-        directory_tx,
+    let (gateway, controller) = control::channel(sip.listeners().to_vec());
+    tasks.spawn(control::controller(
+        controller,
+        ctx.clone(),
+        Some(sip),
         stop_rx.clone(),
     ));
-    let directory = MemoryDirectory::new(snapshot, IcpRoutes::new(route_defaults(&config)))
-        .with_status_writer(status_writer);
-    let core = Core::new(
-        txn_config(&config),
-        b2bua,
-        directory,
-        sender,
-        random_u64()?,
-        limits.retry_after_secs,
-    )
-    .with_guard(guard)
-    .with_resolver(resolve_tx);
-    let inputs = CoreInputs {
-        messages: core_rx,
-        closed: closed_rx,
-        media_timeouts: timeouts_rx,
-        connects: connects_rx,
-        directory: directory_rx,
-        resolutions: resolved_rx,
-    };
-    tasks.spawn(core.run(inputs, stop_rx.clone()));
-    let admin_app = admin_router(metrics, open_store(&data_dir)?);
+    let service = outpost_api::Service::new(open_store(&data_dir)?)
+        .with_settings((*ctx.settings).clone())
+        .with_gateway(Arc::new(gateway));
+    let admin_app = admin_router(metrics, service);
     // HTTPS with the gateway's certificate (renewed live like the SIP
-    // listeners') off loopback; plain HTTP on loopback, as the existing
-    // tooling (curl http://127.0.0.1:9464/metrics) expects.
-    // TODO(issue 14): an `[admin] tls` setting (default on, plain HTTP only
-    // when explicitly configured on loopback) belongs to the settings
-    // registry; until it exists, loopback stays plain HTTP.
-    let admin_tls = (!admin_addr.ip().is_loopback()).then(|| Arc::clone(&server_tls));
+    // listeners'); plain HTTP only when `[admin] tls = false`, which the
+    // configuration allows on loopback only.
+    let admin_tls = config.admin.tls.then(|| Arc::clone(&server_tls));
     let mut admin_stop = stop_rx.clone();
     tasks.spawn(async move {
         let scheme = if admin_tls.is_some() { "https" } else { "http" };
@@ -309,12 +246,15 @@ pub async fn run(config: Config, data_dir: PathBuf) -> Result<(), ServeError> {
     let signal = wait_for_stop_signal().await.map_err(ServeError::Signals)?;
     info!(signal, "stopping");
     let _ = stop_tx.send(true);
-    let drained = tokio::time::timeout(SHUTDOWN_GRACE, async {
+    let drained = tokio::time::timeout(control::SHUTDOWN_GRACE, async {
         while tasks.join_next().await.is_some() {}
     })
     .await;
     if drained.is_err() {
-        warn!("tasks still running after {SHUTDOWN_GRACE:?}; aborting them");
+        warn!(
+            "tasks still running after {:?}; aborting them",
+            control::SHUTDOWN_GRACE
+        );
         tasks.abort_all();
     }
     drop(store);
@@ -323,15 +263,14 @@ pub async fn run(config: Config, data_dir: PathBuf) -> Result<(), ServeError> {
 }
 
 /// The admin listener's routes: `/metrics` and `/healthz` from the
-/// process's metrics registry, and the REST API over a database connection
-/// of its own (the SIP core never waits for it).
-fn admin_router(metrics: Metrics, store: Store) -> axum::Router {
+/// process's metrics registry, and the REST API over `service` (a database
+/// connection of its own: the SIP core never waits for it).
+fn admin_router(metrics: Metrics, service: outpost_api::Service) -> axum::Router {
     let render: outpost_api::RenderMetrics = Arc::new(move || metrics.render());
-    let service = outpost_api::Service::new(store);
     outpost_api::router(render, Some((service, Arc::new(outpost_api::SystemClock))))
 }
 
-fn transport_limits(config: &Config) -> TransportLimits {
+pub(crate) fn transport_limits(config: &Config) -> TransportLimits {
     let sip = &config.sip;
     TransportLimits {
         max_message_size: sip.max_message_size as usize,
@@ -342,7 +281,7 @@ fn transport_limits(config: &Config) -> TransportLimits {
     }
 }
 
-fn txn_config(config: &Config) -> outpost_txn::Config {
+pub(crate) fn txn_config(config: &Config) -> outpost_txn::Config {
     let sip = &config.sip;
     outpost_txn::Config {
         timers: outpost_txn::TimerConfig {
@@ -358,7 +297,7 @@ fn txn_config(config: &Config) -> outpost_txn::Config {
 
 /// The media manager (MED-1): one port pool per side; when both sides share
 /// one range on one address, each takes half of it.
-fn start_media(
+pub(crate) fn start_media(
     config: &Config,
     _tasks: &mut JoinSet<()>,
     seed: u64,
@@ -384,7 +323,7 @@ fn start_media(
         .map_err(|e| ServeError::B2bua(format!("media: {e}")))
 }
 
-fn random_key() -> Result<[u8; 32], ServeError> {
+pub(crate) fn random_key() -> Result<[u8; 32], ServeError> {
     let mut key = [0u8; 32];
     getrandom::fill(&mut key).map_err(|e| ServeError::Random(e.to_string()))?;
     Ok(key)
@@ -404,9 +343,10 @@ pub(crate) fn dns_resolver(
 }
 
 /// Builds TLS client configurations for ICPs' own CA files (read by the
-/// connect task, off the core).
-fn ca_loader(identity: &certs::TlsIdentity) -> crate::transport::connect::CaLoader {
-    let chain = identity.chain.clone();
+/// connect task, off the core), trusting Outpost's own `chain` too.
+fn ca_loader_for(
+    chain: Vec<rustls::pki_types::CertificateDer<'static>>,
+) -> crate::transport::connect::CaLoader {
     Box::new(move |path: &Path| {
         certs::client_config_trusting(&chain, Some(path)).map_err(|e| e.to_string())
     })
@@ -434,7 +374,7 @@ pub(crate) fn route_defaults(config: &Config) -> RouteDefaults {
     }
 }
 
-fn random_u64() -> Result<u64, ServeError> {
+pub(crate) fn random_u64() -> Result<u64, ServeError> {
     let mut bytes = [0u8; 8];
     getrandom::fill(&mut bytes).map_err(|e| ServeError::Random(e.to_string()))?;
     Ok(u64::from_le_bytes(bytes))
