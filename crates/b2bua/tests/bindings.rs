@@ -440,3 +440,25 @@ fn without_contact(m: Message) -> Message {
     }
     e.apply().unwrap()
 }
+
+#[test]
+fn beyond_max_bindings_a_new_client_gets_503_with_retry_after_and_refreshes_pass() {
+    let mut c = config();
+    c.max_bindings = 1;
+    c.retry_after_secs = 7;
+    let mut sim = Sim::new(c);
+    let desk = client(&mut sim, "desk", Transport::Udp, DESK_HOME, DESK_NAT);
+    let mut dd = registered(&mut sim, desk);
+    let soft = client(&mut sim, "soft", Transport::Tls, SOFT_HOME, SOFT_NAT);
+    let (_, status, response) = register(&mut sim, soft, "alice", "alice-pw", 3600);
+    assert_eq!(status, 503, "the registration budget is spent");
+    let response = response.unwrap();
+    assert_eq!(response.header(&HeaderName::RetryAfter), Some("7"));
+    assert_eq!(sim.b2bua.stats().overload_rejections, 1);
+    assert_eq!(tokens(&mut sim).len(), 1, "only the desk phone at the iPBX");
+
+    // A registered client's refresh is not a new binding.
+    let (_, status, _) = register_again(&mut sim, desk, &mut dd, "alice", "alice-pw", 3600);
+    assert_eq!(status, 200);
+    assert_eq!(sim.b2bua.stats().overload_rejections, 1);
+}

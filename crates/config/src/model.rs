@@ -688,6 +688,9 @@ pub struct RegistrationConfig {
     pub heartbeat_secs: u32,
     /// Concurrent calls through the B2BUA; beyond it new calls get 503.
     pub max_calls: u32,
+    /// Registered clients (bindings) in all; beyond it a new client's
+    /// REGISTER gets 503 with Retry-After (the memory budget, issue 13).
+    pub max_registrations: u32,
     /// Clients registered as one device at once (desk phone, softphone...);
     /// a new one beyond it replaces the binding that expires first.
     pub max_bindings_per_device: u32,
@@ -703,6 +706,7 @@ impl Default for RegistrationConfig {
             trust_registered_connection: false,
             heartbeat_secs: 30,
             max_calls: 10_000,
+            max_registrations: 20_000,
             max_bindings_per_device: 4,
             digest_algorithms: vec![outpost_sip::auth::Algorithm::Md5],
         }

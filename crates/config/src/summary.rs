@@ -49,13 +49,14 @@ impl Config {
         ));
         let r = &self.registration;
         lines.push(format!(
-            "registrations: phones {} s, iPBX {} s, heartbeat {}, trust registered connections: {}, digest {}, up to {} clients per device; calls up to {}",
+            "registrations: phones {} s, iPBX {} s, heartbeat {}, trust registered connections: {}, digest {}, up to {} clients per device, {} clients in all; calls up to {}",
             r.phone_expiry_secs,
             r.icp_expiry_secs,
             if r.heartbeat_secs == 0 { "off".to_owned() } else { format!("{} s", r.heartbeat_secs) },
             if r.trust_registered_connection { "yes" } else { "no" },
             r.digest_algorithms.iter().map(|a| a.as_str()).collect::<Vec<_>>().join(", "),
             r.max_bindings_per_device,
+            r.max_registrations,
             r.max_calls
         ));
         let m = &self.media;

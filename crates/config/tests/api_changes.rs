@@ -169,6 +169,7 @@ fn live_settings_are_the_registration_and_media_policies() {
             "registration.icp_expiry_secs",
             "registration.heartbeat_secs",
             "registration.max_calls",
+            "registration.max_registrations",
             "registration.max_bindings_per_device",
             "registration.trust_registered_connection",
             "media.timeout_secs",

@@ -156,6 +156,18 @@ fn registration() -> Vec<Setting> {
         .unit(Unit::Calls)
         .live(),
         Setting::new(
+            "registration.max_registrations",
+            Kind::Integer {
+                min: 1,
+                max: 10_000_000,
+            },
+            "Registered clients in all (each phone or softphone binding); beyond it a new \
+             client's REGISTER gets 503 with Retry-After. About 1 KB each (README \"Memory\").",
+            field!(registration.max_registrations, integer),
+        )
+        .unit(Unit::Clients)
+        .live(),
+        Setting::new(
             "registration.max_bindings_per_device",
             Kind::Integer {
                 min: 1,

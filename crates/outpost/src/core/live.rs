@@ -1,7 +1,7 @@
 //! Settings the running SIP core takes without a restart (issue 14): the
 //! registration policy the B2BUA reads when it uses it — the expiries
 //! granted to phones and asked of the iPBX, the heartbeat interval, the
-//! call limit, the clients per device, the trust of registered
+//! call and registration limits, the clients per device, the trust of registered
 //! connections. The settings registry marks exactly these `live`; the
 //! media policies go to the media manager directly (it is shared, not the
 //! core's).
@@ -23,6 +23,8 @@ pub struct LiveRegistration {
     pub heartbeat_interval: Option<Duration>,
     /// `registration.max_calls`.
     pub max_dialogs: usize,
+    /// `registration.max_registrations`.
+    pub max_bindings: usize,
     /// `registration.max_bindings_per_device`.
     pub max_bindings_per_device: usize,
     /// `registration.trust_registered_connection`.
@@ -39,6 +41,7 @@ impl LiveRegistration {
             heartbeat_interval: (r.heartbeat_secs > 0)
                 .then(|| Duration::from_secs(u64::from(r.heartbeat_secs))),
             max_dialogs: r.max_calls as usize,
+            max_bindings: r.max_registrations as usize,
             max_bindings_per_device: r.max_bindings_per_device as usize,
             trust_registered_connection: r.trust_registered_connection,
         }
@@ -51,6 +54,7 @@ impl LiveRegistration {
         b2bua.icp_expiry = self.icp_expiry;
         b2bua.heartbeat_interval = self.heartbeat_interval;
         b2bua.max_dialogs = self.max_dialogs;
+        b2bua.max_bindings = self.max_bindings;
         b2bua.max_bindings_per_device = self.max_bindings_per_device;
         b2bua.trust_registered_connection = self.trust_registered_connection;
     }
@@ -75,6 +79,7 @@ mod tests {
         config.registration.phone_expiry_secs = 45;
         config.registration.heartbeat_secs = 0;
         config.registration.max_calls = 7;
+        config.registration.max_registrations = 9;
         let live = LiveRegistration::from_config(&config);
         let side =
             outpost_b2bua::SideIdentity::new("192.0.2.1", outpost_b2bua::Transport::Udp, 5060);
@@ -83,6 +88,7 @@ mod tests {
         assert_eq!(b2bua.phone_expiry, Duration::from_secs(45));
         assert_eq!(b2bua.heartbeat_interval, None, "0 turns heartbeats off");
         assert_eq!(b2bua.max_dialogs, 7);
+        assert_eq!(b2bua.max_bindings, 9);
         assert_eq!(b2bua.icp_expiry, Duration::from_secs(3600));
         assert_eq!(LiveRegistration::from_config(&config), live);
     }
