@@ -17,6 +17,10 @@
 #   heap_idle_kib_<k>          Outpost: heap allocated and not freed at that
 #                              idle point (its allocator's own count)
 #   heap_growth_pct            heap_idle_<last> over heap_idle_<2>
+#   heap_bytes_per_transaction Outpost: heap per live transaction and per
+#   heap_bytes_per_call        live call, a least-squares fit of the heap
+#                              against the live gauges sampled every 0.5 s
+#                              through the last burst and its drain
 # Defaults: 4 bursts of 12000 one-second calls at 1200 calls/s, 70 s idle
 # after each (the transactions' 32 s timers and the media timeout are over
 # by then). --quick: 2 bursts of 200 calls at 100/s, 5 s idle.
@@ -104,12 +108,50 @@ outpost_heap_kib() {
     | awk '/^outpost_memory_heap_allocated_bytes / { printf "%d", $2 / 1024 }'
 }
 
+# sample_live: every 0.5 s until killed, one line per scrape of Outpost's
+# metrics: heap bytes allocated, live transactions, live calls.
+sample_live() {
+  while :; do
+    curl -fsS "http://$ADMIN/metrics" 2>/dev/null | awk '
+      /^outpost_memory_heap_allocated_bytes / { h = $NF }
+      /^outpost_sip_transactions[ {]/ { t += $NF }
+      /^outpost_active_calls[ {]/ { c += $NF }
+      END { if (h != "") printf "%d %d %d\n", h, t, c }'
+    sleep 0.5
+  done
+}
+# fit_bytes FILE: least squares fit of heap = base + per_txn * transactions
+# + per_call * calls over the samples; prints "per_txn per_call". Calls
+# last 1 s and transactions linger after them (Timer J/K/D), so the drain
+# after a burst, with transactions and no call, separates the two.
+fit_bytes() {
+  awk '
+    { n++; y = $1; x1 = $2; x2 = $3
+      s1 += x1; s2 += x2; sy += y; s11 += x1 * x1; s22 += x2 * x2; s12 += x1 * x2
+      s1y += x1 * y; s2y += x2 * y }
+    function det3(a, b, c, d, e, f, g, h, i) { return a * (e * i - f * h) - b * (d * i - f * g) + c * (d * h - e * g) }
+    END {
+      if (n < 10) exit 1
+      d = det3(n, s1, s2, s1, s11, s12, s2, s12, s22)
+      if (d == 0) exit 1
+      bt = det3(n, sy, s2, s1, s1y, s12, s2, s2y, s22) / d
+      bc = det3(n, s1, sy, s1, s11, s1y, s2, s12, s2y) / d
+      printf "%.0f %.0f\n", bt, bc
+    }' "$1"
+}
+
 rss0=$(status_kib VmRSS)
 log "idle after start: RSS ${rss0} KiB"
 bench_result MEM "$sut" rss_idle_kib_0 "$rss0" KiB
 declare -A idle_rss idle_heap
 for k in $(seq 1 "$bursts"); do
   reset_peaks
+  sampler=
+  if [ "$sut" = outpost ] && [ "$k" = "$bursts" ]; then
+    sample_live >"$work/live-samples.txt" &
+    sampler=$!
+    started+=("$sampler")
+  fi
   calls "burst-$k" uac_call.xml "$rate" "$count" "$call_ms"
   peak=$(status_kib VmHWM)
   pss=$(bench_pss_kib "${sut_pids[@]}")
@@ -125,6 +167,15 @@ for k in $(seq 1 "$bursts"); do
       || die "Outpost still holds calls or transactions $((idle + 60)) s after burst $k"
   else
     sleep "$idle"
+  fi
+  if [ -n "$sampler" ]; then
+    kill "$sampler" 2>/dev/null || true
+    wait "$sampler" 2>/dev/null || true
+    if read -r per_txn per_call < <(fit_bytes "$work/live-samples.txt"); then
+      bench_result MEM "$sut" heap_bytes_per_transaction "$per_txn" B
+      bench_result MEM "$sut" heap_bytes_per_call "$per_call" B
+      log "heap per live transaction ${per_txn} B, per live call ${per_call} B ($(wc -l <"$work/live-samples.txt") samples of burst $k)"
+    fi
   fi
   rss_settle
   idle_rss[$k]=$(status_kib VmRSS)
