@@ -54,20 +54,48 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
         if !is_json(req.headers()) {
             return Err(ServiceError::UnsupportedMediaType);
         }
-        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
-            if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-                ServiceError::PayloadTooLarge {
-                    limit_bytes: MAX_BODY_BYTES,
-                }
-            } else {
-                ServiceError::BadRequest {
-                    field: None,
-                    message: format!("cannot read the request body: {rejection}"),
-                }
-            }
-        })?;
+        let bytes = read_body(req, state).await?;
         parse_json(&bytes).map(Self)
     }
+}
+
+/// An optional JSON body: none at all (no bytes) is `T::default()`;
+/// anything else is read as [`JsonBody`] reads it (415, 413, 400, 422).
+/// For actions whose options all have defaults, e.g. `POST
+/// /api/v1/icps/{name}/test`, so a bare `curl -X POST` works.
+#[derive(Debug)]
+pub struct OptionalJsonBody<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Default> FromRequest<S> for OptionalJsonBody<T> {
+    type Rejection = ServiceError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let json = is_json(req.headers());
+        let bytes = read_body(req, state).await?;
+        if bytes.is_empty() {
+            return Ok(Self(T::default()));
+        }
+        if !json {
+            return Err(ServiceError::UnsupportedMediaType);
+        }
+        parse_json(&bytes).map(Self)
+    }
+}
+
+/// The body's bytes, at most [`MAX_BODY_BYTES`] (else 413).
+async fn read_body<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, ServiceError> {
+    Bytes::from_request(req, state).await.map_err(|rejection| {
+        if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+            ServiceError::PayloadTooLarge {
+                limit_bytes: MAX_BODY_BYTES,
+            }
+        } else {
+            ServiceError::BadRequest {
+                field: None,
+                message: format!("cannot read the request body: {rejection}"),
+            }
+        }
+    })
 }
 
 fn is_json(headers: &HeaderMap) -> bool {

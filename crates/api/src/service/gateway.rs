@@ -1,14 +1,17 @@
 //! [`Gateway`]: what the service layer may ask of the running gateway — the
-//! SIP service's state, stopping and starting it (OPS-2), and taking
-//! settings changed through the API — without depending on the `outpost`
-//! binary that implements it (`outpost serve` passes one in with
-//! [`crate::Service::with_gateway`]).
+//! SIP service's state, stopping and starting it (OPS-2), taking settings
+//! changed through the API, and testing an ICP as the gateway reaches it
+//! (PRO-1) — without depending on the `outpost` binary that implements it
+//! (`outpost serve` passes one in with [`crate::Service::with_gateway`]).
 //!
 //! The methods block until the gateway has done what was asked (stopping
 //! waits for calls to be hung up and listeners closed, a few seconds at
 //! most): call them from a blocking context, as [`crate::Service::run`]
 //! does, never from an async task.
 
+use std::time::Duration;
+
+use outpost_store::Icp;
 use serde::Serialize;
 
 /// Whether the SIP service runs.
@@ -82,6 +85,13 @@ pub enum GatewayError {
     /// The gateway is shutting down.
     #[error("the gateway is shutting down")]
     ShuttingDown,
+    /// This gateway cannot do what was asked (a gateway implementation
+    /// without it, e.g. a test's).
+    #[error("this gateway cannot {what}; run it through a running `outpost serve`")]
+    Unsupported {
+        /// What it cannot do, e.g. `test ICPs`.
+        what: &'static str,
+    },
     /// Anything else, said.
     #[error("{0}")]
     Other(String),
@@ -125,4 +135,23 @@ pub trait Gateway: Send + Sync {
     /// A [`GatewayError`] when it did not confirm; it also polls the
     /// database, so the values still apply within seconds.
     fn apply_settings(&self) -> Result<LiveApply, GatewayError>;
+
+    /// Tests `icp` as the running gateway reaches it (DNS, TCP/TLS connect
+    /// with the certificate check, SIP OPTIONS), its first target or
+    /// `all`, each step given `timeout`; returns the report as `outpost
+    /// icps test --json` prints it (whether it passed is its `ok`).
+    ///
+    /// # Errors
+    /// [`GatewayError::Timeout`] when the whole test overran its bound;
+    /// [`GatewayError::Unsupported`] from a gateway that cannot test (the
+    /// default).
+    fn test_icp(
+        &self,
+        icp: &Icp,
+        all: bool,
+        timeout: Duration,
+    ) -> Result<serde_json::Value, GatewayError> {
+        let _ = (icp, all, timeout);
+        Err(GatewayError::Unsupported { what: "test ICPs" })
+    }
 }

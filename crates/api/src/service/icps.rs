@@ -1,23 +1,29 @@
 //! ICPs (SPEC PRO-1), the iPBX call servers devices are attached to: list,
-//! show, create, change and remove, for the REST API (`/api/v1/icps`) and
-//! `outpost icps` alike.
+//! show, create, change, remove and test, for the REST API
+//! (`/api/v1/icps`) and `outpost icps` alike.
 //!
 //! Every change is checked by the store with the rules of a new ICP and
 //! written with its audit entry (`icp.create`, `icp.update`, `icp.delete`,
 //! with the ICP before and after) in one transaction. An ICP holds no
-//! secret. The connectivity test (`outpost icps test`) is not here: it
-//! needs the gateway's configuration and network, which this crate does
-//! not have.
+//! secret. The connectivity test needs the gateway's configuration and
+//! network, which this crate does not have: [`Service::test_icp`] asks the
+//! running gateway ([`super::gateway::Gateway::test_icp`]); `outpost icps
+//! test` runs the same test in its own process. A test changes nothing and
+//! is not audited.
 //!
 //! Each operation exists as a function over a borrowed [`Store`] (the CLI
 //! holds its own connection) and as a [`Service`] method (the REST API).
+
+use std::time::Duration;
 
 use outpost_store::{Icp, IcpUpdate, NewIcp, Store};
 use serde::{Deserialize, Serialize};
 use tracing::info;
 use utoipa::ToSchema;
 
+use super::gateway::GatewayError;
 use super::input::{nullable, store_error};
+use super::sip::gateway_error;
 use super::{Access, Caller, NOTHING, Resource, Service, ServiceError};
 
 /// An ICP as shown.
@@ -335,6 +341,65 @@ pub fn remove(store: &mut Store, caller: &Caller, name: &str) -> Result<IcpView,
     Ok(IcpView::from(&removed))
 }
 
+/// Each step's time limit when none is given, as `outpost icps test`
+/// (its `--timeout 3`).
+pub const DEFAULT_TEST_TIMEOUT_MS: u64 = 3000;
+/// The shortest per-step time limit a test may ask for (the CLI's 0.1 s).
+pub const MIN_TEST_TIMEOUT_MS: u64 = 100;
+/// The longest per-step time limit a test may ask for (the CLI's 60 s).
+pub const MAX_TEST_TIMEOUT_MS: u64 = 60_000;
+
+/// `POST /api/v1/icps/{name}/test`: what `outpost icps test NAME [--all]
+/// [--timeout]` takes. The body is optional: no body tests the first
+/// target with a 3 s limit per step. The CA file is the ICP's (else
+/// `[ipbx] ca_file`), as the CLI's without `--ca-file`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IcpTestInput {
+    /// Test every target DNS gives, not only the first (the one the
+    /// gateway uses while it answers).
+    #[serde(default)]
+    pub all: bool,
+    /// Milliseconds each connect, TLS handshake and OPTIONS may take: 100
+    /// to 60000, default 3000.
+    #[serde(default)]
+    #[schema(minimum = 100, maximum = 60000, default = 3000)]
+    pub timeout_ms: Option<u64>,
+}
+
+impl IcpTestInput {
+    /// The per-step time limit, checked.
+    ///
+    /// # Errors
+    /// 422 naming `timeout_ms` when out of range.
+    pub fn timeout(&self) -> Result<Duration, ServiceError> {
+        let ms = self.timeout_ms.unwrap_or(DEFAULT_TEST_TIMEOUT_MS);
+        if !(MIN_TEST_TIMEOUT_MS..=MAX_TEST_TIMEOUT_MS).contains(&ms) {
+            return Err(ServiceError::invalid(
+                "timeout_ms",
+                format!(
+                    "{ms} ms is out of range: give {MIN_TEST_TIMEOUT_MS} to \
+                     {MAX_TEST_TIMEOUT_MS} milliseconds per step"
+                ),
+            ));
+        }
+        Ok(Duration::from_millis(ms))
+    }
+}
+
+/// 404 for a test of an unknown ICP, naming the ICPs there are.
+fn unknown_for_test(store: &Store, name: &str) -> ServiceError {
+    let names: Vec<String> = store
+        .icps()
+        .map(|icps| icps.into_iter().map(|i| i.name).collect())
+        .unwrap_or_default();
+    ServiceError::NotFound(if names.is_empty() {
+        format!("no ICP named {name:?}: there is no ICP yet; add one with POST /api/v1/icps")
+    } else {
+        format!("no ICP named {name:?}; the ICPs are: {}", names.join(", "))
+    })
+}
+
 fn not_found(name: &str) -> ServiceError {
     ServiceError::NotFound(format!(
         "no ICP named {name:?}; list them with GET /api/v1/icps or `outpost icps list`"
@@ -389,5 +454,44 @@ impl Service {
     /// As [`remove`].
     pub fn remove_icp(&self, caller: &Caller, name: &str) -> Result<IcpView, ServiceError> {
         self.with_store(|s| remove(s, caller, name))
+    }
+
+    /// Tests the ICP named `name` as the running gateway reaches it
+    /// (`icps:read`: it changes nothing); blocks for the test's time (at
+    /// most the gateway's bound). The report says whether it passed
+    /// (`ok`); a failed test is not an error.
+    ///
+    /// # Errors
+    /// 403 without read access to `icps`; 404 naming the ICPs there are;
+    /// 422 for a `timeout_ms` out of range; 409 in a process without a
+    /// gateway, or when the test overran its bound.
+    pub fn test_icp(
+        &self,
+        caller: &Caller,
+        name: &str,
+        input: &IcpTestInput,
+    ) -> Result<serde_json::Value, ServiceError> {
+        caller.require(Resource::Icps, Access::Read)?;
+        let timeout = input.timeout()?;
+        // The store is not held during the test, which takes seconds.
+        let icp: Icp = self.with_store(|s| {
+            s.icp(name)
+                .map_err(store_error)?
+                .ok_or_else(|| unknown_for_test(s, name))
+        })?;
+        let gateway = self
+            .gateway
+            .as_ref()
+            .ok_or_else(|| gateway_error(&GatewayError::Unsupported { what: "test ICPs" }))?;
+        let report = gateway
+            .test_icp(&icp, input.all, timeout)
+            .map_err(|e| gateway_error(&e))?;
+        info!(
+            actor = %caller.audit_actor().0,
+            %name,
+            ok = report.get("ok").and_then(serde_json::Value::as_bool).unwrap_or(false),
+            "ICP tested through the API"
+        );
+        Ok(report)
     }
 }

@@ -132,11 +132,12 @@ impl Service {
     }
 }
 
-fn gateway_error(e: &GatewayError) -> ServiceError {
+pub(crate) fn gateway_error(e: &GatewayError) -> ServiceError {
     match e {
         GatewayError::StartFailed(_)
         | GatewayError::ShuttingDown
-        | GatewayError::Timeout { .. } => ServiceError::Conflict(e.to_string()),
+        | GatewayError::Timeout { .. }
+        | GatewayError::Unsupported { .. } => ServiceError::Conflict(e.to_string()),
         GatewayError::Other(_) => ServiceError::Internal(e.to_string()),
     }
 }

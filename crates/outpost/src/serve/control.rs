@@ -5,15 +5,19 @@
 //!
 //! The handle's methods block (the service layer runs them on Tokio's
 //! blocking pool) until the controller answers, so `POST
-//! /api/v1/service/stop` answers once every SIP socket is closed.
+//! /api/v1/service/stop` answers once every SIP socket is closed. ICP
+//! tests are the exception: they do not go through the controller (see
+//! [`IcpTester`]).
 
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use outpost_api::service::gateway::{Gateway, GatewayError, LiveApply, SipState, SipStatus};
+use outpost_store::Icp;
 use tokio::sync::{mpsc, watch};
 use tracing::{info, warn};
 
+use super::icp_tester::IcpTester;
 use super::sip::{SIP_STOP_GRACE, SipContext, SipRun};
 
 /// How long the API waits for a stop, start or restart.
@@ -52,6 +56,7 @@ fn unix_now() -> i64 {
 pub struct GatewayHandle {
     commands: mpsc::UnboundedSender<Command>,
     status: SharedStatus,
+    icp_tester: IcpTester,
 }
 
 impl GatewayHandle {
@@ -94,6 +99,15 @@ impl Gateway for GatewayHandle {
     fn apply_settings(&self) -> Result<LiveApply, GatewayError> {
         self.ask(Command::Apply, APPLY_TIMEOUT)
     }
+
+    fn test_icp(
+        &self,
+        icp: &Icp,
+        all: bool,
+        timeout: Duration,
+    ) -> Result<serde_json::Value, GatewayError> {
+        self.icp_tester.test(icp, all, timeout)
+    }
 }
 
 /// The controller's half: started by [`channel`], run by [`controller`].
@@ -103,8 +117,8 @@ pub struct Controller {
 }
 
 /// A handle for the API and the controller it talks to, for a SIP
-/// service running with `listeners`.
-pub fn channel(listeners: Vec<String>) -> (GatewayHandle, Controller) {
+/// service running with `listeners`; ICP tests go to `icp_tester`.
+pub fn channel(listeners: Vec<String>, icp_tester: IcpTester) -> (GatewayHandle, Controller) {
     let (tx, rx) = mpsc::unbounded_channel();
     let status = Arc::new(Mutex::new(SipStatus {
         state: SipState::Running,
@@ -116,6 +130,7 @@ pub fn channel(listeners: Vec<String>) -> (GatewayHandle, Controller) {
         GatewayHandle {
             commands: tx,
             status: Arc::clone(&status),
+            icp_tester,
         },
         Controller {
             commands: rx,

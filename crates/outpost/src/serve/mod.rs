@@ -7,6 +7,7 @@
 
 pub mod b2bua;
 pub mod control;
+pub mod icp_tester;
 pub mod listeners;
 pub mod live;
 pub mod sip;
@@ -208,7 +209,12 @@ pub async fn run(
         guard_events,
         stop_rx.clone(),
     ));
-    let (gateway, controller) = control::channel(sip.listeners().to_vec());
+    let icp_tester = icp_tester::IcpTester::new(
+        tokio::runtime::Handle::current(),
+        config.clone(),
+        data_dir.clone(),
+    );
+    let (gateway, controller) = control::channel(sip.listeners().to_vec(), icp_tester);
     tasks.spawn(control::controller(
         controller,
         ctx.clone(),

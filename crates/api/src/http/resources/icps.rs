@@ -1,14 +1,14 @@
-//! `/api/v1/icps`: list, create, show, change, remove ICPs.
+//! `/api/v1/icps`: list, create, show, change, remove and test ICPs.
 
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::get;
+use axum::routing::{get, post};
 
 use super::Reply;
-use crate::http::extract::{Authenticated, JsonBody};
+use crate::http::extract::{Authenticated, JsonBody, OptionalJsonBody};
 use crate::http::{ApiState, json};
-use crate::service::icps::{IcpChanged, IcpPatch, IcpView, NewIcpInput};
+use crate::service::icps::{IcpChanged, IcpPatch, IcpTestInput, IcpView, NewIcpInput};
 
 pub(super) fn routes() -> Router<ApiState> {
     Router::new()
@@ -17,6 +17,7 @@ pub(super) fn routes() -> Router<ApiState> {
             "/api/v1/icps/{name}",
             get(show_icp).patch(update_icp).delete(remove_icp),
         )
+        .route("/api/v1/icps/{name}/test", post(test_icp))
 }
 
 /// Every ICP, oldest first.
@@ -132,4 +133,37 @@ pub(super) async fn remove_icp(
         .run(move |s| s.remove_icp(&caller, &name))
         .await?;
     Ok(json(StatusCode::OK, &icp))
+}
+
+/// Tests an ICP as the running gateway reaches it: DNS, TCP/TLS connect
+/// with the certificate check, SIP OPTIONS; the first target, or every one
+/// with `all`. The answer is the report whether the test passed or not
+/// (`ok` says); the body is optional.
+#[utoipa::path(
+    post, path = "/api/v1/icps/{name}/test", tag = "icps",
+    params(("name" = String, Path, description = "The ICP's name")),
+    request_body(content = Option<IcpTestInput>, description = "Optional (no body: the defaults): {\"all\": true, \"timeout_ms\": 3000}"),
+    responses(
+        (status = 200, description = "The test's report, passed or failed (see ok)", body = super::openapi::IcpTestReport),
+        (status = 400, description = "Malformed JSON or an unknown field", body = super::openapi::ErrorBody),
+        (status = 403, description = "No icps:read scope", body = super::openapi::ErrorBody),
+        (status = 404, description = "No such ICP (the ICPs there are are named)", body = super::openapi::ErrorBody),
+        (status = 409, description = "The test overran its bound, or no gateway runs here", body = super::openapi::ErrorBody),
+        (status = 415, description = "A body that is not application/json", body = super::openapi::ErrorBody),
+        (status = 422, description = "timeout_ms out of range (100 to 60000)", body = super::openapi::ErrorBody),
+    ),
+    security(("bearer" = ["icps:read"]), ("session" = []))
+)]
+pub(super) async fn test_icp(
+    State(state): State<ApiState>,
+    auth: Authenticated,
+    Path(name): Path<String>,
+    OptionalJsonBody(input): OptionalJsonBody<IcpTestInput>,
+) -> Reply {
+    let caller = auth.caller;
+    let report = state
+        .service
+        .run(move |s| s.test_icp(&caller, &name, &input))
+        .await?;
+    Ok(json(StatusCode::OK, &report))
 }

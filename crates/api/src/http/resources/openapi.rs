@@ -48,6 +48,55 @@ pub struct ErrorDetail {
     pub lines: Option<Vec<LineReport>>,
 }
 
+/// The report of an ICP test, as `outpost icps test --json` prints it
+/// (documentation only: the gateway writes it).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IcpTestReport {
+    /// The ICP's name.
+    pub icp: String,
+    /// Its host.
+    pub host: String,
+    /// The DNS servers asked (`system (/etc/resolv.conf)` without `[dns]
+    /// servers`).
+    pub dns_servers: Vec<String>,
+    /// True when every step passed.
+    pub ok: bool,
+    /// Its targets, in the order the gateway tries them.
+    pub targets: Vec<IcpTestTarget>,
+    /// The steps, in order.
+    pub steps: Vec<IcpTestStep>,
+}
+
+/// A target an ICP resolved to.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IcpTestTarget {
+    /// `udp`, `tcp` or `tls`.
+    pub transport: String,
+    /// Address and port.
+    pub address: String,
+    /// The name its TLS certificate must cover.
+    pub server_name: String,
+}
+
+/// One step of an ICP test.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IcpTestStep {
+    /// `dns`, `connect`, `tls` or `options`.
+    pub step: String,
+    /// `ok`, `fail` or `skip` (not run: an earlier step failed).
+    pub status: String,
+    /// The target it ran against (`tls 192.0.2.10:5061`), if any.
+    pub target: Option<String>,
+    /// How long it took, milliseconds.
+    pub ms: f64,
+    /// What happened, on one line.
+    pub summary: String,
+    /// More lines: DNS lookups, targets, certificate names.
+    pub details: Vec<String>,
+    /// On failure: what to fix.
+    pub fix: Option<String>,
+}
+
 /// The security schemes the operations name: `bearer` (API token) and
 /// `session` (the login cookie, with `X-CSRF-Token` on changes).
 struct SecuritySchemes;
@@ -107,6 +156,7 @@ impl Modify for SecuritySchemes {
         super::icps::show_icp,
         super::icps::update_icp,
         super::icps::remove_icp,
+        super::icps::test_icp,
         super::devices::list_devices,
         super::devices::create_device,
         super::devices::import_devices,
@@ -124,7 +174,14 @@ impl Modify for SecuritySchemes {
         super::guard::deny_clear,
         openapi_json,
     ),
-    components(schemas(ErrorBody, ErrorDetail, LineReport)),
+    components(schemas(
+        ErrorBody,
+        ErrorDetail,
+        LineReport,
+        IcpTestReport,
+        IcpTestTarget,
+        IcpTestStep,
+    )),
     modifiers(&SecuritySchemes),
     tags(
         (name = "setup", description = "The first administrator, with the setup token"),
@@ -132,7 +189,7 @@ impl Modify for SecuritySchemes {
         (name = "admins", description = "Administrator accounts"),
         (name = "tokens", description = "API tokens for automation"),
         (name = "audit", description = "The audit log"),
-        (name = "icps", description = "ICPs (iPBX call servers)"),
+        (name = "icps", description = "ICPs (iPBX call servers) and their test"),
         (name = "devices", description = "Teleworker SIP devices, their status and CSV import"),
         (name = "guard", description = "Security: level, settings, allow-list, deny-lists"),
         (name = "meta", description = "This document"),
