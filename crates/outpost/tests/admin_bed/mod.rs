@@ -1,9 +1,11 @@
 //! A running `outpost serve` managed through its REST API, on loopback
 //! addresses of its own (127.0.N.1 public, .2 private, .3 admin), with a
-//! fake iPBX on 127.0.N.5 (UDP, grants every REGISTER what it asks), a
-//! device `alice` → `1001` provisioned with the CLI, a raw-UDP phone that
-//! answers Outpost's digest challenge, and an API client (curl over
-//! HTTPS, checking the gateway's certificate for its FQDN).
+//! fake iPBX on 127.0.N.5 (UDP, grants every REGISTER what it asks and
+//! answers OPTIONS), a device `alice` → `1001` provisioned with the CLI, a
+//! raw-UDP phone that answers Outpost's digest challenge, and an API
+//! client (curl over HTTPS, checking the gateway's certificate for its
+//! FQDN) with a bearer token or a login session (cookie + CSRF token),
+//! JSON or CSV bodies.
 //!
 //! No network namespace: everything is on 127/8, so these tests need
 //! neither root nor the lab's tools beyond curl.
@@ -60,7 +62,8 @@ pub fn status_of(message: &str) -> Option<u16> {
 }
 
 /// An iPBX that answers every REGISTER 200 with the expiry asked, and
-/// records the expiries it was asked for (0: an unregistration).
+/// records the expiries it was asked for (0: an unregistration); it
+/// answers OPTIONS 200 (what `icps test` asks).
 pub struct FakeIcp {
     pub addr: SocketAddr,
     pub asked: Arc<Mutex<Vec<u32>>>,
@@ -85,6 +88,10 @@ impl FakeIcp {
                     continue;
                 };
                 let text = String::from_utf8_lossy(&buf[..n]).into_owned();
+                if text.starts_with("OPTIONS ") {
+                    let _ = socket.send_to(options_ok(&text).as_bytes(), from);
+                    continue;
+                }
                 if !text.starts_with("REGISTER ") {
                     continue;
                 }
@@ -116,7 +123,16 @@ impl Drop for FakeIcp {
     }
 }
 
-fn register_ok(request: &str, expires: u32) -> String {
+/// A 200 to OPTIONS: the request's Via, From, To (tagged), Call-ID and
+/// CSeq.
+fn options_ok(request: &str) -> String {
+    let mut out = ok_headers(request);
+    out.push_str("Server: fake-ipbx\r\nContent-Length: 0\r\n\r\n");
+    out
+}
+
+/// A 200's status line and the headers copied from `request`.
+fn ok_headers(request: &str) -> String {
     let mut out = String::from("SIP/2.0 200 OK\r\n");
     for via in header(request, "Via", "v") {
         out.push_str(&format!("Via: {via}\r\n"));
@@ -129,12 +145,77 @@ fn register_ok(request: &str, expires: u32) -> String {
     if let Some(to) = header(request, "To", "t").first() {
         out.push_str(&format!("To: {to};tag=icp1\r\n"));
     }
+    out
+}
+
+fn register_ok(request: &str, expires: u32) -> String {
+    let mut out = ok_headers(request);
     if let Some(contact) = header(request, "Contact", "m").first() {
         let uri = contact.split(';').next().unwrap_or(contact);
         out.push_str(&format!("Contact: {uri};expires={expires}\r\n"));
     }
     out.push_str("Content-Length: 0\r\n\r\n");
     out
+}
+
+/// Credentials of a request.
+pub enum Cred<'a> {
+    /// None.
+    None,
+    /// `Authorization: Bearer`.
+    Token(&'a str),
+    /// The session cookie with its CSRF token.
+    Session(&'a Session),
+}
+
+/// A login session.
+#[derive(Debug, Clone)]
+pub struct Session {
+    /// The `outpost_session` cookie's value.
+    pub cookie: String,
+    /// The CSRF token sent as `X-CSRF-Token`.
+    pub csrf: String,
+    /// The whole `Set-Cookie` value (its attributes).
+    pub set_cookie: String,
+}
+
+/// A request body.
+pub enum Body<'a> {
+    /// None (no `Content-Type`).
+    Empty,
+    /// `application/json`.
+    Json(&'a Value),
+    /// `text/csv`.
+    Csv(&'a str),
+}
+
+/// An answer of the API.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    pub status: u16,
+    /// The status line and headers, as received.
+    pub headers: String,
+    /// The body as JSON (a string when it is not JSON).
+    pub body: Value,
+    /// The body as received.
+    pub text: String,
+}
+
+impl Reply {
+    /// The value of header `name` (case-insensitive), the first one.
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.headers.lines().find_map(|line| {
+            let (n, v) = line.split_once(':')?;
+            n.trim()
+                .eq_ignore_ascii_case(name)
+                .then(|| v.trim().to_owned())
+        })
+    }
+
+    /// The error message of an error body.
+    pub fn message(&self) -> &str {
+        self.body["error"]["message"].as_str().unwrap_or("")
+    }
 }
 
 /// A running `outpost serve` with its iPBX.
@@ -337,6 +418,105 @@ impl Bed {
             String::from_utf8_lossy(&out.stderr)
         );
         (status.trim().parse().unwrap_or(0), body.to_owned())
+    }
+
+    /// A request with any credentials and body, over HTTPS with curl
+    /// (checking the certificate); the status, the response headers and
+    /// the body (JSON, else the text as a string).
+    pub fn request(&self, method: &str, path: &str, cred: &Cred<'_>, body: &Body<'_>) -> Reply {
+        let ca = self.data_dir().join("tls/default.crt");
+        let mut cmd = Command::new("curl");
+        // `-D -`: the headers before the body; `Expect:` keeps a 100
+        // Continue out of them.
+        cmd.args(["-sS", "--max-time", "150", "-X", method, "-D", "-"])
+            .args(["-H", "Expect:"])
+            .arg("--cacert")
+            .arg(&ca)
+            .arg("--resolve")
+            .arg(format!("{FQDN}:9464:{}", self.ip(3)))
+            .args(["-w", "\n%{http_code}"]);
+        match cred {
+            Cred::None => {}
+            Cred::Token(token) => {
+                cmd.arg("-H").arg(format!("Authorization: Bearer {token}"));
+            }
+            Cred::Session(session) => {
+                cmd.arg("-H")
+                    .arg(format!("Cookie: outpost_session={}", session.cookie))
+                    .arg("-H")
+                    .arg(format!("X-CSRF-Token: {}", session.csrf));
+            }
+        }
+        let input = match body {
+            Body::Empty => None,
+            Body::Json(value) => {
+                cmd.args([
+                    "-H",
+                    "Content-Type: application/json",
+                    "--data-binary",
+                    "@-",
+                ]);
+                Some(value.to_string())
+            }
+            Body::Csv(text) => {
+                cmd.args(["-H", "Content-Type: text/csv", "--data-binary", "@-"]);
+                Some((*text).to_owned())
+            }
+        };
+        cmd.arg(format!("https://{FQDN}:9464{path}"))
+            .stdin(if input.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().expect("run curl");
+        if let Some(input) = input {
+            use std::io::Write;
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(input.as_bytes())
+                .unwrap();
+        }
+        let out = child.wait_with_output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(
+            out.status.success(),
+            "curl {method} {path}: {text}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let (headers, rest) = text.split_once("\r\n\r\n").unwrap_or(("", &text));
+        let (body, status) = rest.rsplit_once('\n').unwrap_or(("", rest));
+        Reply {
+            status: status.trim().parse().unwrap_or(0),
+            headers: headers.to_owned(),
+            body: serde_json::from_str(body).unwrap_or_else(|_| Value::String(body.to_owned())),
+            text: body.to_owned(),
+        }
+    }
+
+    /// Logs `name` in over the API (`POST /api/v1/session`); panics unless
+    /// it works. The session's cookie and CSRF token.
+    pub fn login(&self, name: &str, password: &str) -> Session {
+        let body = serde_json::json!({"name": name, "password": password});
+        let r = self.request("POST", "/api/v1/session", &Cred::None, &Body::Json(&body));
+        assert_eq!(r.status, 200, "login {name}: {}", r.text);
+        let set_cookie = r
+            .header("set-cookie")
+            .unwrap_or_else(|| panic!("no Set-Cookie: {}", r.headers));
+        let cookie = set_cookie
+            .strip_prefix("outpost_session=")
+            .and_then(|rest| rest.split(';').next())
+            .unwrap()
+            .to_owned();
+        Session {
+            cookie,
+            csrf: r.body["csrf_token"].as_str().unwrap().to_owned(),
+            set_cookie,
+        }
     }
 
     /// The public side's address for `port`.
