@@ -80,6 +80,11 @@ EOF
     # One address sends for every caller: allow-listed, as an operator would
     # for a test host or trunk (the guard's DoS threshold would deny it).
     ocli guard allow add "$BENCH_UAC" --note "bench load generator" || die "outpost guard allow add"
+    # A script's own additions to the store before Outpost starts (soak.sh:
+    # a registrar ICP and its phones), when it defines calls_outpost_setup.
+    if declare -F calls_outpost_setup >/dev/null; then
+      calls_outpost_setup || die "the bench's store set-up (see $work/outpost/cli.log)"
+    fi
     OUTPOST_SETUP_TOKEN=bench-setup-token-not-secret-0001 \
       ${BENCH_OUTPOST_WRAP:-} "$outpost_bin" --config "$cfg" --data-dir "$work/outpost/data" serve \
       >"$work/outpost/stdout.log" 2>"$work/outpost/outpost.log" &
@@ -125,8 +130,9 @@ calls() {
   dir="$work/uac-$run-$name"
   mkdir -p "$dir"
   [ -f "$work/check.pcap" ] && cp "$work/check.pcap" "$dir/"
-  # Time bound: the calls at RATE, one call's length, and 5 s.
-  bound=$(((count + rate - 1) / rate + (ms + 999) / 1000 + 5))
+  # Time bound: the calls at RATE, one call's length, and 5 s (or
+  # CALLS_SLACK_SECS: a long run lets SIPp fall behind its rate a little).
+  bound=$(((count + rate - 1) / rate + (ms + 999) / 1000 + ${CALLS_SLACK_SECS:-5}))
   t0=$(date +%s%N)
   (cd "$dir" && exec sipp -sf "$here/sipp/$scenario" "$BENCH_PUBLIC:$SIP_PORT" \
     -s service -auth_uri "service@$BENCH_PUBLIC:$SIP_PORT" \
