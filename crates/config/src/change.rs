@@ -3,6 +3,13 @@
 //! not pin it, and the whole configuration with the new value must pass
 //! the same checks as the file. Nothing is written here: the service layer
 //! persists the [`Change`] ([`Change::persist`]) and audits it.
+//!
+//! A `null` value is a reset: the stored value is removed and the setting
+//! falls back to the next layer down. Since a file or environment value
+//! pins a setting (and a pinned one is refused, reset or not), that is the
+//! default; the configuration without the stored value is checked like any
+//! other change (a reset can break a cross-field rule another stored value
+//! relies on).
 
 use std::collections::BTreeMap;
 
@@ -25,12 +32,16 @@ pub struct Change {
     /// The new value, normalised (`"TLS"` becomes `"tls"`); `null` for a
     /// secret.
     pub after: serde_json::Value,
-    /// False when the new value is the effective one already.
+    /// False when the new value is the effective one already; for a
+    /// reset, false when no value was stored (nothing to remove).
     pub changed: bool,
     /// Whether it applies live or at the next start.
     pub apply: Apply,
     /// Whether the value is secret (audit it redacted).
     pub secret: bool,
+    /// True for a reset (`null`): the stored value is removed.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub reset: bool,
     /// What to write, and where.
     #[serde(skip)]
     pub stored: Stored,
@@ -50,6 +61,8 @@ impl Change {
         match &self.stored {
             Stored::Settings { key, value } => store.set_setting(key, value),
             Stored::Guard { key, value } => store.set_guard_settings(&[(key, value.as_str())]),
+            Stored::RemoveSetting { key } => store.remove_setting(key).map(drop),
+            Stored::RemoveGuard { key } => store.unset_guard_setting(key).map(drop),
         }
     }
 }
@@ -73,6 +86,16 @@ pub enum Stored {
         key: &'static str,
         /// The value's text (`200`, `auto-protection`).
         value: String,
+    },
+    /// A reset: the row `config.<key>` of the key/value table goes.
+    RemoveSetting {
+        /// `config.sip.t1_ms`.
+        key: String,
+    },
+    /// A reset of a guard setting: its row in the guard's table goes.
+    RemoveGuard {
+        /// The guard's key (`dos_threshold`).
+        key: &'static str,
     },
 }
 
@@ -154,8 +177,9 @@ fn fix(pinned_by: &ValueSource) -> &'static str {
 impl Settings {
     /// Validates setting `key` to `value` (a JSON string, number or
     /// boolean, in file form: `"20000-20999"`, `5070`, `true`; an empty
-    /// string clears an optional setting), as the API would, against these
-    /// settings. Writes nothing.
+    /// string clears an optional setting; `null` resets it, removing the
+    /// stored value), as the API would, against these settings. Writes
+    /// nothing.
     ///
     /// # Errors
     /// A [`SettingError`] naming the key and what to do.
@@ -189,7 +213,7 @@ impl Settings {
             return Err(vec![SettingError::NothingToChange]);
         }
         let mut errors = Vec::new();
-        let mut proposed: Vec<(&'static Setting, toml::Value)> = Vec::new();
+        let mut proposed: Vec<(&'static Setting, Proposed)> = Vec::new();
         for (key, value) in changes {
             match self.proposal(key, value) {
                 Ok((setting, _)) if proposed.iter().any(|(s, _)| s.key == setting.key) => {
@@ -201,7 +225,7 @@ impl Settings {
         }
         // The values that passed are checked even when others did not, so
         // one answer lists every problem.
-        let config_keys: Vec<(&'static Setting, toml::Value)> = proposed
+        let config_keys: Vec<(&'static Setting, Proposed)> = proposed
             .iter()
             .filter(|(s, _)| matches!(s.access, Access::Config { .. }))
             .cloned()
@@ -211,7 +235,7 @@ impl Settings {
         } else {
             self.validate_config(&config_keys)
         };
-        let guard_keys: Vec<(&'static Setting, &'static str, toml::Value)> = proposed
+        let guard_keys: Vec<(&'static Setting, &'static str, Proposed)> = proposed
             .iter()
             .filter_map(|(s, v)| match s.access {
                 Access::Guard { key } => Some((*s, key, v.clone())),
@@ -229,13 +253,20 @@ impl Settings {
         };
         Ok(proposed
             .iter()
-            .map(|(setting, _)| {
+            .map(|(setting, value)| {
+                let reset = value.is_none();
                 let (after, stored) = match setting.access {
                     Access::Config { show, .. } => {
                         let after = show(&config);
-                        let stored = Stored::Settings {
-                            key: stored_key(setting.key),
-                            value: to_json(&after).to_string(),
+                        let stored = if reset {
+                            Stored::RemoveSetting {
+                                key: stored_key(setting.key),
+                            }
+                        } else {
+                            Stored::Settings {
+                                key: stored_key(setting.key),
+                                value: to_json(&after).to_string(),
+                            }
                         };
                         (after, stored)
                     }
@@ -243,21 +274,35 @@ impl Settings {
                         let (value, text) = guard_values
                             .remove(key)
                             .expect("validate_guard returns every proposed guard key or fails");
-                        (value, Stored::Guard { key, value: text })
+                        let stored = match text {
+                            Some(value) => Stored::Guard { key, value },
+                            None => Stored::RemoveGuard { key },
+                        };
+                        (value, stored)
                     }
                 };
-                self.change(setting, &after, stored)
+                self.change(setting, &after, stored, reset)
             })
             .collect())
     }
 
-    /// The setting `key` names and `value` in file form, if the API may
-    /// set it at all.
+    /// Whether the database holds a value for `setting`, valid or left
+    /// out as invalid (a reset removes either).
+    fn stored(&self, setting: &Setting) -> bool {
+        let held = match setting.access {
+            Access::Config { .. } => self.database.config.contains_key(setting.key),
+            Access::Guard { key } => self.database.guard.iter().any(|(k, _)| k == key),
+        };
+        held || self.ignored().iter().any(|e| e.field == setting.key)
+    }
+
+    /// The setting `key` names and `value` in file form (`None`: a reset),
+    /// if the API may set it at all.
     fn proposal(
         &self,
         key: &str,
         value: &serde_json::Value,
-    ) -> Result<(&'static Setting, toml::Value), SettingError> {
+    ) -> Result<(&'static Setting, Proposed), SettingError> {
         let setting = Registry::get(key).ok_or_else(|| SettingError::UnknownKey {
             key: key.to_owned(),
             suggestion: suggestion(key),
@@ -275,6 +320,11 @@ impl Settings {
                 pinned_by: source.clone(),
             });
         }
+        // After the pin check: a pinned value cannot be reset either, and
+        // is refused with the same message.
+        if value.is_null() {
+            return Ok((setting, None));
+        }
         let proposed = json_to_toml(value).map_err(|problem| {
             invalid(FieldError {
                 field: setting.key.to_owned(),
@@ -284,16 +334,27 @@ impl Settings {
                 message: problem.message,
             })
         })?;
-        Ok((setting, proposed))
+        Ok((setting, Some(proposed)))
     }
 
-    /// The [`Change`] of `setting` to `after` (file form).
-    fn change(&self, setting: &'static Setting, after: &toml::Value, stored: Stored) -> Change {
+    /// The [`Change`] of `setting` to `after` (file form); a `reset`
+    /// changes something when a value was stored.
+    fn change(
+        &self,
+        setting: &'static Setting,
+        after: &toml::Value,
+        stored: Stored,
+        reset: bool,
+    ) -> Change {
         let before = self
             .value(setting.key)
             .map_or(serde_json::Value::Null, |v| to_json(&v));
         let after = to_json(after);
-        let changed = before != after;
+        let changed = if reset {
+            self.stored(setting)
+        } else {
+            before != after
+        };
         let (before, after) = if setting.secret {
             (serde_json::Value::Null, serde_json::Value::Null)
         } else {
@@ -306,19 +367,24 @@ impl Settings {
             changed,
             apply: setting.apply,
             secret: setting.secret,
+            reset,
             stored,
         }
     }
 
-    /// The configuration with the `proposed` values stored, or every error
-    /// they cause (in their fields or across fields).
+    /// The configuration with the `proposed` values stored (a reset's
+    /// removed), or every error they cause (in their fields or across
+    /// fields).
     fn validate_config(
         &self,
-        proposed: &[(&'static Setting, toml::Value)],
+        proposed: &[(&'static Setting, Proposed)],
     ) -> Result<crate::Config, SettingError> {
         let mut database: BTreeMap<&'static str, toml::Value> = self.database.config.clone();
         for (setting, value) in proposed {
-            database.insert(setting.key, value.clone());
+            match value {
+                Some(value) => database.insert(setting.key, value.clone()),
+                None => database.remove(setting.key),
+            };
         }
         let extraction = self.rerun(&database);
         if extraction.errors.is_empty() {
@@ -338,15 +404,21 @@ impl Settings {
         Err(SettingError::Invalid(ConfigErrors(errors)))
     }
 
-    /// Each proposed guard setting's key, new value and stored text, after
-    /// the guard's own checks on all its settings together.
+    /// Each proposed guard setting's key, new value and stored text (none
+    /// for a reset, whose value is then the guard's default), after the
+    /// guard's own checks on all its settings together.
     fn validate_guard(
         &self,
-        proposed: &[(&'static Setting, &'static str, toml::Value)],
-    ) -> Result<BTreeMap<&'static str, (toml::Value, String)>, SettingError> {
+        proposed: &[(&'static Setting, &'static str, Proposed)],
+    ) -> Result<GuardChecked, SettingError> {
         let mut values = Vec::new();
+        let mut resets = Vec::new();
         let mut problems = Vec::new();
         for (setting, key, value) in proposed {
+            let Some(value) = value else {
+                resets.push((*setting, *key));
+                continue;
+            };
             match check(setting, Raw::Typed(value)) {
                 Ok(value) => {
                     let text = match &value {
@@ -367,30 +439,60 @@ impl Settings {
         if !problems.is_empty() {
             return Err(SettingError::Invalid(ConfigErrors(problems)));
         }
-        if values.is_empty() {
+        if values.is_empty() && resets.is_empty() {
             return Ok(BTreeMap::new());
         }
         let mut pairs = self.database.guard.clone();
-        pairs.retain(|(k, _)| !values.iter().any(|(key, _, _)| k == key));
+        pairs.retain(|(k, _)| {
+            !values.iter().any(|(key, _, _)| k == key) && !resets.iter().any(|(_, key)| k == key)
+        });
         pairs.extend(values.iter().map(|(k, _, t)| ((*k).to_owned(), t.clone())));
-        if let Err(outpost_guard::Error::Settings(errors)) =
-            outpost_guard::Settings::from_pairs(&pairs)
-        {
-            let errors = errors
-                .into_iter()
-                .map(|e| FieldError {
-                    field: format!("{}{}", crate::registry::GUARD_PREFIX, e.field),
-                    value: e.value,
+        let guard = match outpost_guard::Settings::from_pairs(&pairs) {
+            Ok(guard) => guard,
+            Err(outpost_guard::Error::Settings(errors)) => {
+                let errors = errors
+                    .into_iter()
+                    .map(|e| FieldError {
+                        field: format!("{}{}", crate::registry::GUARD_PREFIX, e.field),
+                        value: e.value,
+                        source: Source::Api,
+                        kind: ErrorKind::NotAllowed,
+                        message: e.message,
+                    })
+                    .collect();
+                return Err(SettingError::Invalid(ConfigErrors(errors)));
+            }
+            // The settings parser fails only with `Settings` errors; any
+            // other is reported on the first key rather than lost.
+            Err(other) => {
+                let field = proposed.first().map_or("guard", |(s, _, _)| s.key);
+                return Err(invalid(FieldError {
+                    field: field.to_owned(),
+                    value: String::new(),
                     source: Source::Api,
                     kind: ErrorKind::NotAllowed,
-                    message: e.message,
-                })
-                .collect();
-            return Err(SettingError::Invalid(ConfigErrors(errors)));
+                    message: other.to_string(),
+                }));
+            }
+        };
+        let mut checked: GuardChecked = values
+            .into_iter()
+            .map(|(k, v, t)| (k, (v, Some(t))))
+            .collect();
+        for (setting, key) in resets {
+            let value = crate::registry::guard_value(&guard, setting, key);
+            checked.insert(key, (value, None));
         }
-        Ok(values.into_iter().map(|(k, v, t)| (k, (v, t))).collect())
+        Ok(checked)
     }
 }
+
+/// A proposed value in file form; `None` resets the setting.
+type Proposed = Option<toml::Value>;
+
+/// Each checked guard setting's value and the text to store (`None`: its
+/// stored value is removed).
+type GuardChecked = BTreeMap<&'static str, (toml::Value, Option<String>)>;
 
 fn invalid(error: FieldError) -> SettingError {
     SettingError::Invalid(ConfigErrors(vec![error]))

@@ -141,15 +141,23 @@ fn run(cli: Cli) -> ExitCode {
                 }),
             );
         }
-        Command::Settings(command) => outpost::settings_commands::run(
-            cli.config.as_deref(),
-            &location,
-            &process_env,
-            command,
-            &mut std::io::stdout(),
-            &mut std::io::stderr(),
-        )
-        .map_err(|e| e.to_string()),
+        Command::Settings(command) => {
+            let result = outpost::settings_commands::run(
+                cli.config.as_deref(),
+                &location,
+                &process_env,
+                command,
+                &mut std::io::stdout(),
+                &mut std::io::stderr(),
+            );
+            return match result {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::from(e.exit_code())
+                }
+            };
+        }
         Command::CheckConfig { .. } => Ok(()),
     };
     match result {

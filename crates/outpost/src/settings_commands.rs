@@ -1,10 +1,13 @@
 //! `outpost settings list [--json]`: every setting of the registry with
 //! its effective value, where it comes from (default, database, file,
 //! environment), its unit, and whether a change applies live or needs a
-//! restart. Also the database layer `serve` starts with.
+//! restart. `outpost settings set KEY VALUE` and `reset KEY...`: changes
+//! through the service layer, as the API makes them (see [`change`]).
+//! Also the database layer `serve` starts with.
 //!
-//! What this module does not do: change settings (the API does, through
-//! `outpost_config::Settings::set_from_api`), or create a database.
+//! What this module does not do: create a database.
+
+mod change;
 
 use std::io::Write;
 use std::path::Path;
@@ -26,6 +29,36 @@ pub enum SettingsCommand {
     /// whether a change applies live or needs a restart. Values from the
     /// file or the environment are pinned: the API cannot change them.
     List(ListArgs),
+    /// Change a setting, as `PATCH /api/v1/settings` does: checked with the
+    /// file and the environment given (use the same -c and environment as
+    /// `serve`: a value they pin is refused, naming them), stored in the
+    /// database with an audit entry. A running `outpost serve` applies a
+    /// live setting within 2 s; the others at its next start. Numbers and
+    /// booleans as such (`60`, `true`), ranges and lists as text
+    /// (`30000-30999`, "SHA-256, MD5"); "" clears an optional setting.
+    Set {
+        /// The setting, as `outpost settings list` names it.
+        key: String,
+        /// Its new value.
+        #[arg(allow_hyphen_values = true)]
+        value: String,
+        /// Print the result as one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove the values stored in the database for these settings (as
+    /// `PATCH /api/v1/settings` with `null`): each falls back to its
+    /// default, audited, applied like a change. A value the file or the
+    /// environment sets cannot be reset here: edit the file or the
+    /// environment.
+    Reset {
+        /// The settings to reset.
+        #[arg(required = true)]
+        keys: Vec<String>,
+        /// Print the result as one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// Why a settings command failed.
@@ -39,8 +72,29 @@ pub enum SettingsCommandError {
     #[error("reading the settings stored in the database: {0}")]
     Store(#[from] StoreError),
     /// Writing the listing failed.
-    #[error("writing the listing: {0}")]
+    #[error("writing the output: {0}")]
     Output(#[from] std::io::Error),
+    /// A change needs the installation's database, which cannot be
+    /// opened (the message says where it was looked for and how to create
+    /// it).
+    #[error("{0}")]
+    Open(String),
+    /// The service layer refused or failed a change.
+    #[error("{0}")]
+    Service(#[from] outpost_api::service::ServiceError),
+}
+
+impl SettingsCommandError {
+    /// The exit status: the service's (2 bad input, 3 not allowed, 4 not
+    /// found, 5 conflict such as a pinned value), 2 for an invalid file or
+    /// environment, 1 otherwise.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Self::Service(e) => e.exit_code(),
+            Self::Config(_) => 2,
+            Self::Store(_) | Self::Output(_) | Self::Open(_) => 1,
+        }
+    }
 }
 
 /// Runs a settings command on the configuration file (if any), the
@@ -55,6 +109,32 @@ pub fn run(
     location: &DataDir,
     env: &dyn Fn(&str) -> Option<String>,
     command: SettingsCommand,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<(), SettingsCommandError> {
+    match command {
+        SettingsCommand::List(ListArgs { json }) => {
+            list(config_file, location, env, json, out, err)
+        }
+        SettingsCommand::Set { key, value, json } => {
+            let changes = [(key.as_str(), Some(value.as_str()))];
+            change::change(config_file, location, env, &changes, json, out)
+        }
+        SettingsCommand::Reset { keys, json } => {
+            let changes: Vec<(&str, Option<&str>)> =
+                keys.iter().map(|k| (k.as_str(), None)).collect();
+            change::change(config_file, location, env, &changes, json, out)
+        }
+    }
+}
+
+/// `outpost settings list`: without a database, the other layers (and a
+/// note on `err`).
+fn list(
+    config_file: Option<&Path>,
+    location: &DataDir,
+    env: &dyn Fn(&str) -> Option<String>,
+    json: bool,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<(), SettingsCommandError> {
@@ -74,14 +154,13 @@ pub fn run(
     for ignored in settings.ignored() {
         writeln!(err, "warning: stored value ignored: {ignored}")?;
     }
-    let written = match command {
-        SettingsCommand::List(ListArgs { json: true }) => {
-            settings.effective().iter().try_for_each(|entry| {
-                let line = serde_json::to_string(entry).map_err(std::io::Error::other)?;
-                writeln!(out, "{line}")
-            })
-        }
-        SettingsCommand::List(ListArgs { json: false }) => table(&settings.effective(), out),
+    let written = if json {
+        settings.effective().iter().try_for_each(|entry| {
+            let line = serde_json::to_string(entry).map_err(std::io::Error::other)?;
+            writeln!(out, "{line}")
+        })
+    } else {
+        table(&settings.effective(), out)
     };
     match written {
         // `outpost settings list | head` is not a failure.

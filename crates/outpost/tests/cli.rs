@@ -48,6 +48,8 @@ fn version_and_help_on_every_subcommand() {
         vec!["audit"],
         vec!["settings"],
         vec!["settings", "list"],
+        vec!["settings", "set"],
+        vec!["settings", "reset"],
     ] {
         let mut args = sub.clone();
         args.push("--help");
@@ -398,6 +400,8 @@ fn commands_pointed_at_a_missing_database_fail_and_create_nothing() {
         vec!["token", "list"],
         vec!["token", "revoke", "0123"],
         vec!["audit"],
+        vec!["settings", "set", "sip.t1_ms", "600"],
+        vec!["settings", "reset", "sip.t1_ms"],
     ] {
         let mut full = vec!["--data-dir", nowhere_arg];
         full.extend(&args);

@@ -22,6 +22,7 @@
 //! | `guard allow add` / `list` / `remove` | `POST` / `GET /api/v1/guard/allow`, `DELETE /api/v1/guard/allow/{entry}` |
 //! | `guard deny list` / `remove` / `clear` | `GET /api/v1/guard/deny`, `DELETE /api/v1/guard/deny/{address}`, `DELETE /api/v1/guard/deny` |
 //! | `settings list` | `GET /api/v1/settings`, `GET /api/v1/settings/{key}` |
+//! | `settings set KEY VALUE` / `reset KEY` | `PATCH /api/v1/settings` `{"KEY": value}` / `{"KEY": null}` |
 //!
 //! Not twinned, by design: `admin setup-token --new` and `--check` (the
 //! setup token is the bootstrap of the machine's own shell: over the
@@ -48,7 +49,7 @@ use admin_bed::{Bed, Body, Cred};
 use rest_twins::{
     ADMIN, ADMIN_PW, DEVICE_ICP_PW, DEVICE_PW, DEVICE_PW_NEW, IMPORT_ICP_PW, IMPORT_PW, NET,
     READER_PW, REFUSED_PW, Run, SETUP_TOKEN, accounts, audit_since, contains, database_bytes,
-    database_rows, guard, last_audit_id, resources, text,
+    database_rows, guard, last_audit_id, resources, settings, text,
 };
 use serde_json::Value;
 
@@ -70,7 +71,7 @@ fn every_cli_operation_has_a_rest_twin_audited_without_secrets() {
     let admin = accounts::accounts(&mut run);
     let token = resources::tokens_icps_and_devices(&mut run, &admin);
     guard::guard(&mut run, &admin);
-    guard::settings(&mut run, &admin);
+    settings::settings(&mut run, &admin);
 
     // Logging out ends the session.
     run.call(
@@ -99,7 +100,10 @@ fn every_cli_operation_has_a_rest_twin_audited_without_secrets() {
         .collect();
     assert_eq!(got, run.expected, "one audit entry per change, in order");
     for entry in &entries {
-        assert_ne!(entry["source"], "local", "made over the API: {entry}");
+        // The CLI's changes (`settings set`, `reset`) are local; the
+        // others came over the API.
+        let cli = text(&entry["actor"]).starts_with("cli:");
+        assert_eq!(entry["source"] == "local", cli, "{entry}");
     }
     let by_token: Vec<&Value> = entries
         .iter()

@@ -90,6 +90,7 @@ pub use icp::{Icp, NewIcp};
 pub use icp_update::{IcpUpdate, IcpUpdated};
 pub use mac::normalize_mac;
 pub use secret::Secret;
+pub use settings::SettingsWrite;
 pub use status::{BindingStatusRecord, DeviceStatusRecord};
 pub use update::{DeviceUpdate, DeviceUpdated};
 

@@ -38,6 +38,17 @@ impl Store {
         Ok(())
     }
 
+    /// Removes the value of `key`; returns whether one was set.
+    ///
+    /// # Errors
+    /// [`StoreError::Database`].
+    pub fn remove_setting(&mut self, key: &str) -> Result<bool, StoreError> {
+        let tx = self.write_txn()?;
+        let removed = tx.execute("DELETE FROM settings WHERE key = ?1", [key])?;
+        tx.commit()?;
+        Ok(removed > 0)
+    }
+
     /// Sets `key` to `value` only if it has no value yet; returns whether it
     /// was written. Atomic, so of two processes racing to create a one-time
     /// token exactly one wins.
@@ -55,6 +66,21 @@ impl Store {
         tx.commit()?;
         Ok(written == 1)
     }
+}
+
+/// What a change of settings through the management API writes, in one
+/// transaction: values set and values removed (a reset: the setting falls
+/// back to the next layer down), in the key/value table and the guard's.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SettingsWrite<'a> {
+    /// Rows of the key/value table to set, `(key, value)`.
+    pub set: &'a [(&'a str, &'a str)],
+    /// Rows of the key/value table to remove.
+    pub remove: &'a [&'a str],
+    /// The guard's settings to set, `(key, value)`.
+    pub set_guard: &'a [(&'a str, &'a str)],
+    /// The guard's settings to remove.
+    pub remove_guard: &'a [&'a str],
 }
 
 impl Store {
@@ -75,25 +101,54 @@ impl Store {
         guard: &[(&str, &str)],
         audit: &[AuditRecord],
     ) -> Result<(), StoreError> {
-        for (key, _) in settings.iter().chain(guard) {
+        let write = SettingsWrite {
+            set: settings,
+            set_guard: guard,
+            ..SettingsWrite::default()
+        };
+        self.write_settings(&write, audit)
+    }
+
+    /// [`Store::change_settings`] with removals too (resets), all or
+    /// nothing, with the audit entries in the same transaction; a guard
+    /// setting set or removed bumps the guard's revision.
+    ///
+    /// # Errors
+    /// As [`Store::change_settings`].
+    pub fn write_settings(
+        &mut self,
+        write: &SettingsWrite<'_>,
+        audit: &[AuditRecord],
+    ) -> Result<(), StoreError> {
+        let set = write.set.iter().chain(write.set_guard).map(|(k, _)| *k);
+        for key in set
+            .chain(write.remove.iter().copied())
+            .chain(write.remove_guard.iter().copied())
+        {
             check_key(key)?;
         }
         let tx = self.write_txn()?;
-        for (key, value) in settings {
+        for (key, value) in write.set {
             tx.execute(
                 "INSERT INTO settings (key, value) VALUES (?1, ?2) \
                  ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                 params![key, value],
             )?;
         }
-        for (key, value) in guard {
+        for key in write.remove {
+            tx.execute("DELETE FROM settings WHERE key = ?1", [key])?;
+        }
+        for (key, value) in write.set_guard {
             tx.execute(
                 "INSERT INTO guard_settings (key, value) VALUES (?1, ?2) \
                  ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                 params![key, value],
             )?;
         }
-        if !guard.is_empty() {
+        for key in write.remove_guard {
+            tx.execute("DELETE FROM guard_settings WHERE key = ?1", [key])?;
+        }
+        if !write.set_guard.is_empty() || !write.remove_guard.is_empty() {
             // As every guard write does (see guard.rs): the running
             // gateway polls this counter.
             tx.execute(

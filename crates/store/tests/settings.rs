@@ -131,3 +131,52 @@ fn settings_changes_and_their_audit_are_one_transaction() {
     assert_eq!(store.guard_revision().unwrap(), revision + 1);
     assert_eq!(audit_count(&store), 2);
 }
+
+#[test]
+fn resets_remove_stored_values_with_their_audit_in_one_transaction() {
+    let mut store = Store::open_in_memory().unwrap();
+    store
+        .change_settings(
+            &[("config.sip.t1_ms", "600"), ("config.sip.t2_ms", "5000")],
+            &[("dos_threshold", "300")],
+            &[],
+        )
+        .unwrap();
+    let revision = store.guard_revision().unwrap();
+    let write = outpost_store::SettingsWrite {
+        remove: &["config.sip.t1_ms"],
+        remove_guard: &["dos_threshold"],
+        ..Default::default()
+    };
+    // A refused audit entry: nothing is removed.
+    store
+        .write_settings(&write, &[audit("sip.t1_ms", Some("not json"))])
+        .unwrap_err();
+    assert_eq!(
+        store.setting("config.sip.t1_ms").unwrap().as_deref(),
+        Some("600")
+    );
+    assert_eq!(store.guard_settings().unwrap().len(), 1);
+
+    store
+        .write_settings(
+            &write,
+            &[audit("sip.t1_ms", None), audit("guard.dos_threshold", None)],
+        )
+        .unwrap();
+    assert_eq!(store.setting("config.sip.t1_ms").unwrap(), None);
+    assert_eq!(
+        store.setting("config.sip.t2_ms").unwrap().as_deref(),
+        Some("5000"),
+        "only what was named"
+    );
+    assert!(store.guard_settings().unwrap().is_empty());
+    assert_eq!(
+        store.guard_revision().unwrap(),
+        revision + 1,
+        "a running gateway reloads the guard's settings"
+    );
+    assert_eq!(audit_count(&store), 2);
+    assert!(store.remove_setting("config.sip.t2_ms").unwrap());
+    assert!(!store.remove_setting("config.sip.t2_ms").unwrap());
+}

@@ -80,16 +80,18 @@ pub(crate) async fn show_setting(
 }
 
 /// Changes one or several settings, `{"KEY": value, ...}`, validated
-/// together: all are stored (with an audit entry each) or none. Each key's
-/// `result` says whether it applies live now or at the next start.
+/// together: all are stored (with an audit entry each) or none. `null`
+/// resets a key: its stored value is removed and the default applies
+/// again (`reset: true`, audited as `setting.reset`). Each key's `result`
+/// says whether it applies live now or at the next start.
 #[utoipa::path(
     patch, path = "/api/v1/settings", tag = "settings",
-    request_body(content = Object, description = "{\"registration.phone_expiry_secs\": 60, ...}: values in file form (strings, numbers, booleans)"),
+    request_body(content = Object, description = "{\"registration.phone_expiry_secs\": 60, ...}: values in file form (strings, numbers, booleans); null resets a key to its default"),
     responses(
         (status = 200, description = "Stored; per key applied live or restart needed", body = ChangeReport),
         (status = 400, description = "Malformed JSON", body = super::resources::openapi::ErrorBody),
         (status = 403, description = "Read-only account or no settings:write scope", body = super::resources::openapi::ErrorBody),
-        (status = 409, description = "Pinned by the file (path and line) or an environment variable (named)", body = super::resources::openapi::ErrorBody),
+        (status = 409, description = "Pinned by the file (path and line) or an environment variable (named), for a change or a reset", body = super::resources::openapi::ErrorBody),
         (status = 422, description = "Unknown key or refused value (each named)", body = super::resources::openapi::ErrorBody),
     ),
     security(("bearer" = ["settings:write"]), ("session" = []))

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use outpost_config::{
     Apply, Change, DatabaseLayer, Kind, Registry, SettingError, Settings, Stored, Unit, ValueSource,
 };
-use outpost_store::Store;
+use outpost_store::{SettingsWrite, Store};
 use serde::Serialize;
 use serde_json::{Map, Value};
 use tracing::{info, warn};
@@ -119,8 +119,13 @@ pub struct ChangeView {
     /// secret.
     #[schema(value_type = Object)]
     pub after: Value,
-    /// False when the value was the effective one already.
+    /// False when the value was the effective one already; for a reset,
+    /// false when no value was stored.
     pub changed: bool,
+    /// True for a reset (`null`): the stored value is removed and the
+    /// setting falls back to its default (absent otherwise).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub reset: bool,
     /// Whether it applies live or at the next start.
     #[schema(value_type = String)]
     pub apply: Apply,
@@ -199,9 +204,11 @@ impl Service {
             .ok_or_else(|| ServiceError::Internal(format!("setting {key} not listed")))
     }
 
-    /// Validates `changes` (`{"key": value, ...}`) together and, unless
-    /// `dry_run`, stores them with one audit entry per changed key in one
-    /// transaction, then has the running gateway apply the live ones.
+    /// Validates `changes` (`{"key": value, ...}`; `null` resets a key:
+    /// its stored value is removed) together and, unless `dry_run`, stores
+    /// them with one audit entry per changed key (`setting.change`, or
+    /// `setting.reset`) in one transaction, then has the running gateway
+    /// apply the live ones.
     /// A dry run needs `settings:read` (it changes nothing), a change
     /// `settings:write`.
     ///
@@ -239,6 +246,7 @@ impl Service {
                     before: c.before.clone(),
                     after: c.after.clone(),
                     changed: c.changed,
+                    reset: c.reset,
                     apply: c.apply,
                     result: None,
                 })
@@ -339,18 +347,21 @@ fn views(settings: &Settings) -> Vec<SettingView> {
         .collect()
 }
 
-/// Stores the changed keys with one audit entry each, in one transaction.
+/// Stores the changed keys with one audit entry each, in one transaction:
+/// values set, and stored values removed by a reset (`setting.reset`).
 fn persist(store: &mut Store, caller: &Caller, changes: &[Change]) -> Result<(), ServiceError> {
     let changed: Vec<&Change> = changes.iter().filter(|c| c.changed).collect();
     if changed.is_empty() {
         return Ok(());
     }
-    let mut settings = Vec::new();
-    let mut guard = Vec::new();
+    let (mut set, mut remove, mut set_guard, mut remove_guard) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for change in &changed {
         match &change.stored {
-            Stored::Settings { key, value } => settings.push((key.as_str(), value.as_str())),
-            Stored::Guard { key, value } => guard.push((*key, value.as_str())),
+            Stored::Settings { key, value } => set.push((key.as_str(), value.as_str())),
+            Stored::Guard { key, value } => set_guard.push((*key, value.as_str())),
+            Stored::RemoveSetting { key } => remove.push(key.as_str()),
+            Stored::RemoveGuard { key } => remove_guard.push(*key),
             _ => {
                 return Err(ServiceError::Internal(format!(
                     "{}: no place to store it",
@@ -364,10 +375,21 @@ fn persist(store: &mut Store, caller: &Caller, changes: &[Change]) -> Result<(),
         .map(|c| {
             let before = serde_json::json!({"value": c.before});
             let after = serde_json::json!({"value": c.after, "apply": c.apply});
-            caller.audit("setting.change", c.key, Some(&before), Some(&after))
+            let action = if c.reset {
+                "setting.reset"
+            } else {
+                "setting.change"
+            };
+            caller.audit(action, c.key, Some(&before), Some(&after))
         })
         .collect();
-    store.change_settings(&settings, &guard, &audit)?;
+    let write = SettingsWrite {
+        set: &set,
+        remove: &remove,
+        set_guard: &set_guard,
+        remove_guard: &remove_guard,
+    };
+    store.write_settings(&write, &audit)?;
     Ok(())
 }
 

@@ -1,9 +1,9 @@
-//! The guard (`guard status`, `set`, `allow ...`, `deny ...`) and the
-//! settings (`settings list`) over the API.
+//! The guard (`guard status`, `set`, `allow ...`, `deny ...`) over the
+//! API.
 
-use serde_json::{Value, json};
+use serde_json::json;
 
-use super::{Run, text};
+use super::Run;
 use crate::admin_bed::{self, Body, Cred, Session};
 
 /// The guard: status, settings, allow-list, deny-lists.
@@ -98,37 +98,4 @@ pub(crate) fn guard(run: &mut Run<'_>, admin: &Session) {
     run.audited("guard.settings.update", "guard");
     let settings = run.call("GET", "/api/v1/guard/settings", &session, &Body::Empty, 200);
     assert!(settings.to_string().contains("250"), "{settings}");
-}
-
-/// Settings: the list (`settings list`) and one.
-pub(crate) fn settings(run: &mut Run<'_>, admin: &Session) {
-    let session = Cred::Session(admin);
-    let list = run.call("GET", "/api/v1/settings", &session, &Body::Empty, 200);
-    let cli = run.bed.cli(&["settings", "list", "--json"], &[]);
-    let cli_keys: Vec<String> = cli
-        .lines()
-        .map(|l| text(&serde_json::from_str::<Value>(l).unwrap()["key"]))
-        .collect();
-    let api_keys: Vec<String> = list["settings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| text(&s["key"]))
-        .collect();
-    assert_eq!(
-        api_keys, cli_keys,
-        "the same settings as outpost settings list"
-    );
-    let one = run.call(
-        "GET",
-        "/api/v1/settings/guard.dos_threshold",
-        &session,
-        &Body::Empty,
-        200,
-    );
-    assert_eq!(
-        (&one["value"], &one["source"]["kind"]),
-        (&json!(250), &json!("database")),
-        "{one}"
-    );
 }

@@ -6,6 +6,7 @@
 pub(crate) mod accounts;
 pub(crate) mod guard;
 pub(crate) mod resources;
+pub(crate) mod settings;
 
 use std::path::Path;
 
