@@ -185,6 +185,10 @@ impl Store {
         conn.busy_timeout(BUSY_TIMEOUT)?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
+        // A replaced or deleted secret (a device's password, a token's
+        // hash) is overwritten in the file, not left in a free page for
+        // anyone who copies the database later.
+        conn.pragma_update(None, "secure_delete", "ON")?;
         migrations::apply(&mut conn)?;
         Ok(Self { conn })
     }

@@ -60,3 +60,35 @@ fn open_existing_never_creates_a_database() {
         outpost_store::migrations::LATEST
     );
 }
+
+#[test]
+fn a_removed_device_leaves_no_password_in_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("outpost.db");
+    let mut store = Store::open(&path).unwrap();
+    store.add_icp(&NewIcp::new("pbx1", "192.0.2.10")).unwrap();
+    let mut new = NewDevice::new("alice", Secret::new("pw-gone-7Kq2".to_owned()));
+    new.icpside_password = Some(Secret::new("icp-gone-3Zx8".to_owned()));
+    store.add_device(&new).unwrap();
+    store
+        .add_device(&NewDevice::new("bob", Secret::new("pw-bob".to_owned())))
+        .unwrap();
+    store.remove_device("alice").unwrap();
+    // Closing the last connection checkpoints the WAL into the file.
+    drop(store);
+
+    let mut bytes = std::fs::read(&path).unwrap();
+    if let Ok(wal) = std::fs::read(dir.path().join("outpost.db-wal")) {
+        bytes.extend(wal);
+    }
+    for secret in ["pw-gone-7Kq2", "icp-gone-3Zx8"] {
+        assert!(
+            !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
+            "{secret} is still in the database file"
+        );
+    }
+    assert!(
+        bytes.windows(6).any(|w| w == b"pw-bob"),
+        "the search finds what is there"
+    );
+}
