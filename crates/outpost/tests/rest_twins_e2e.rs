@@ -32,8 +32,9 @@
 //! checks values).
 //!
 //! Device passwords are kept in clear in the `devices` table by design
-//! (the SIP digest on both sides needs them), and a deleted row's bytes
-//! stay in the file's free pages and the WAL until SQLite reuses them: the
+//! (the SIP digest on both sides needs them); a deleted row is overwritten
+//! (`secure_delete`, tested in the store) but older page images stay in
+//! the WAL until a checkpoint recycles it: the
 //! database files are searched byte for byte for the secrets that are
 //! never stored (the administrator passwords, the setup token, the API
 //! tokens, a refused import's password), and row by row, every column of
