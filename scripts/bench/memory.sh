@@ -88,17 +88,20 @@ outpost_drained() {
     END { exit !(seen >= 4 && busy == 0) }'
 }
 
-# Waits until the SUT's RSS stops falling (an allocator gives freed pages
-# back over seconds, not at the last free): no drop over 1% within 5 s, for
-# at most 60 s.
+# Waits until the SUT's RSS stops falling: an allocator gives freed pages
+# back over seconds, not at the last free (jemalloc's decay spreads it over
+# 10 s), so the RSS counts once it has dropped by no more than 0.5% over
+# the last 12 s (samples 3 s apart), for at most 90 s.
 rss_settle() {
-  local deadline=$((SECONDS + 60)) then now
-  then=$(status_kib VmRSS)
+  local deadline=$((SECONDS + 90)) window=() now
   while [ "$SECONDS" -lt "$deadline" ]; do
-    sleep 5
     now=$(status_kib VmRSS)
-    [ $((then - now)) -gt $((then / 100)) ] || return 0
-    then=$now
+    window+=("$now")
+    if [ "${#window[@]}" -ge 5 ]; then
+      window=("${window[@]: -5}")
+      [ $((window[0] - now)) -gt $((window[0] / 200)) ] || return 0
+    fi
+    sleep 3
   done
 }
 
