@@ -3,11 +3,12 @@
 //! The terminal-management manual (seed 004 §4.1–4.4) writes the
 //! `MAC_ADDRESS` column as `00-08-5d-84-20-61` or `00085d842061` (and
 //! `00-08-5D-15-47-FD` / `00085D1547FD`); SPEC PRO-6 adds the colon form
-//! `00:08:5D:84:20:61`. Any case is accepted. The rules are those of
-//! `outpost_store::normalize_mac` (which moves here later): 12 hex digits,
-//! or six pairs separated by all `-` or all `:`, surrounding white space
-//! ignored. Unlike the store's function, the result is a typed [`Mac`], not
-//! a string, so that a MAC cannot be confused with any other text.
+//! `00:08:5D:84:20:61`. Any case is accepted: 12 hex digits, or six pairs
+//! separated by all `-` or all `:`, surrounding white space ignored. These
+//! are the only MAC rules in Outpost: `outpost-store` checks devices' MACs
+//! with [`Mac::parse`] and stores [`Mac`]'s canonical form. The result is a
+//! typed [`Mac`], not a string, so that a MAC cannot be confused with any
+//! other text.
 //!
 //! A phone asks for `<MAC>.cfg` with the MAC in upper-case hex without
 //! separators (SPEC PRO-5; seed 004 §9.4 calls it "@MAC.cfg"), which is

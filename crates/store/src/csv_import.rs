@@ -35,7 +35,6 @@ use crate::device::{self, Checked, Device};
 use crate::update::{self, Planned};
 use crate::{
     DeviceUpdate, FieldProblem, LineError, NewDevice, Secret, Store, StoreError, new_guid,
-    normalize_mac,
 };
 
 /// Most devices one import may create.
@@ -592,7 +591,7 @@ impl Seen<'_> {
         let Some(raw) = mac.filter(|m| !m.trim().is_empty()) else {
             return;
         };
-        if let Ok(mac) = normalize_mac(raw) {
+        if let Ok(mac) = outpost_provision::Mac::parse(raw).map(|m| m.to_string()) {
             if let Some(first) = self.macs.get(&mac) {
                 problems.push(FieldProblem::with_value(
                     "mac",

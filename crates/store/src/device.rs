@@ -4,7 +4,9 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use crate::audit::{self, AuditRecord};
 use crate::icp::{default_icp, icp_by_name};
-use crate::{FieldProblem, Item, Secret, Store, StoreError, new_guid, normalize_mac};
+use outpost_provision::Mac;
+
+use crate::{FieldProblem, Item, Secret, Store, StoreError, new_guid};
 
 /// Longest accepted SIP username, in characters.
 pub(crate) const MAX_USERNAME_CHARS: usize = 64;
@@ -32,7 +34,7 @@ pub struct NewDevice {
     /// SIP password Outpost uses toward the ICP; `None` or blank means the
     /// set-side password.
     pub icpside_password: Option<Secret>,
-    /// MAC address in any form [`normalize_mac`] accepts; `None` or blank
+    /// MAC address in any form [`Mac::parse`] accepts; `None` or blank
     /// for none.
     pub mac: Option<String>,
     /// Location (emergency-call group, PRO-11); `None` or blank for none.
@@ -327,10 +329,11 @@ pub(crate) fn check_mac(
     owner: Option<&str>,
     problems: &mut Vec<FieldProblem>,
 ) -> Result<Option<String>, StoreError> {
-    let mac = match normalize_mac(raw) {
-        Ok(mac) => mac,
-        Err(p) => {
-            problems.push(p);
+    // Stored as `Mac`'s canonical form, 12 upper-case hex digits.
+    let mac = match Mac::parse(raw) {
+        Ok(mac) => mac.to_string(),
+        Err(e) => {
+            problems.push(FieldProblem::with_value("mac", raw, e.to_string()));
             return Ok(None);
         }
     };

@@ -151,6 +151,24 @@ pub enum StoreError {
         /// The size limit in bytes.
         limit_bytes: usize,
     },
+    /// No provisioning action has that id.
+    #[error("no provisioning action with id {id}; list them with `outpost provisioning actions`")]
+    ActionNotFound {
+        /// The id given.
+        id: i64,
+    },
+    /// The action is not in the state the change needs.
+    #[error(
+        "provisioning action {id} is {state}, not {needed}; only a {needed} action can make this move"
+    )]
+    ActionState {
+        /// The action's id.
+        id: i64,
+        /// Its state.
+        state: &'static str,
+        /// The state the change needs.
+        needed: &'static str,
+    },
 }
 
 /// The kind of item a [`StoreError::NotFound`] is about.
@@ -165,6 +183,10 @@ pub enum Item {
     Administrator,
     /// An API token, looked up by id.
     ApiToken,
+    /// A phone's configuration file, looked up by `<MAC>.cfg`.
+    PhoneFile,
+    /// A phone in the provisioning inventory, looked up by MAC.
+    InventoryPhone,
 }
 
 impl Item {
@@ -174,6 +196,8 @@ impl Item {
             Self::Device => "outpost devices list",
             Self::Administrator => "outpost admin list",
             Self::ApiToken => "outpost token list",
+            Self::PhoneFile => "outpost provisioning files list",
+            Self::InventoryPhone => "outpost provisioning inventory list",
         }
     }
 }
@@ -185,6 +209,8 @@ impl fmt::Display for Item {
             Self::Device => "device",
             Self::Administrator => "administrator account",
             Self::ApiToken => "API token",
+            Self::PhoneFile => "phone file",
+            Self::InventoryPhone => "inventory phone",
         })
     }
 }

@@ -28,7 +28,14 @@
 //! - stores administrator passwords only as argon2id hashes, and sessions
 //!   and API tokens only as SHA-256 digests, all computed by the caller
 //!   (`outpost-api`); audit rows can be neither changed nor deleted (SQLite
-//!   triggers abort it).
+//!   triggers abort it);
+//! - keeps phone provisioning's data (SEC-7, PRO-5..PRO-9): the hash key,
+//!   the files phones download (a remote-worker import replaces the phone
+//!   files in one transaction), the inventory, and the actions and events
+//!   log, where a `running` action found at open is marked `interrupted`
+//!   (see [`Store::replace_phone_files_audited`]). MAC addresses are
+//!   `outpost_provision::Mac`, whose rules this crate uses rather than
+//!   repeats.
 //!
 //! What it does not do:
 //! - no network, no clock, no background work; callers own the [`Store`]
@@ -65,8 +72,8 @@ mod error;
 mod guard;
 mod icp;
 mod icp_update;
-mod mac;
 pub mod migrations;
+mod provisioning;
 mod secret;
 mod settings;
 mod status;
@@ -88,7 +95,10 @@ pub use guard::{
 };
 pub use icp::{Icp, NewIcp};
 pub use icp_update::{IcpUpdate, IcpUpdated};
-pub use mac::normalize_mac;
+pub use provisioning::{
+    Action, ActionEvent, ActionKind, ActionState, ChangeBy, Download, FileKind, FileReplacement,
+    InventoryEntry, NewAction, ProvisioningFile, ProvisioningFileInfo,
+};
 pub use secret::Secret;
 pub use settings::SettingsWrite;
 pub use status::{BindingStatusRecord, DeviceStatusRecord};
@@ -190,6 +200,9 @@ impl Store {
         // anyone who copies the database later.
         conn.pragma_update(None, "secure_delete", "ON")?;
         migrations::apply(&mut conn)?;
+        // Nothing of this process runs an action yet: any `running` one
+        // was cut by a previous process's stop or crash (PRO-9).
+        provisioning::interrupt_running(&mut conn)?;
         Ok(Self { conn })
     }
 

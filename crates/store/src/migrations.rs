@@ -207,6 +207,70 @@ const MIGRATIONS: &[&str] = &[
     CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
         BEGIN SELECT RAISE(ABORT, 'the audit log is append-only: entries cannot be deleted'); END;
     ",
+    // 7: phone provisioning (SEC-7, PRO-5..PRO-9). The hash key is one row.
+    // Files are keyed by the name a phone asks for; `revision` (bumped by
+    // every file write, kept in `provisioning_revision`) makes the ETag, so
+    // a replaced file never keeps an old ETag. At most one global and one
+    // extra file. Inventory rows are keyed by MAC (12 upper-case hex).
+    // Actions (PRO-9) record import/deploy/delete/hash-change with their
+    // state; `due` NULL is "immediate"; events are their log.
+    "
+    CREATE TABLE provisioning_hash (
+        id      INTEGER PRIMARY KEY CHECK (id = 1),
+        hash    TEXT    NOT NULL CHECK (length(hash) >= 32 AND hash NOT GLOB '*[^0-9a-f]*'),
+        created INTEGER NOT NULL
+    ) STRICT;
+
+    CREATE TABLE provisioning_revision (
+        id       INTEGER PRIMARY KEY CHECK (id = 1),
+        revision INTEGER NOT NULL
+    ) STRICT;
+    INSERT INTO provisioning_revision (id, revision) VALUES (1, 0);
+
+    CREATE TABLE provisioning_files (
+        name     TEXT    NOT NULL PRIMARY KEY CHECK (name <> ''),
+        kind     TEXT    NOT NULL CHECK (kind IN ('phone', 'global', 'extra')),
+        mac      TEXT    UNIQUE CHECK ((kind = 'phone') = (mac IS NOT NULL AND length(mac) = 12)),
+        contents BLOB    NOT NULL,
+        revision INTEGER NOT NULL,
+        modified INTEGER NOT NULL
+    ) STRICT;
+    CREATE UNIQUE INDEX provisioning_files_one_global ON provisioning_files (kind) WHERE kind = 'global';
+    CREATE UNIQUE INDEX provisioning_files_one_extra ON provisioning_files (kind) WHERE kind = 'extra';
+
+    CREATE TABLE provisioning_inventory (
+        mac           TEXT    NOT NULL PRIMARY KEY CHECK (length(mac) = 12),
+        model         TEXT,
+        firmware      TEXT,
+        address       TEXT    NOT NULL,
+        last_download INTEGER NOT NULL,
+        file          TEXT    NOT NULL,
+        downloads     INTEGER NOT NULL CHECK (downloads >= 1)
+    ) STRICT;
+
+    CREATE TABLE provisioning_actions (
+        id       INTEGER PRIMARY KEY AUTOINCREMENT,
+        name     TEXT    NOT NULL CHECK (name <> ''),
+        operator TEXT    NOT NULL CHECK (operator <> ''),
+        kind     TEXT    NOT NULL CHECK (kind IN ('import', 'deploy', 'delete', 'hash-change')),
+        due      INTEGER,
+        state    TEXT    NOT NULL
+                 CHECK (state IN ('pending', 'running', 'done', 'failed', 'interrupted')),
+        progress INTEGER NOT NULL CHECK (progress BETWEEN 0 AND 100),
+        result   TEXT,
+        created  INTEGER NOT NULL,
+        updated  INTEGER NOT NULL
+    ) STRICT;
+    CREATE INDEX provisioning_actions_state ON provisioning_actions (state);
+
+    CREATE TABLE provisioning_events (
+        id        INTEGER PRIMARY KEY AUTOINCREMENT,
+        action_id INTEGER REFERENCES provisioning_actions (id) ON DELETE CASCADE,
+        at        INTEGER NOT NULL,
+        text      TEXT    NOT NULL CHECK (text <> '')
+    ) STRICT;
+    CREATE INDEX provisioning_events_action ON provisioning_events (action_id);
+    ",
 ];
 
 /// The schema version this code produces and understands.

@@ -25,7 +25,7 @@ pub struct DeviceUpdate {
     pub icpside_username: Option<String>,
     /// New ICP-side password; blank means "same as the set side".
     pub icpside_password: Option<Secret>,
-    /// New MAC address in any form [`crate::normalize_mac`] accepts;
+    /// New MAC address in any form `outpost_provision::Mac::parse` accepts;
     /// `Some(None)` (or a blank value) removes it.
     pub mac: Option<Option<String>>,
     /// New location; `Some(None)` (or a blank value) removes it.

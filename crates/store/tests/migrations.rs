@@ -51,6 +51,12 @@ fn fresh_file_is_migrated_to_latest() {
             "guard_revision",
             "guard_settings",
             "icps",
+            "provisioning_actions",
+            "provisioning_events",
+            "provisioning_files",
+            "provisioning_hash",
+            "provisioning_inventory",
+            "provisioning_revision",
             "settings"
         ]
     );

@@ -109,11 +109,26 @@ pub fn prepare_data_dir(path: &Path) -> Result<(), ServeError> {
     Ok(())
 }
 
-/// Opens (creating and migrating) the database in `data_dir`.
+/// Opens (creating and migrating) the database in `data_dir`, and
+/// generates the provisioning hash key if there is none yet (SEC-7: on
+/// first start or `init`, so the configuration URL exists from the start).
 pub fn open_store(data_dir: &Path) -> Result<Store, ServeError> {
     prepare_data_dir(data_dir)?;
     let path = data_dir.join(DATABASE_FILE);
-    Store::open(&path).map_err(|source| ServeError::Store { path, source })
+    let mut store = Store::open(&path).map_err(|source| ServeError::Store {
+        path: path.clone(),
+        source,
+    })?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+    match store.ensure_provisioning_hash(now) {
+        // The key itself is never logged: it is the phones' only secret.
+        Ok(true) => tracing::info!("generated the provisioning hash key"),
+        Ok(false) => {}
+        Err(source) => return Err(ServeError::Store { path, source }),
+    }
+    Ok(store)
 }
 
 /// Names the self-signed certificate is issued for: the FQDN (or host name)

@@ -1,0 +1,58 @@
+//! Phone provisioning data (SEC-7, PRO-5..PRO-9): the hash key, the files
+//! phones download, the inventory of phones that downloaded, and the
+//! actions and events log.
+//!
+//! Every administrator change here is also a PRO-9 action: the write
+//! records a finished action and its event in its own transaction, next to
+//! the audit entry, so the action log, the audit log and the data never
+//! disagree. Downloads ([`Store::record_download`]) are phones' doings, not
+//! administrators', and are not audited.
+//!
+//! The formats (MAC forms, configuration syntax, CSV) are
+//! `outpost-provision`'s; this module stores bytes it was given under the
+//! names a phone asks for, and checks only what keeps the tables coherent.
+
+use rusqlite::Connection;
+
+use crate::StoreError;
+
+mod actions;
+mod files;
+mod hash;
+mod inventory;
+
+pub(crate) use actions::interrupt_running;
+pub use actions::{Action, ActionEvent, ActionKind, ActionState, NewAction};
+pub use files::{FileKind, FileReplacement, ProvisioningFile, ProvisioningFileInfo};
+pub use inventory::{Download, InventoryEntry};
+
+/// Who makes a provisioning change and when; the change is recorded as a
+/// finished action under this operator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChangeBy<'a> {
+    /// When, seconds since the Unix epoch.
+    pub at: i64,
+    /// The operator, as the audit log names actors (`account:alice`,
+    /// `cli:root`).
+    pub operator: &'a str,
+}
+
+/// Records a finished action with one event inside the caller's
+/// transaction, for a change that ran at once.
+fn record_done(
+    conn: &Connection,
+    by: ChangeBy<'_>,
+    kind: ActionKind,
+    name: &str,
+    result: &str,
+) -> Result<i64, StoreError> {
+    conn.execute(
+        "INSERT INTO provisioning_actions \
+         (name, operator, kind, due, state, progress, result, created, updated) \
+         VALUES (?1, ?2, ?3, NULL, 'done', 100, ?4, ?5, ?5)",
+        rusqlite::params![name, by.operator, kind.as_str(), result, by.at],
+    )?;
+    let id = conn.last_insert_rowid();
+    actions::insert_event(conn, Some(id), by.at, result)?;
+    Ok(id)
+}
