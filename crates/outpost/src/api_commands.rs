@@ -51,7 +51,7 @@ pub struct TokenCreateArgs {
     pub name: String,
     /// Scope, repeatable or comma-separated: RESOURCE:read or
     /// RESOURCE:write with RESOURCE one of admins, audit, devices, guard,
-    /// icps, service, settings, tokens, or * for all.
+    /// icps, provisioning, service, settings, tokens, or * for all.
     #[arg(long = "scope", required = true, value_delimiter = ',')]
     pub scopes: Vec<String>,
     /// Days until it expires (1 to 3650).
@@ -521,12 +521,12 @@ fn parse_time(option: &str, text: &str, now: i64) -> Result<i64, CliError> {
     Ok(now.saturating_sub(number.saturating_mul(scale)))
 }
 
-fn time(unix: i64) -> String {
+pub(crate) fn time(unix: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp(unix)
         .map_or_else(|_| unix.to_string(), |t| Timestamp(t).to_string())
 }
 
-fn to_json(value: &impl serde::Serialize) -> Result<String, CliError> {
+pub(crate) fn to_json(value: &impl serde::Serialize) -> Result<String, CliError> {
     serde_json::to_string(value)
         .map_err(|e| CliError::Service(ServiceError::Internal(e.to_string())))
 }

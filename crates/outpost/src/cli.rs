@@ -78,6 +78,10 @@ pub enum Command {
     /// file, environment) and whether a change applies live.
     #[command(subcommand)]
     Settings(crate::settings_commands::SettingsCommand),
+    /// Phone provisioning: the hash key, remote-worker and global CSV
+    /// imports, stored files, inventory, actions.
+    #[command(subcommand)]
+    Provisioning(crate::provisioning_commands::ProvisioningCommand),
 }
 
 /// `outpost icps ...`

@@ -158,6 +158,13 @@ fn run(cli: Cli) -> ExitCode {
                 }
             };
         }
+        Command::Provisioning(command) => {
+            return outpost::provisioning_commands::main(
+                &location,
+                config.fqdn_or_hostname(),
+                &command,
+            );
+        }
         Command::CheckConfig { .. } => Ok(()),
     };
     match result {

@@ -3,6 +3,7 @@
 
 mod error;
 pub mod extract;
+mod provisioning;
 pub mod resources;
 mod settings;
 mod sip_service;
@@ -47,6 +48,7 @@ pub fn router(service: Service, clock: Arc<dyn Clock>) -> Router {
         .merge(resources::routes())
         .merge(settings::routes())
         .merge(sip_service::routes())
+        .merge(provisioning::routes())
         .route("/api/v1", any(unknown_route))
         .route("/api/v1/{*rest}", any(unknown_route))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
@@ -87,7 +89,7 @@ async fn no_store(mut response: Response) -> Response {
 async fn unknown_route(uri: Uri) -> ServiceError {
     ServiceError::NotFound(format!(
         "no such API route {}; the routes are under /api/v1/ (setup, session, admins, tokens, \
-         audit, icps, devices, guard, settings, service); GET /api/v1/openapi.json lists them all",
+         audit, icps, devices, guard, settings, service, provisioning); GET /api/v1/openapi.json lists them all",
         uri.path()
     ))
 }

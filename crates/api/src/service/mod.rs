@@ -26,6 +26,7 @@ mod guard_settings;
 pub mod icps;
 mod input;
 pub mod password;
+pub mod provisioning;
 mod sessions;
 pub mod settings;
 pub mod sip;
@@ -78,6 +79,9 @@ pub struct Service {
     settings: Option<Arc<outpost_config::Settings>>,
     /// The running gateway (see [`Service::with_gateway`]).
     gateway: Option<Arc<dyn gateway::Gateway>>,
+    /// The gateway's public name, for provisioning's system values (see
+    /// [`Service::with_public_name`]).
+    public_name: Option<String>,
 }
 
 impl std::fmt::Debug for Service {
@@ -103,6 +107,7 @@ impl Service {
             sessions,
             settings: None,
             gateway: None,
+            public_name: None,
         }
     }
 

@@ -41,6 +41,8 @@ pub enum Resource {
     Guard,
     /// ICPs.
     Icps,
+    /// Phone provisioning: the hash key, phone files, inventory, actions.
+    Provisioning,
     /// The SIP service state.
     Service,
     /// Settings.
@@ -51,12 +53,13 @@ pub enum Resource {
 
 impl Resource {
     /// Every resource, in scope-text order.
-    pub const ALL: [Self; 8] = [
+    pub const ALL: [Self; 9] = [
         Self::Admins,
         Self::Audit,
         Self::Devices,
         Self::Guard,
         Self::Icps,
+        Self::Provisioning,
         Self::Service,
         Self::Settings,
         Self::Tokens,
@@ -73,6 +76,7 @@ impl Resource {
             Self::Guard => "guard",
             Self::Settings => "settings",
             Self::Service => "service",
+            Self::Provisioning => "provisioning",
         }
     }
 

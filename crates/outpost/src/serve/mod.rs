@@ -238,7 +238,8 @@ pub async fn run(
     ));
     let service = outpost_api::Service::new(open_store(&data_dir)?)
         .with_settings((*ctx.settings).clone())
-        .with_gateway(Arc::new(gateway));
+        .with_gateway(Arc::new(gateway))
+        .with_public_name(config.fqdn_or_hostname());
     let admin_app = admin_router(metrics, service);
     // HTTPS with the gateway's certificate (renewed live like the SIP
     // listeners'); plain HTTP only when `[admin] tls = false`, which the

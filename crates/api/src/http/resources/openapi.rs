@@ -202,6 +202,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
     let mut doc = ApiDoc::openapi();
     doc.merge(crate::http::settings::SettingsDoc::openapi());
     doc.merge(crate::http::sip_service::ServiceDoc::openapi());
+    doc.merge(crate::http::provisioning::ProvisioningDoc::openapi());
     doc
 }
 
