@@ -22,7 +22,12 @@
 //!   `outpost serve` implements: this crate never depends on the binary);
 //! - the OpenAPI 3.1 document of every route, generated from the handlers
 //!   and served at `/api/v1/openapi.json` ([`http::resources::openapi`]);
-//! - login brute-force protection ([`service::throttle`]).
+//! - login brute-force protection ([`service::throttle`]);
+//! - phone provisioning (issue 15): its management services
+//!   ([`service::provisioning`], REST under `/api/v1/provisioning/`) and
+//!   the phone-facing configuration service `GET /<hash>/<file>`
+//!   ([`phone_config`]), which `outpost serve` runs on `[web] port` behind
+//!   the guard ([`serve::serve_https_admitting`]).
 //!
 //! What it does not do (yet): the ICP connectivity test over REST (it
 //! needs the gateway's configuration and network); the admin UI. It never
@@ -76,6 +81,7 @@
 pub mod admin;
 pub mod clock;
 pub mod http;
+pub mod phone_config;
 pub mod serve;
 pub mod service;
 

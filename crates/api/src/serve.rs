@@ -5,7 +5,7 @@
 //! completes, letting requests in progress finish.
 
 use std::future::Future;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -54,6 +54,22 @@ pub async fn serve_https(
     tls: Arc<rustls::ServerConfig>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    serve_https_admitting(listener, app, tls, |_| true, shutdown).await
+}
+
+/// [`serve_https`] that first asks `admit` about each connection's source
+/// and closes a refused one before its TLS handshake, so that a source the
+/// guard denies gets nothing (the phone configuration service).
+///
+/// # Errors
+/// As [`serve_https`].
+pub async fn serve_https_admitting(
+    listener: TcpListener,
+    app: Router,
+    tls: Arc<rustls::ServerConfig>,
+    admit: impl Fn(IpAddr) -> bool + Send + 'static,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     let acceptor = TlsAcceptor::from(tls);
     let graceful = GracefulShutdown::new();
     tokio::pin!(shutdown);
@@ -69,6 +85,11 @@ pub async fn serve_https(
                 }
             },
         };
+        if !admit(peer.ip()) {
+            debug!(%peer, "connection refused by the guard");
+            drop(stream);
+            continue;
+        }
         let acceptor = acceptor.clone();
         let service = app
             .clone()

@@ -11,6 +11,7 @@ pub mod icp_tester;
 pub mod listeners;
 pub mod live;
 pub mod sip;
+pub mod web;
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -72,6 +73,16 @@ pub enum ServeError {
     /// The admin listener could not be bound.
     #[error("admin listener on {addr}: {source}; change admin.listen (OUTPOST_ADMIN_LISTEN)")]
     AdminBind {
+        /// Address asked for.
+        addr: SocketAddr,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The phone configuration service's listener could not be bound.
+    #[error(
+        "phone configuration service on {addr}: {source}; change web.port (OUTPOST_WEB_PORT) or public.interface"
+    )]
+    WebBind {
         /// Address asked for.
         addr: SocketAddr,
         /// The OS error.
@@ -203,6 +214,13 @@ pub async fn run(
             return Err(e);
         }
     };
+    let web_listener = match web::bind(&config).await {
+        Ok(listener) => listener,
+        Err(e) => {
+            sip.stop().await;
+            return Err(e);
+        }
+    };
     let admin_addr = admin_listener
         .local_addr()
         .map_err(|source| ServeError::AdminBind {
@@ -216,6 +234,13 @@ pub async fn run(
         tls_dir,
         names,
         live_cert,
+        stop_rx.clone(),
+    ));
+    tasks.spawn(web::run(
+        web_listener,
+        open_store(&data_dir)?,
+        guard.clone(),
+        Arc::clone(&server_tls),
         stop_rx.clone(),
     ));
     tasks.spawn(guard_runtime::run(

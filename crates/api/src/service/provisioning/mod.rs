@@ -190,10 +190,10 @@ impl Service {
         self.with_store(|s| files(s, caller))
     }
 
-    /// [`file`] over the service's store.
+    /// [`fn@file`] over the service's store.
     ///
     /// # Errors
-    /// As [`file`].
+    /// As [`fn@file`].
     pub fn provisioning_file(
         &self,
         caller: &Caller,
