@@ -8,10 +8,11 @@
 # ways, media anchored: a port pair per side and call, though
 # sipp/uac_call.xml sends no RTP) at SOAK_RATE calls/s for SOAK_SECS, one
 # bounded SIPp run. Alongside it, SOAK_PHONES phones (SIPp, sipp/register_refresh.xml,
-# 127.0.10.1:5070) register through Outpost with digest and refresh every
-# 30 s, each refresh challenged and answered again; Outpost grants them
-# 60 s ([registration] phone_expiry_secs = 60, heartbeat_secs = 0 as SIPp
-# does not answer OPTIONS). The phones are devices of a second ICP,
+# 127.0.10.1:5070) register through Outpost with digest and refresh at
+# half the expiry granted, each refresh challenged and answered again;
+# Outpost grants them 60 s, so every 30 s ([registration]
+# phone_expiry_secs = 60, heartbeat_secs = 0 as SIPp does not answer
+# OPTIONS), less when its own registration at the ICP has less left. The phones are devices of a second ICP,
 # "registrar": a SIPp UAS (sipp/registrar.xml, 127.0.40.1:5070) that
 # answers every REGISTER with 200 and grants SOAK_UPSTREAM_EXPIRES seconds,
 # so Outpost's own refreshes toward the ICP (at 80% of that) run too.
@@ -33,9 +34,12 @@
 #                                 calls end
 #   phones_failed                 phones whose refresh loop broke (SIPp)
 #   registration_failures         Outpost's outpost_registration_failures_total
+#   upstream_registrations        registrations (Call-IDs) the registrar saw:
+#                                 one per phone unless bindings lapsed
 # The run fails if more than 1% of the calls fail, if fewer than 99% of the
 # phones are registered at the end or more than 1% of them failed (or
-# Outpost counts failed registrations for more than 1% of them), if
+# Outpost counts failed registrations for more than 1% of them, or the
+# registrar sees more than 1% more registrations than phones), if
 # Outpost dies, or if SOAK_MAX_GROWTH_PCT is set and the RSS growth after
 # warm-up exceeds it.
 #
@@ -44,7 +48,8 @@
 #   SOAK_SAMPLE_SECS (60), SOAK_PHONE_RATE (phones registering per second
 #   at the start, 50), SOAK_UPSTREAM_EXPIRES (120) override the defaults.
 #   --quick: 120 s at 100 calls/s, 100 phones, a sample every 10 s.
-#   BENCH_TRACE=1 makes every SIPp trace its messages (short runs only);
+#   SOAK_TRACE=1 makes the phones and the registrar trace their messages
+#   (BENCH_TRACE=1 the calls too: short runs only);
 #   BENCH_OUTPOST_TOML is appended to Outpost's configuration as for
 #   memory.sh (not a [registration] section: the soak writes its own).
 #
@@ -103,14 +108,14 @@ bench_ports_free "udp:$BENCH_UAC:$PHONE_PORT" "udp:$BENCH_FAR:$REGISTRAR_PORT" \
   || die "the addresses of this benchmark are in use"
 bench_workdir "soak [outpost]"
 log "work directory $work"
-log "$secs s at $rate calls/s, $phones phones refreshing every $((refresh_ms / 1000)) s, a sample every $every s"
+log "$secs s at $rate calls/s, $phones phones refreshing (60 s expiry), a sample every $every s"
 
 # --- the registrar ICP -------------------------------------------------------
 mkdir -p "$work/registrar"
 (cd "$work/registrar" && exec sipp -sf "$here/sipp/registrar.xml" -i "$BENCH_FAR" -p "$REGISTRAR_PORT" \
   -mi "$BENCH_FAR" -mp "$SPARE_MEDIA_PORT" \
   -key upstream_expires "$upstream_expires" -nostdin -trace_err -trace_stat -stf stat.csv -fd 10 \
-  ${BENCH_TRACE:+-trace_msg} \
+  ${SOAK_TRACE:+-trace_msg} \
   >"$work/registrar/sipp.out" 2>&1) &
 started+=($!)
 bench_wait_listen udp "$BENCH_FAR" "$REGISTRAR_PORT" 15 \
@@ -170,24 +175,26 @@ sampler() {
 }
 
 # --- the phones ----------------------------------------------------------------
-# Enough refreshes to outlast the phones' start, the calls and a margin.
+# The phones refresh until 30 s after the calls should have ended (they
+# then stay registered for up to 60 s more), each stopping at its first
+# refresh after that.
 ramp=$(((phones + phone_rate - 1) / phone_rate))
-loops=$(((ramp + secs + 30) * 1000 / refresh_ms + 2))
-phones_bound=$(((loops + 1) * refresh_ms / 1000 + ramp + 60))
+end_ms=$(((ramp + secs + 30) * 1000))
+phones_bound=$((end_ms / 1000 + refresh_ms / 1000 + 60))
 mkdir -p "$work/phones"
 bench_render "$here/sipp/register_refresh.xml" "$work/phones/register_refresh.xml" \
-  LOOPS="$loops" REFRESH_MS="$refresh_ms" || die "rendering register_refresh.xml"
+  END_MS="$end_ms" REFRESH_MS="$refresh_ms" || die "rendering register_refresh.xml"
 awk -v a="$FIRST_PHONE" -v n="$phones" 'BEGIN { print "SEQUENTIAL"
   for (i = a; i < a + n; i++) printf "soak%d;[authentication username=soak%d password=set-pw-%d]\n", i, i, i }' \
   >"$work/phones/users.csv"
 (cd "$work/phones" && exec sipp -sf register_refresh.xml "$BENCH_PUBLIC:$SIP_PORT" \
   -i "$BENCH_UAC" -p "$PHONE_PORT" -mi "$BENCH_UAC" -mp "$SPARE_MEDIA_PORT" -inf users.csv -m "$phones" -r "$phone_rate" -l "$phones" \
   -recv_timeout 10000 -timeout "${phones_bound}s" -timeout_error \
-  -nostdin -trace_err -trace_logs -trace_stat -stf stat.csv -fd 5 ${BENCH_TRACE:+-trace_msg} \
+  -nostdin -trace_err -trace_logs -trace_stat -stf stat.csv -fd 5 ${SOAK_TRACE:+-trace_msg} \
   >sipp.out 2>&1) &
 phones_pid=$!
 started+=("$phones_pid")
-log "$phones phones registering at $phone_rate/s, $loops registrations each (SIPp bound ${phones_bound}s)"
+log "$phones phones registering at $phone_rate/s and refreshing for $((end_ms / 1000)) s (SIPp bound ${phones_bound}s)"
 bench_wait_until $((ramp + 30)) "$phones registrations in Outpost" at_least "$phones" \
   || die "only $(registrations) of $phones phones registered ($(bench_sipp_failures "$work/phones/stat.csv"))"
 rss_idle=$(rss_kib)
@@ -225,11 +232,15 @@ refreshed=$(cat "$work/phones"/*_logs.log 2>/dev/null | grep -c '^refreshed' || 
 reg_failures=$(curl -fsS --max-time 5 "http://$ADMIN/metrics" 2>/dev/null \
   | awk '/^outpost_registration_failures_total[ {]/ { n += $NF } END { printf "%d", n }')
 registrar_odd=$(bench_sipp_failures "$work/registrar/stat.csv")
+# Registrations Outpost opened at the registrar (one Call-ID, so one SIPp
+# call, each): one per phone unless bindings lapsed and were made again.
+upstream=$(awk -F';' 'NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
+  { n = $col["IncomingCall(C)"] } END { printf "%d", n }' "$work/registrar/stat.csv" 2>/dev/null || echo 0)
 
 # --- report ---------------------------------------------------------------------
 {
   echo
-  echo "Soak: $calls_total calls at $rate/s over $secs s, $phones phones refreshing every $((refresh_ms / 1000)) s"
+  echo "Soak: $calls_total calls at $rate/s over $secs s, $phones phones refreshing (60 s expiry)"
   echo
   echo "| elapsed | RSS MiB | heap allocated MiB | heap resident MiB | transactions | calls | registrations |"
   echo "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
@@ -261,8 +272,9 @@ bench_result MEM_SOAK outpost calls_failed "$failed" calls
 bench_result MEM_SOAK outpost phones_registered_end "$regs_end" phones
 bench_result MEM_SOAK outpost phones_failed "$phones_failed" phones
 bench_result MEM_SOAK outpost registration_failures "$reg_failures" registrations
+bench_result MEM_SOAK outpost upstream_registrations "$upstream" registrations
 log "RSS ${warm_rss} KiB after the first third (${third} s), at most ${max_rss} KiB after it: ${growth}%; heap $((warm_heap / 1024)) -> at most $((max_heap / 1024)) KiB: ${heap_growth}%"
-log "calls: $ok of $calls_total completed; phones: $regs_end of $phones registered when the calls ended, $phones_ok completed their $loops registrations ($refreshed logged), $phones_failed failed; Outpost counted $reg_failures registration failures; registrar: ${registrar_odd:-no failed or unexpected message}"
+log "calls: $ok of $calls_total completed; phones: $regs_end of $phones registered when the calls ended, $phones_ok refreshed until the end ($refreshed logged), $phones_failed failed; Outpost counted $reg_failures registration failures; the registrar saw $upstream registrations (Call-IDs), ${registrar_odd:-no failed or unexpected message}"
 
 # --- verdict ---------------------------------------------------------------------
 [ $((failed * 100)) -le "$calls_total" ] \
@@ -273,6 +285,8 @@ log "calls: $ok of $calls_total completed; phones: $regs_end of $phones register
   || die "$phones_failed of $phones phones failed to refresh (more than 1%): $(bench_sipp_failures "$work/phones/stat.csv")"
 [ $((reg_failures * 100)) -le "$phones" ] \
   || die "Outpost counted $reg_failures failed registrations (more than 1% of the phones)"
+[ $(((upstream - phones) * 100)) -le "$phones" ] \
+  || die "the registrar saw $upstream registrations for $phones phones: bindings lapsed and were made again"
 if [ -n "${SOAK_MAX_GROWTH_PCT:-}" ] && awk -v g="$growth" -v m="$SOAK_MAX_GROWTH_PCT" 'BEGIN { exit !(g > m) }'; then
   die "RSS grew ${growth}% after the first third, more than SOAK_MAX_GROWTH_PCT=${SOAK_MAX_GROWTH_PCT}%"
 fi
