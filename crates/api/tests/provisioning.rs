@@ -310,6 +310,44 @@ async fn the_inventory_lists_exports_and_deletes_with_the_files() {
     let list = api.get("/api/v1/provisioning/inventory", &admin).await;
     assert_eq!(list.body[0]["mac"], "00085D237429", "{list:?}");
     assert_eq!(list.body[0]["model"], "6867i");
+    assert_eq!(list.body[0]["user"], json!(null), "no device has the MAC");
+    assert_eq!(list.body[0]["registered"], false);
+
+    // Joined with the device that has the MAC and its SIP status.
+    let icp = api
+        .post(
+            "/api/v1/icps",
+            &admin,
+            json!({"name": "pbx", "host": "192.0.2.1"}),
+        )
+        .await;
+    assert_eq!(icp.status, 201, "{icp:?}");
+    let device = api
+        .post(
+            "/api/v1/devices",
+            &admin,
+            json!({"setside_username": "7000", "setside_password": "Xq7-device-pw-1",
+                   "mac": "00-08-5d-23-74-29"}),
+        )
+        .await;
+    assert_eq!(device.status, 201, "{device:?}");
+    Store::open(&api.db_path)
+        .unwrap()
+        .set_device_status(&outpost_store::DeviceStatusRecord {
+            setside_username: "7000".to_owned(),
+            registered: true,
+            connected: true,
+            in_call: false,
+            natted: true,
+            last_address: Some("198.51.100.7:5062".to_owned()),
+            updated: 1,
+            bindings: Vec::new(),
+        })
+        .unwrap();
+    let list = api.get("/api/v1/provisioning/inventory", &admin).await;
+    assert_eq!(list.body[0]["user"], "7000", "{list:?}");
+    assert_eq!(list.body[0]["registered"], true);
+    assert_eq!(list.body[0]["sip_address"], "198.51.100.7:5062");
     let csv = api
         .get("/api/v1/provisioning/inventory/export", &admin)
         .await;
@@ -317,8 +355,9 @@ async fn the_inventory_lists_exports_and_deletes_with_the_files() {
     assert_eq!(
         csv.body.as_str().unwrap(),
         format!(
-            "mac,model,firmware,address,last_download,file,downloads\n\
-             00085D237429,6867i,6.3.0.1020,198.51.100.7,{},00085D237429.cfg,1\n",
+            "mac,model,firmware,address,last_download,file,downloads,user,registered,sip_address\n\
+             00085D237429,6867i,6.3.0.1020,198.51.100.7,{},00085D237429.cfg,1,7000,yes,\
+             198.51.100.7:5062\n",
             common::T0
         )
     );

@@ -242,18 +242,20 @@ pub fn run(
             }
             writeln!(
                 out,
-                "{:<12} {:<8} {:<14} {:<21} {:<39} FILE",
-                "MAC", "MODEL", "FIRMWARE", "LAST DOWNLOAD", "ADDRESS"
+                "{:<12} {:<8} {:<14} {:<21} {:<39} {:<12} {:<3} FILE",
+                "MAC", "MODEL", "FIRMWARE", "LAST DOWNLOAD", "ADDRESS", "USER", "REG"
             )?;
             for r in &rows {
                 writeln!(
                     out,
-                    "{:<12} {:<8} {:<14} {:<21} {:<39} {}",
+                    "{:<12} {:<8} {:<14} {:<21} {:<39} {:<12} {:<3} {}",
                     r.mac,
                     r.model.as_deref().unwrap_or("-"),
                     r.firmware.as_deref().unwrap_or("-"),
                     time(r.last_download),
                     r.address,
+                    r.user.as_deref().unwrap_or("-"),
+                    if r.registered { "yes" } else { "no" },
                     r.file
                 )?;
             }

@@ -166,7 +166,12 @@ fn an_import_is_all_or_nothing_with_line_and_column() {
 
     assert_eq!(
         ok(data, &["provisioning", "inventory", "export"], ""),
-        "mac,model,firmware,address,last_download,file,downloads\n"
+        "mac,model,firmware,address,last_download,file,downloads,user,registered,sip_address\n"
+    );
+    let listed = ok(data, &["provisioning", "inventory", "list"], "");
+    assert!(
+        listed.starts_with("MAC ") && listed.contains(" REG "),
+        "{listed}"
     );
     let removed = ok(
         data,

@@ -349,7 +349,7 @@ async fn list_inventory(State(state): State<ApiState>, auth: Authenticated) -> R
 #[utoipa::path(
     get, path = "/api/v1/provisioning/inventory/export", tag = "provisioning",
     responses(
-        (status = 200, description = "mac,model,firmware,address,last_download,file,downloads", content_type = "text/csv"),
+        (status = 200, description = "mac,model,firmware,address,last_download,file,downloads,user,registered (yes/no),sip_address", content_type = "text/csv"),
         (status = 403, description = "Not allowed", body = ErrorBody),
     ),
     security(("bearer" = ["provisioning:read"]), ("session" = []))

@@ -32,6 +32,12 @@ pub struct InventoryEntry {
     pub last: Download,
     /// Downloads recorded for this phone.
     pub downloads: u64,
+    /// The set-side username of the device with this MAC, if one has it.
+    pub user: Option<String>,
+    /// That device is registered over SIP now (as `serve` last wrote).
+    pub registered: bool,
+    /// That device's last SIP address.
+    pub sip_address: Option<String>,
 }
 
 impl Store {
@@ -64,14 +70,19 @@ impl Store {
         Ok(())
     }
 
-    /// The inventory, by MAC.
+    /// The inventory, by MAC, joined with the device that has the MAC and
+    /// its SIP status (PRO-8: user, registered or not, last address).
     ///
     /// # Errors
     /// [`StoreError::Database`].
     pub fn inventory(&self) -> Result<Vec<InventoryEntry>, StoreError> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT mac, model, firmware, address, last_download, file, downloads \
-             FROM provisioning_inventory ORDER BY mac",
+            "SELECT i.mac, i.model, i.firmware, i.address, i.last_download, i.file, \
+                    i.downloads, d.setside_username, coalesce(s.registered, 0), s.last_address \
+             FROM provisioning_inventory i \
+             LEFT JOIN devices d ON d.mac = i.mac \
+             LEFT JOIN device_status s ON s.setside_username = d.setside_username \
+             ORDER BY i.mac",
         )?;
         let rows = stmt.query_map([], entry_from_row)?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -132,5 +143,8 @@ fn entry_from_row(row: &Row<'_>) -> rusqlite::Result<InventoryEntry> {
             file: row.get(5)?,
         },
         downloads: u64::try_from(downloads).unwrap_or(0),
+        user: row.get(7)?,
+        registered: row.get::<_, i64>(8)? != 0,
+        sip_address: row.get(9)?,
     })
 }

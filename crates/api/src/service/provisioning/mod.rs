@@ -23,7 +23,8 @@ use super::{Access, Caller, NOTHING, Resource, Service, ServiceError};
 pub use views::{ActionView, EventView, FileContents, FileView, InventoryView};
 
 /// The columns of the inventory export, in order.
-pub const INVENTORY_CSV_HEADER: &str = "mac,model,firmware,address,last_download,file,downloads";
+pub const INVENTORY_CSV_HEADER: &str =
+    "mac,model,firmware,address,last_download,file,downloads,user,registered,sip_address";
 
 /// The operator a change is recorded under (the audit log's actor).
 fn change_by<'a>(caller: &Caller, actor: &'a str) -> ChangeBy<'a> {
@@ -129,6 +130,9 @@ pub fn inventory_csv(store: &Store, caller: &Caller) -> Result<String, ServiceEr
             &r.last_download.to_string(),
             r.file.as_str(),
             &r.downloads.to_string(),
+            r.user.as_deref().unwrap_or(""),
+            if r.registered { "yes" } else { "no" },
+            r.sip_address.as_deref().unwrap_or(""),
         ])
         .map_err(fail)?;
     }

@@ -72,6 +72,12 @@ pub struct InventoryView {
     pub file: String,
     /// Downloads recorded.
     pub downloads: u64,
+    /// The set-side username of the device with this MAC, if any.
+    pub user: Option<String>,
+    /// That device is registered over SIP now.
+    pub registered: bool,
+    /// That device's last SIP address.
+    pub sip_address: Option<String>,
 }
 
 impl From<&InventoryEntry> for InventoryView {
@@ -84,6 +90,9 @@ impl From<&InventoryEntry> for InventoryView {
             last_download: e.last.at,
             file: e.last.file.clone(),
             downloads: e.downloads,
+            user: e.user.clone(),
+            registered: e.registered,
+            sip_address: e.sip_address.clone(),
         }
     }
 }
