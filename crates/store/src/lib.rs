@@ -32,8 +32,9 @@
 //! - keeps phone provisioning's data (SEC-7, PRO-5..PRO-9): the hash key,
 //!   the files phones download (a remote-worker import replaces the phone
 //!   files in one transaction), the inventory, and the actions and events
-//!   log, where a `running` action found at open is marked `interrupted`
-//!   (see [`Store::replace_phone_files_audited`]). MAC addresses are
+//!   log, where `serve` marks a `running` action left by a stop or crash
+//!   `interrupted` when it starts ([`Store::interrupt_running_actions`];
+//!   see also [`Store::replace_phone_files_audited`]). MAC addresses are
 //!   `outpost_provision::Mac`, whose rules this crate uses rather than
 //!   repeats.
 //!
@@ -200,9 +201,6 @@ impl Store {
         // anyone who copies the database later.
         conn.pragma_update(None, "secure_delete", "ON")?;
         migrations::apply(&mut conn)?;
-        // Nothing of this process runs an action yet: any `running` one
-        // was cut by a previous process's stop or crash (PRO-9).
-        provisioning::interrupt_running(&mut conn)?;
         Ok(Self { conn })
     }
 

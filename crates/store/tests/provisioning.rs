@@ -361,9 +361,10 @@ fn actions_move_through_their_states_with_events() {
 }
 
 /// A deferred action survives a reopen as pending; one left running by a
-/// process that stopped is marked interrupted, never left running.
+/// process that stopped is marked interrupted at the next start, never
+/// left running; a mere open (the CLI's, while serve runs) changes nothing.
 #[test]
-fn reopening_marks_running_actions_interrupted() {
+fn a_restart_marks_running_actions_interrupted() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("outpost.db");
     let (running, deferred) = {
@@ -385,7 +386,15 @@ fn reopening_marks_running_actions_interrupted() {
             .unwrap();
         (running, deferred)
     };
-    let store = Store::open(&path).unwrap();
+    let mut store = Store::open(&path).unwrap();
+    let still = store.action(running.id).unwrap().unwrap();
+    assert_eq!(
+        still.state,
+        ActionState::Running,
+        "an open alone changes nothing"
+    );
+    assert_eq!(store.interrupt_running_actions().unwrap(), 1);
+    assert_eq!(store.interrupt_running_actions().unwrap(), 0);
     let cut = store.action(running.id).unwrap().unwrap();
     assert_eq!(cut.state, ActionState::Interrupted);
     assert_eq!(cut.progress, 30);

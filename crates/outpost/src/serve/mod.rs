@@ -171,6 +171,21 @@ pub async fn run(
     }
     let mut store = open_store(&data_dir)?;
     info!(path = %data_dir.join(DATABASE_FILE).display(), schema = store.schema_version().unwrap_or(0), "database ready");
+    // This process runs provisioning actions: one still `running` was cut
+    // by the previous process's stop or crash (PRO-9).
+    match store.interrupt_running_actions() {
+        Ok(0) => {}
+        Ok(cut) => warn!(
+            actions = cut,
+            "provisioning actions cut by the previous stop marked interrupted"
+        ),
+        Err(source) => {
+            return Err(ServeError::Store {
+                path: data_dir.join(DATABASE_FILE),
+                source,
+            });
+        }
+    }
 
     let (guard, guard_events) =
         guard_runtime::load(&store, random_u64()?).map_err(|e| ServeError::Guard(e.to_string()))?;

@@ -4,9 +4,12 @@
 //! An action is `pending` until its runner starts it (`due` NULL means
 //! "as soon as possible", otherwise a time), then `running`, then `done`
 //! or `failed`. A process that dies while an action runs cannot finish it,
-//! so opening the store marks every `running` action `interrupted`
-//! ([`interrupt_running`]): an action is never left "running" by a crash.
-//! The store has no clock, so that event carries the action's last update
+//! so the process that runs actions (`outpost serve`) marks every
+//! `running` action `interrupted` when it starts, before it runs any
+//! ([`Store::interrupt_running_actions`]): an action is never left
+//! "running" by a crash. This is not done by every open of the store: the
+//! CLI opens it while `serve` runs, and would cut serve's actions. The
+//! store has no clock, so that event carries the action's last update
 //! time, the last moment it was known to run.
 
 use rusqlite::{Connection, OptionalExtension, Row, params};
@@ -350,9 +353,20 @@ impl Store {
     }
 }
 
-/// Marks every `running` action `interrupted`, with an event; run when the
-/// store opens, when nothing of this process can be running one yet.
-pub(crate) fn interrupt_running(conn: &mut Connection) -> Result<(), StoreError> {
+impl Store {
+    /// Marks every `running` action `interrupted`, with an event; returns
+    /// how many. Call it where actions run, at start, before running any:
+    /// a `running` action then was cut by the previous process's stop or
+    /// crash.
+    ///
+    /// # Errors
+    /// [`StoreError::Database`].
+    pub fn interrupt_running_actions(&mut self) -> Result<usize, StoreError> {
+        interrupt_running(&mut self.conn)
+    }
+}
+
+fn interrupt_running(conn: &mut Connection) -> Result<usize, StoreError> {
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     tx.execute(
         "INSERT INTO provisioning_events (action_id, at, text) \
@@ -361,13 +375,13 @@ pub(crate) fn interrupt_running(conn: &mut Connection) -> Result<(), StoreError>
          FROM provisioning_actions WHERE state = 'running'",
         [],
     )?;
-    tx.execute(
+    let cut = tx.execute(
         "UPDATE provisioning_actions SET state = 'interrupted', \
          result = coalesce(result, 'interrupted by a stop of Outpost') WHERE state = 'running'",
         [],
     )?;
     tx.commit()?;
-    Ok(())
+    Ok(cut)
 }
 
 pub(super) fn insert_event(

@@ -21,7 +21,6 @@ mod files;
 mod hash;
 mod inventory;
 
-pub(crate) use actions::interrupt_running;
 pub use actions::{Action, ActionEvent, ActionKind, ActionState, NewAction};
 pub use files::{FileKind, FileReplacement, ProvisioningFile, ProvisioningFileInfo};
 pub use inventory::{Download, InventoryEntry};
