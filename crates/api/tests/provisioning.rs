@@ -32,6 +32,19 @@ async fn import(api: &Api, auth: &Auth, path: &str, csv: &str) -> common::Reply 
     .await
 }
 
+async fn put_extra(api: &Api, auth: &Auth, name: &str, body: &str) -> common::Reply {
+    let path = format!("/api/v1/provisioning/extra/{name}");
+    raw(
+        api,
+        Method::PUT,
+        &path,
+        auth,
+        Some("application/octet-stream"),
+        body.to_owned(),
+    )
+    .await
+}
+
 fn audit_text(api: &Api) -> String {
     let store = Store::open_existing(&api.db_path).unwrap();
     let entries = store
@@ -381,5 +394,40 @@ async fn the_inventory_lists_exports_and_deletes_with_the_files() {
     assert_eq!(
         api.audit_actions().last().map(String::as_str),
         Some("provisioning.inventory.delete")
+    );
+}
+
+#[tokio::test]
+async fn one_extra_file_with_a_checked_name() {
+    let (api, admin) = installed().await;
+    let r = put_extra(&api, &admin, "ca.pem", "-----BEGIN CERTIFICATE-----\n").await;
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(
+        (r.body["name"].clone(), r.body["kind"].clone()),
+        (json!("ca.pem"), json!("extra"))
+    );
+    let r = put_extra(&api, &admin, "template.cfg", "a: 1\n").await;
+    assert_eq!(r.status, 200, "{r:?}");
+    for bad in ["aastra.cfg", "startup.cfg", "..%2Fx"] {
+        let r = put_extra(&api, &admin, bad, "x").await;
+        assert_eq!(
+            (r.status.as_u16(), r.field()),
+            (422, "name"),
+            "{bad}: {r:?}"
+        );
+    }
+    let names: Vec<String> = api
+        .get("/api/v1/provisioning/files", &admin)
+        .await
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["name"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(names, ["template.cfg"], "one extra file, the last");
+    assert_eq!(
+        api.audit_actions().last().map(String::as_str),
+        Some("provisioning.extra.upload")
     );
 }

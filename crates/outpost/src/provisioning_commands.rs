@@ -48,6 +48,16 @@ pub enum ProvisioningCommand {
         /// The CSV file.
         file: PathBuf,
     },
+    /// Store the one extra file (template or certificate), replacing the
+    /// previous one; phones fetch it as /<hash>/<name>.
+    UploadExtra {
+        /// The file.
+        file: PathBuf,
+        /// The name phones ask for (default: the file's own name); not
+        /// aastra.cfg or startup.cfg, no directory.
+        #[arg(long)]
+        name: Option<String>,
+    },
     /// The stored files: list, show one, delete phones' files.
     #[command(subcommand)]
     Files(FilesCommand),
@@ -196,6 +206,28 @@ pub fn run(
                 out,
                 "Wrote {} ({} parameter(s), {} bytes).",
                 done.file.name, done.parameters, done.file.size
+            )?;
+        }
+        ProvisioningCommand::UploadExtra { file, name } => {
+            let contents = read_file(file)?;
+            let name = match name {
+                Some(name) => name.clone(),
+                None => file
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .map(str::to_owned)
+                    .ok_or_else(|| {
+                        CliError::Usage(format!(
+                            "{} has no file name usable as the extra file's name; give --name",
+                            file.display()
+                        ))
+                    })?,
+            };
+            let stored = service.upload_extra_file(caller, &name, &contents)?;
+            writeln!(
+                out,
+                "Stored the extra file {} ({} bytes).",
+                stored.name, stored.size
             )?;
         }
         ProvisioningCommand::Files(FilesCommand::List(JsonArg { json })) => {

@@ -1,7 +1,8 @@
 //! The phone configuration service (issue 15 item 2) with real clients: a
 //! running `outpost serve` listens on `[web] port` (4445) of its public
 //! address with the gateway's certificate; `curl` with a Mitel phone's
-//! User-Agent fetches its `<MAC>.cfg` and the global file over TLS 1.2+
+//! User-Agent fetches its `<MAC>.cfg`, the global file and the extra file
+//! (`ca.pem`) over TLS 1.2+
 //! under the hash key, gets 304 for a matching ETag and 404 for a wrong
 //! key; the inventory then lists the phone with the User-Agent's model and
 //! firmware; a source guessing keys is denied (SEC-5) and gets nothing.
@@ -79,6 +80,13 @@ fn phones_fetch_their_files_under_the_hash_and_land_in_the_inventory() {
         &["provisioning", "import-global", global.to_str().unwrap()],
     );
 
+    let extra = dir.path().join("ca.pem");
+    std::fs::write(&extra, "-----BEGIN CERTIFICATE-----\n").unwrap();
+    cli(
+        &data,
+        &["provisioning", "upload-extra", extra.to_str().unwrap()],
+    );
+
     let base = format!("https://{}:4445", outpost.ip);
     let phone = curl(&format!("{base}/{hash}/00085D237429.cfg"), &[]);
     let text = String::from_utf8_lossy(&phone.stdout).into_owned();
@@ -108,6 +116,10 @@ fn phones_fetch_their_files_under_the_hash_and_land_in_the_inventory() {
     assert_eq!(status(&aastra), "200");
     assert!(String::from_utf8_lossy(&aastra.stdout).contains("time server disabled: 0"));
 
+    let ca = curl(&format!("{base}/{hash}/ca.pem"), &[]);
+    assert_eq!(status(&ca), "200");
+    assert!(String::from_utf8_lossy(&ca.stdout).contains("BEGIN CERTIFICATE"));
+
     // TLS 1.1 and older are refused.
     let old = Command::new("curl")
         .args([
@@ -136,8 +148,8 @@ fn phones_fetch_their_files_under_the_hash_and_land_in_the_inventory() {
     assert_eq!(row["firmware"], "6.3.0.1020");
     assert_eq!(row["address"], PHONE_IP);
     assert_eq!(
-        row["downloads"], 3,
-        "the .cfg, its 304 check and aastra.cfg: {inventory}"
+        row["downloads"], 4,
+        "the .cfg, its 304 check, aastra.cfg and ca.pem: {inventory}"
     );
     assert!(
         !outpost.log_text().contains(&hash),

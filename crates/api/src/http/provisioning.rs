@@ -10,7 +10,7 @@ use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, FromRequest, Path, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, post, put};
 use outpost_provision::global_csv::MAX_GLOBAL_CSV_BYTES;
 use outpost_provision::remote_worker_csv::MAX_REMOTE_WORKER_CSV_BYTES;
 use utoipa::OpenApi;
@@ -21,7 +21,8 @@ use super::{ApiState, json};
 use crate::service::ServiceError;
 use crate::service::provisioning::hash::{HashGenerateInput, HashGenerated, HashView};
 use crate::service::provisioning::import::{
-    CsvImportFailure, CsvProblemReport, GlobalImportSummary, PhoneImportSummary,
+    CsvImportFailure, CsvProblemReport, GlobalImportSummary, MAX_EXTRA_FILE_BYTES,
+    PhoneImportSummary,
 };
 use crate::service::provisioning::{
     ActionView, EventView, FileContents, FileView, InventoryView, parse_macs,
@@ -43,6 +44,10 @@ pub(crate) fn routes() -> Router<ApiState> {
         .route(
             "/api/v1/provisioning/global/import",
             post(import_global).layer(DefaultBodyLimit::max(MAX_GLOBAL_CSV_BYTES)),
+        )
+        .route(
+            "/api/v1/provisioning/extra/{name}",
+            put(upload_extra).layer(DefaultBodyLimit::max(MAX_EXTRA_FILE_BYTES)),
         )
         .route("/api/v1/provisioning/files", get(list_files))
         .route(
@@ -70,6 +75,7 @@ pub(crate) fn routes() -> Router<ApiState> {
         generate_hash,
         import_phones,
         import_global,
+        upload_extra,
         list_files,
         show_file,
         remove_file,
@@ -260,6 +266,49 @@ fn csv_outcome<T: serde::Serialize>(outcome: Result<T, CsvImportFailure>) -> Rep
             }),
         )),
     }
+}
+
+/// Stores the one extra file (a template or a certificate) under `name`,
+/// replacing the previous extra file; phones fetch it as
+/// `/<hash>/<name>`.
+#[utoipa::path(
+    put, path = "/api/v1/provisioning/extra/{name}", tag = "provisioning",
+    params(("name" = String, Path, description = "The file name phones ask for: not aastra.cfg or startup.cfg, no directory")),
+    request_body(content = String, content_type = "application/octet-stream", description = "The file's bytes"),
+    responses(
+        (status = 200, description = "Stored", body = FileView),
+        (status = 403, description = "Not allowed", body = ErrorBody),
+        (status = 413, description = "Larger than 1 MiB", body = ErrorBody),
+        (status = 422, description = "A refused name", body = ErrorBody),
+    ),
+    security(("bearer" = ["provisioning:write"]), ("session" = []))
+)]
+async fn upload_extra(
+    State(state): State<ApiState>,
+    auth: Authenticated,
+    Path(name): Path<String>,
+    request: Request,
+) -> Reply {
+    let body = Bytes::from_request(request, &state)
+        .await
+        .map_err(|rejection| {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ServiceError::PayloadTooLarge {
+                    limit_bytes: MAX_EXTRA_FILE_BYTES,
+                }
+            } else {
+                ServiceError::BadRequest {
+                    field: None,
+                    message: format!("cannot read the request body: {rejection}"),
+                }
+            }
+        })?;
+    let caller = auth.caller;
+    let stored = state
+        .service
+        .run(move |s| s.upload_extra_file(&caller, &name, &body))
+        .await?;
+    Ok(json(StatusCode::OK, &stored))
 }
 
 /// Every stored file, without contents.

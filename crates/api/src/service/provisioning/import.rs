@@ -21,6 +21,10 @@ use super::super::input::store_error;
 use super::super::{Access, Caller, NOTHING, Resource, Service, ServiceError};
 use super::{FileView, change_by};
 
+/// Largest extra file accepted, in bytes (a template or a certificate
+/// chain is a few KiB).
+pub const MAX_EXTRA_FILE_BYTES: usize = 1024 * 1024;
+
 /// One problem of a refused CSV file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct CsvProblemReport {
@@ -228,7 +232,9 @@ impl Service {
     /// name, replacing the previous extra file.
     ///
     /// # Errors
-    /// 422 naming `name` for a refused name; 403.
+    /// 422 naming `name` for a refused name (it may not be the global
+    /// file's, a phone file's or leave the directory); 413 beyond
+    /// [`MAX_EXTRA_FILE_BYTES`]; 403.
     pub fn upload_extra_file(
         &self,
         caller: &Caller,
@@ -236,6 +242,11 @@ impl Service {
         contents: &[u8],
     ) -> Result<FileView, ServiceError> {
         caller.require(Resource::Provisioning, Access::Write)?;
+        if contents.len() > MAX_EXTRA_FILE_BYTES {
+            return Err(ServiceError::PayloadTooLarge {
+                limit_bytes: MAX_EXTRA_FILE_BYTES,
+            });
+        }
         let name =
             ExtraFileName::parse(name).map_err(|e| ServiceError::invalid("name", e.to_string()))?;
         let (actor, _) = caller.audit_actor();
