@@ -1,14 +1,17 @@
-//! MAC address normalization never panics and its output is canonical.
+//! MAC address parsing never panics and its output is canonical: the file
+//! name form parses back to the same address.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
+use outpost_provision::mac::Mac;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
-    if let Ok(mac) = outpost_store::normalize_mac(text) {
-        assert_eq!(mac.len(), 12);
-        assert_eq!(outpost_store::normalize_mac(&mac).ok().as_deref(), Some(mac.as_str()));
+    if let Ok(mac) = Mac::parse(text) {
+        let canonical = mac.to_string();
+        assert_eq!(canonical.len(), 12);
+        assert_eq!(Mac::parse(&canonical).ok(), Some(mac));
     }
 });
