@@ -205,9 +205,9 @@ fn sniff_delimiter(data: &[u8]) -> u8 {
 
 /// The 1-based file line a record starts on. The `csv` crate reports a
 /// record that follows blank lines as starting on the first blank line, so
-/// the line breaks at its byte offset are skipped and counted (the same
-/// rule as `outpost-store`'s device import).
-fn line_of(data: &[u8], position: &csv::Position) -> usize {
+/// the line breaks at its byte offset are skipped and counted. Public for
+/// `outpost-store`'s device import, which numbers its lines the same way.
+pub fn line_of(data: &[u8], position: &csv::Position) -> usize {
     let line = usize::try_from(position.line()).unwrap_or(usize::MAX);
     let start = usize::try_from(position.byte()).unwrap_or(usize::MAX);
     let skipped = data

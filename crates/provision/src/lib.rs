@@ -78,6 +78,7 @@ pub mod user_agent;
 
 pub use config_file::{ConfigError, ConfigFile, Line, Parameter, ParameterError};
 pub use csv_error::{CsvColumn, CsvError, CsvProblem, MAX_ERRORS};
+pub use csv_table::line_of as csv_record_line;
 pub use error::ProvisionError;
 pub use global_csv::{
     ExtraFileName, ExtraFileNameError, GLOBAL_FILE_NAME, STARTUP_FILE_NAME, parse_global_csv,

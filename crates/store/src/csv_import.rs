@@ -231,7 +231,9 @@ impl Store {
             let record = match result {
                 Ok(r) => r,
                 Err(e) => {
-                    let line = e.position().map_or(0, |p| line_of(&data, p));
+                    let line = e
+                        .position()
+                        .map_or(0, |p| outpost_provision::csv_record_line(&data, p));
                     errors.push(LineError {
                         line,
                         column: None,
@@ -240,7 +242,9 @@ impl Store {
                     continue;
                 }
             };
-            let line = record.position().map_or(0, |p| line_of(&data, p));
+            let line = record
+                .position()
+                .map_or(0, |p| outpost_provision::csv_record_line(&data, p));
             if record.iter().all(|cell| cell.trim().is_empty()) {
                 continue;
             }
@@ -391,22 +395,6 @@ fn sniff_delimiter(data: &[u8]) -> u8 {
     }
 }
 
-/// The 1-based file line a record starts on. The `csv` crate reports a
-/// record that follows blank lines as starting on the first blank line, so
-/// the line breaks at its byte offset are skipped and counted.
-fn line_of(data: &[u8], position: &csv::Position) -> usize {
-    let line = usize::try_from(position.line()).unwrap_or(usize::MAX);
-    let start = usize::try_from(position.byte()).unwrap_or(usize::MAX);
-    let skipped = data
-        .get(start..)
-        .unwrap_or_default()
-        .iter()
-        .take_while(|&&b| b == b'\n' || b == b'\r')
-        .filter(|&&b| b == b'\n')
-        .count();
-    line.saturating_add(skipped)
-}
-
 fn import_error(line: usize, column: Option<&str>, message: &str) -> StoreError {
     StoreError::Import(vec![LineError {
         line,
@@ -422,7 +410,9 @@ fn parse_header(
     header: &StringRecord,
     mode: ImportMode,
 ) -> Result<Vec<Column>, Vec<LineError>> {
-    let line = header.position().map_or(1, |p| line_of(data, p));
+    let line = header
+        .position()
+        .map_or(1, |p| outpost_provision::csv_record_line(data, p));
     if header.iter().all(|cell| cell.is_empty()) {
         return Err(vec![LineError {
             line,
