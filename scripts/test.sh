@@ -7,6 +7,10 @@ cd "$(dirname "$0")/.."
 
 step() { printf '\n==> %s\n' "$*"; }
 
+# A fresh clone gains nothing from incremental compilation, and its caches
+# doubled the disk the debug build takes; a developer can set it back.
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
+
 # command (or, for what is not a command, an absolute file path) -> Debian
 # package providing it
 declare -A packages=(
@@ -81,6 +85,8 @@ set -e
 skipped_e2e=$(wc -l <"$OUTPOST_SKIP_REPORT")
 awk -v e2e="$skipped_e2e" '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i; if ($(i+1) ~ /^ignored/) s += $i } }
      END { printf "%d passed, %d failed, %d skipped\n", p - e2e, f, s + e2e }' target/test-output.log
+# CI once ran out of disk in this step: show the headroom left.
+echo "disk: target/ takes $(du -sh target | cut -f1), $(df -h --output=avail . | tail -1 | tr -d ' ') free"
 if [ "$skipped_e2e" -gt 0 ]; then
   echo "skipped end-to-end tests:"
   sed 's/\t/: /; s/^/  /' "$OUTPOST_SKIP_REPORT"
