@@ -271,6 +271,33 @@ const MIGRATIONS: &[&str] = &[
     ) STRICT;
     CREATE INDEX provisioning_events_action ON provisioning_events (action_id);
     ",
+    // 8: phone files beyond the per-phone and global ones (SPEC PRO-5,
+    // issue 15 item 2): `startup.cfg` for newer firmware, per-model
+    // `<model>.cfg` files and firmware images; and what a deferred action
+    // needs to run later (item 8): its input as JSON. SQLite cannot widen a
+    // CHECK in place, so the files table is rebuilt (nothing refers to it).
+    "
+    CREATE TABLE provisioning_files_new (
+        name     TEXT    NOT NULL PRIMARY KEY CHECK (name <> ''),
+        kind     TEXT    NOT NULL
+                 CHECK (kind IN ('phone', 'global', 'extra', 'startup', 'model', 'firmware')),
+        mac      TEXT    UNIQUE CHECK ((kind = 'phone') = (mac IS NOT NULL AND length(mac) = 12)),
+        contents BLOB    NOT NULL,
+        revision INTEGER NOT NULL,
+        modified INTEGER NOT NULL
+    ) STRICT;
+    INSERT INTO provisioning_files_new (name, kind, mac, contents, revision, modified)
+        SELECT name, kind, mac, contents, revision, modified FROM provisioning_files;
+    DROP TABLE provisioning_files;
+    ALTER TABLE provisioning_files_new RENAME TO provisioning_files;
+    CREATE UNIQUE INDEX provisioning_files_one_global ON provisioning_files (kind) WHERE kind = 'global';
+    CREATE UNIQUE INDEX provisioning_files_one_extra ON provisioning_files (kind) WHERE kind = 'extra';
+    CREATE UNIQUE INDEX provisioning_files_one_startup ON provisioning_files (kind) WHERE kind = 'startup';
+
+    ALTER TABLE provisioning_actions ADD COLUMN payload TEXT
+        CHECK (payload IS NULL OR json_valid(payload));
+    CREATE INDEX provisioning_actions_due ON provisioning_actions (state, due);
+    ",
 ];
 
 /// The schema version this code produces and understands.

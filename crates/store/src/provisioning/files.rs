@@ -26,6 +26,12 @@ pub enum FileKind {
     Global,
     /// The one extra file (template or certificate).
     Extra,
+    /// `startup.cfg`, the global file of newer firmware.
+    Startup,
+    /// A per-model file, `<model>.cfg`.
+    Model,
+    /// A firmware image.
+    Firmware,
 }
 
 impl FileKind {
@@ -36,6 +42,9 @@ impl FileKind {
             Self::Phone => "phone",
             Self::Global => "global",
             Self::Extra => "extra",
+            Self::Startup => "startup",
+            Self::Model => "model",
+            Self::Firmware => "firmware",
         }
     }
 
@@ -44,6 +53,9 @@ impl FileKind {
             "phone" => Some(Self::Phone),
             "global" => Some(Self::Global),
             "extra" => Some(Self::Extra),
+            "startup" => Some(Self::Startup),
+            "model" => Some(Self::Model),
+            "firmware" => Some(Self::Firmware),
             _ => None,
         }
     }
@@ -94,7 +106,8 @@ impl Store {
     pub fn provisioning_files(&self) -> Result<Vec<ProvisioningFileInfo>, StoreError> {
         let mut stmt = self.conn.prepare_cached(&format!(
             "SELECT {INFO_COLUMNS} FROM provisioning_files \
-             ORDER BY CASE kind WHEN 'global' THEN 0 WHEN 'extra' THEN 1 ELSE 2 END, name"
+             ORDER BY CASE kind WHEN 'global' THEN 0 WHEN 'startup' THEN 1 WHEN 'extra' THEN 2 \
+             WHEN 'model' THEN 3 WHEN 'firmware' THEN 4 ELSE 5 END, name"
         ))?;
         let rows = stmt.query_map([], info_from_row)?;
         Ok(rows.collect::<Result<_, _>>()?)
