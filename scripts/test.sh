@@ -26,6 +26,9 @@ declare -A packages=(
   [curl]=curl
   [sox]=sox
   [stunnel]=stunnel4
+  # the iPBX's XML/web service behind the phone configuration proxy, and
+  # the side-by-side peer of the P4 provisioning benchmark
+  [nginx]=nginx
   # the lab DNS server (tests/e2e/src/dns.rs, crates/resolve/tests/dnsmasq.rs)
   [dnsmasq]=dnsmasq-base
   # Kamailio's TLS module (the test bed's iPBX over TLS; same directory as
