@@ -187,6 +187,10 @@ pub enum Item {
     PhoneFile,
     /// A phone in the provisioning inventory, looked up by MAC.
     InventoryPhone,
+    /// A web services consumer, looked up by consumer ID.
+    WsConsumer,
+    /// A web services OAuth token, looked up by token.
+    WsToken,
 }
 
 impl Item {
@@ -198,6 +202,8 @@ impl Item {
             Self::ApiToken => "outpost token list",
             Self::PhoneFile => "outpost provisioning files list",
             Self::InventoryPhone => "outpost provisioning inventory list",
+            Self::WsConsumer => "outpost webservices consumers list",
+            Self::WsToken => "outpost webservices tokens list",
         }
     }
 }
@@ -211,6 +217,8 @@ impl fmt::Display for Item {
             Self::ApiToken => "API token",
             Self::PhoneFile => "phone file",
             Self::InventoryPhone => "inventory phone",
+            Self::WsConsumer => "web services consumer",
+            Self::WsToken => "web services token",
         })
     }
 }

@@ -79,6 +79,7 @@ mod secret;
 mod settings;
 mod status;
 mod update;
+mod webservices;
 
 pub use admin::{
     ADMIN_NAME_MAX, AdminAccount, AdminRole, AdminSession, FirstAdmin, NewAdmin, NewSession,
@@ -104,6 +105,10 @@ pub use secret::Secret;
 pub use settings::SettingsWrite;
 pub use status::{BindingStatusRecord, DeviceStatusRecord};
 pub use update::{DeviceUpdate, DeviceUpdated};
+pub use webservices::{
+    NewWsConsumer, NewWsToken, WS_CONSUMER_ID_MAX, WS_CONSUMER_NAME_MAX, WsConsumer,
+    WsConsumerUpdate, WsToken, WsTokenKind,
+};
 
 /// How long a statement waits for another connection's lock before failing
 /// with "database is locked".

@@ -298,6 +298,33 @@ const MIGRATIONS: &[&str] = &[
         CHECK (payload IS NULL OR json_valid(payload));
     CREATE INDEX provisioning_actions_due ON provisioning_actions (state, due);
     ",
+    // 9: the MSL-compatible web services (SPEC PRO-3, issue 16): consumers
+    // and their OAuth tokens. Secrets are sealed by the management plane
+    // with a key kept outside the database.
+    "
+    CREATE TABLE ws_consumers (
+        consumer_id TEXT    NOT NULL PRIMARY KEY CHECK (length(consumer_id) BETWEEN 1 AND 40),
+        name        TEXT    NOT NULL CHECK (name <> ''),
+        secret      BLOB    NOT NULL,
+        active      INTEGER NOT NULL CHECK (active IN (0, 1)),
+        permissions TEXT    NOT NULL,
+        created     INTEGER NOT NULL
+    ) STRICT;
+
+    CREATE TABLE ws_tokens (
+        token       TEXT    NOT NULL PRIMARY KEY CHECK (length(token) BETWEEN 16 AND 64),
+        consumer_id TEXT    NOT NULL REFERENCES ws_consumers (consumer_id) ON DELETE CASCADE,
+        kind        TEXT    NOT NULL CHECK (kind IN ('temporary', 'final')),
+        secret      BLOB    NOT NULL,
+        callback    TEXT,
+        verifier    TEXT,
+        approved_by TEXT,
+        created     INTEGER NOT NULL,
+        expires     INTEGER NOT NULL,
+        revoked     INTEGER
+    ) STRICT;
+    CREATE INDEX ws_tokens_consumer ON ws_tokens (consumer_id);
+    ",
 ];
 
 /// The schema version this code produces and understands.

@@ -57,7 +57,9 @@ fn fresh_file_is_migrated_to_latest() {
             "provisioning_hash",
             "provisioning_inventory",
             "provisioning_revision",
-            "settings"
+            "settings",
+            "ws_consumers",
+            "ws_tokens"
         ]
     );
 }
