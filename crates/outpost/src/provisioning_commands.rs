@@ -20,6 +20,7 @@ use outpost_api::Service;
 use outpost_api::service::provisioning::hash::{HashGenerateInput, REPROVISION_WARNING};
 use outpost_api::service::provisioning::import::CsvImportFailure;
 use outpost_api::service::provisioning::parse_macs;
+use outpost_api::service::provisioning::uploads::{STARTUP_FILE_NAME, UploadKind, parse_kind};
 use outpost_api::service::{Caller, Password};
 
 use crate::api_commands::{self, CliError, JsonArg, SecretInput, time, to_json};
@@ -57,6 +58,27 @@ pub enum ProvisioningCommand {
         /// aastra.cfg or startup.cfg, no directory.
         #[arg(long)]
         name: Option<String>,
+    },
+    /// Store a startup.cfg, a model file (<model>.cfg) or a firmware
+    /// image, replacing the file of the same kind and name; phones fetch
+    /// it as /<hash>/<name>.
+    Upload {
+        /// startup, model or firmware.
+        #[arg(long, value_parser = ["startup", "model", "firmware"])]
+        kind: String,
+        /// The file (firmware up to 64 MiB, the others up to 1 MiB).
+        file: PathBuf,
+        /// The name phones ask for (default: startup.cfg for startup, else
+        /// the file's own name); no directory, not aastra.cfg, a <MAC>.cfg
+        /// or outpost-ca.pem.
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// Remove a startup, model, firmware, extra or global file (phones'
+    /// own files: `files delete`).
+    RemoveFile {
+        /// The file's name, e.g. 6867i.st.
+        name: String,
     },
     /// The stored files: list, show one, delete phones' files.
     #[command(subcommand)]
@@ -230,6 +252,34 @@ pub fn run(
                 stored.name, stored.size
             )?;
         }
+        ProvisioningCommand::Upload { kind, file, name } => {
+            let kind = parse_kind(kind)?;
+            let contents = read_bounded(file, kind.max_bytes())?;
+            let name = match (name, kind) {
+                (Some(name), _) => name.clone(),
+                (None, UploadKind::Startup) => STARTUP_FILE_NAME.to_owned(),
+                (None, _) => file
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .map(str::to_owned)
+                    .ok_or_else(|| {
+                        CliError::Usage(format!(
+                            "{} has no file name usable as the name phones ask for; give --name",
+                            file.display()
+                        ))
+                    })?,
+            };
+            let stored = service.upload_file(caller, kind, &name, &contents)?;
+            writeln!(
+                out,
+                "Stored the {} file {} ({} bytes).",
+                stored.kind, stored.name, stored.size
+            )?;
+        }
+        ProvisioningCommand::RemoveFile { name } => {
+            let removed = service.remove_uploaded_file(caller, name)?;
+            writeln!(out, "Removed the {} file {}.", removed.kind, removed.name)?;
+        }
         ProvisioningCommand::Files(FilesCommand::List(JsonArg { json })) => {
             let files = service.provisioning_files(caller)?;
             if *json {
@@ -329,6 +379,20 @@ pub fn run(
         }
     }
     Ok(())
+}
+
+/// Reads a file of at most `limit` bytes (checked before reading).
+fn read_bounded(path: &PathBuf, limit: usize) -> Result<Vec<u8>, CliError> {
+    let len = std::fs::metadata(path)
+        .map_err(|e| CliError::Usage(format!("cannot read {}: {e}", path.display())))?
+        .len();
+    if len > limit as u64 {
+        return Err(CliError::Usage(format!(
+            "{} has {len} bytes; files of this kind are at most {limit} bytes",
+            path.display()
+        )));
+    }
+    read_file(path)
 }
 
 fn read_file(path: &PathBuf) -> Result<Vec<u8>, CliError> {

@@ -18,6 +18,10 @@
 //!   system parameters of a remote-worker file.
 //! - [`user_agent`]: model, MAC and firmware from a phone's User-Agent,
 //!   for the inventory (PRO-8).
+//! - [`device_file`]: a device's `<MAC>.cfg` from Outpost's own data, and
+//!   the redirection answer (PRO-10).
+//! - [`upload_name`]: the names of uploaded startup, model and firmware
+//!   files.
 //!
 //! # What it does not do
 //!
@@ -62,6 +66,9 @@
 //! ExtraFileName::parse(&str) -> Result<ExtraFileName, ExtraFileNameError>
 //! SystemValues::new(fqdn, hash) -> Result<SystemValues, SystemValuesError>
 //! parse_user_agent(&str) -> Option<PhoneAgent>
+//! device_file(DeviceCredentials, &SystemValues) -> Result<ConfigFile, ParameterError>
+//! redirect_file(&SystemValues, port, Option<&str>) -> Result<ConfigFile, ParameterError>
+//! UploadName::parse(UploadKind, &str) -> Result<UploadName, UploadNameError>
 //! ```
 
 #![forbid(unsafe_code)]
@@ -69,16 +76,19 @@
 pub mod config_file;
 mod csv_error;
 mod csv_table;
+pub mod device_file;
 mod error;
 pub mod global_csv;
 pub mod mac;
 pub mod remote_worker_csv;
 pub mod system_values;
+pub mod upload_name;
 pub mod user_agent;
 
 pub use config_file::{ConfigError, ConfigFile, Line, Parameter, ParameterError};
 pub use csv_error::{CsvColumn, CsvError, CsvProblem, MAX_ERRORS};
 pub use csv_table::line_of as csv_record_line;
+pub use device_file::{CA_FILE_NAME, DeviceCredentials, device_file, redirect_file};
 pub use error::ProvisionError;
 pub use global_csv::{
     ExtraFileName, ExtraFileNameError, GLOBAL_FILE_NAME, STARTUP_FILE_NAME, parse_global_csv,
@@ -86,4 +96,5 @@ pub use global_csv::{
 pub use mac::{Mac, MacError};
 pub use remote_worker_csv::{PhoneFile, RemoteWorkerImport, parse_remote_worker_csv};
 pub use system_values::{SystemValues, SystemValuesError};
+pub use upload_name::{UploadKind, UploadName, UploadNameError};
 pub use user_agent::{PhoneAgent, Vendor, parse_user_agent};

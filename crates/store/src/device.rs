@@ -191,6 +191,17 @@ impl Store {
         device_by_username(&self.conn, setside_username)
     }
 
+    /// The device with this MAC (12 upper-case hex digits), if any.
+    ///
+    /// # Errors
+    /// [`StoreError::Database`].
+    pub fn device_by_mac(&self, mac: &str) -> Result<Option<Device>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(&format!("{DEVICE_SELECT} WHERE d.mac = ?1"))?;
+        Ok(stmt.query_row([mac], Device::from_row).optional()?)
+    }
+
     /// Removes the device with this set-side username.
     ///
     /// # Errors

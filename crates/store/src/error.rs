@@ -187,6 +187,9 @@ pub enum Item {
     PhoneFile,
     /// A phone in the provisioning inventory, looked up by MAC.
     InventoryPhone,
+    /// An uploaded provisioning file (startup, model, firmware, extra or
+    /// global), looked up by name.
+    ProvisioningFile,
     /// A web services consumer, looked up by consumer ID.
     WsConsumer,
     /// A web services OAuth token, looked up by token.
@@ -202,6 +205,7 @@ impl Item {
             Self::ApiToken => "outpost token list",
             Self::PhoneFile => "outpost provisioning files list",
             Self::InventoryPhone => "outpost provisioning inventory list",
+            Self::ProvisioningFile => "outpost provisioning files list",
             Self::WsConsumer => "outpost webservices consumers list",
             Self::WsToken => "outpost webservices tokens list",
         }
@@ -217,6 +221,7 @@ impl fmt::Display for Item {
             Self::ApiToken => "API token",
             Self::PhoneFile => "phone file",
             Self::InventoryPhone => "inventory phone",
+            Self::ProvisioningFile => "provisioning file",
             Self::WsConsumer => "web services consumer",
             Self::WsToken => "web services token",
         })

@@ -24,6 +24,7 @@ use crate::service::provisioning::import::{
     CsvImportFailure, CsvProblemReport, GlobalImportSummary, MAX_EXTRA_FILE_BYTES,
     PhoneImportSummary,
 };
+use crate::service::provisioning::uploads::{MAX_FIRMWARE_BYTES, parse_kind};
 use crate::service::provisioning::{
     ActionView, EventView, FileContents, FileView, InventoryView, parse_macs,
 };
@@ -48,6 +49,14 @@ pub(crate) fn routes() -> Router<ApiState> {
         .route(
             "/api/v1/provisioning/extra/{name}",
             put(upload_extra).layer(DefaultBodyLimit::max(MAX_EXTRA_FILE_BYTES)),
+        )
+        .route(
+            "/api/v1/provisioning/uploads/{kind}/{name}",
+            put(upload_file).layer(DefaultBodyLimit::max(MAX_FIRMWARE_BYTES)),
+        )
+        .route(
+            "/api/v1/provisioning/uploads/{name}",
+            delete(remove_uploaded_file),
         )
         .route("/api/v1/provisioning/files", get(list_files))
         .route(
@@ -76,6 +85,8 @@ pub(crate) fn routes() -> Router<ApiState> {
         import_phones,
         import_global,
         upload_extra,
+        upload_file,
+        remove_uploaded_file,
         list_files,
         show_file,
         remove_file,
@@ -465,4 +476,76 @@ async fn list_actions(State(state): State<ApiState>, auth: Authenticated) -> Rep
         .run(move |s| s.provisioning_actions(&caller))
         .await?;
     Ok(json(StatusCode::OK, &actions))
+}
+
+/// Stores an uploaded `startup.cfg`, model file (`<model>.cfg`) or
+/// firmware image, replacing the file of the same kind and name; phones
+/// fetch it as `/<hash>/<name>`.
+#[utoipa::path(
+    put, path = "/api/v1/provisioning/uploads/{kind}/{name}", tag = "provisioning",
+    params(
+        ("kind" = String, Path, description = "startup, model or firmware"),
+        ("name" = String, Path, description = "The name phones ask for: startup.cfg for startup, <model>.cfg (e.g. 6867i.cfg) for model, e.g. 6867i.st for firmware; no directory, not aastra.cfg, a <MAC>.cfg or outpost-ca.pem"),
+    ),
+    request_body(content = String, content_type = "application/octet-stream", description = "The file's bytes"),
+    responses(
+        (status = 200, description = "Stored", body = FileView),
+        (status = 403, description = "Not allowed", body = ErrorBody),
+        (status = 413, description = "Larger than 64 MiB (firmware) or 1 MiB (startup, model)", body = ErrorBody),
+        (status = 422, description = "A refused kind or name, or a name another kind of file has", body = ErrorBody),
+    ),
+    security(("bearer" = ["provisioning:write"]), ("session" = []))
+)]
+async fn upload_file(
+    State(state): State<ApiState>,
+    auth: Authenticated,
+    Path((kind, name)): Path<(String, String)>,
+    request: Request,
+) -> Reply {
+    let kind = parse_kind(&kind)?;
+    let body = Bytes::from_request(request, &state)
+        .await
+        .map_err(|rejection| {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ServiceError::PayloadTooLarge {
+                    limit_bytes: MAX_FIRMWARE_BYTES,
+                }
+            } else {
+                ServiceError::BadRequest {
+                    field: None,
+                    message: format!("cannot read the request body: {rejection}"),
+                }
+            }
+        })?;
+    let caller = auth.caller;
+    let stored = state
+        .service
+        .run(move |s| s.upload_file(&caller, kind, &name, &body))
+        .await?;
+    Ok(json(StatusCode::OK, &stored))
+}
+
+/// Removes an uploaded or imported file that is not a phone's own
+/// (startup, model, firmware, extra or global).
+#[utoipa::path(
+    delete, path = "/api/v1/provisioning/uploads/{name}", tag = "provisioning",
+    params(("name" = String, Path, description = "The file's name, e.g. 6867i.st")),
+    responses(
+        (status = 200, description = "The removed file", body = FileView),
+        (status = 403, description = "Not allowed", body = ErrorBody),
+        (status = 404, description = "No such file (phone files: DELETE /api/v1/provisioning/files/{name})", body = ErrorBody),
+    ),
+    security(("bearer" = ["provisioning:write"]), ("session" = []))
+)]
+async fn remove_uploaded_file(
+    State(state): State<ApiState>,
+    auth: Authenticated,
+    Path(name): Path<String>,
+) -> Reply {
+    let caller = auth.caller;
+    let removed = state
+        .service
+        .run(move |s| s.remove_uploaded_file(&caller, &name))
+        .await?;
+    Ok(json(StatusCode::OK, &removed))
 }

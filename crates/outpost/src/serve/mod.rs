@@ -245,6 +245,7 @@ pub async fn run(
 
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut tasks = JoinSet::new();
+    let web_site = web::WebSite::new(&config, &live_cert);
     tasks.spawn(certs::renew_daily(
         tls_dir,
         names,
@@ -256,6 +257,7 @@ pub async fn run(
         open_store(&data_dir)?,
         guard.clone(),
         Arc::clone(&server_tls),
+        web_site,
         stop_rx.clone(),
     ));
     tasks.spawn(guard_runtime::run(
@@ -280,6 +282,18 @@ pub async fn run(
         .with_settings((*ctx.settings).clone())
         .with_gateway(Arc::new(gateway))
         .with_public_name(config.fqdn_or_hostname());
+    // Scheduled provisioning actions (PRO-9) run over the API's service
+    // (its connection, its blocking pool), never on the SIP core.
+    let mut runner_stop = stop_rx.clone();
+    tasks.spawn(
+        outpost_api::action_runner::ActionRunner::new(
+            service.clone(),
+            Arc::new(outpost_api::SystemClock),
+        )
+        .run(async move {
+            let _ = runner_stop.changed().await;
+        }),
+    );
     let admin_app = admin_router(metrics, service);
     // HTTPS with the gateway's certificate (renewed live like the SIP
     // listeners'); plain HTTP only when `[admin] tls = false`, which the

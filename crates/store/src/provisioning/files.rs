@@ -305,7 +305,7 @@ pub(super) fn remove_phone_files(
     Ok(removed)
 }
 
-fn bump_revision(conn: &Connection) -> Result<i64, StoreError> {
+pub(super) fn bump_revision(conn: &Connection) -> Result<i64, StoreError> {
     Ok(conn.query_row(
         "UPDATE provisioning_revision SET revision = revision + 1 WHERE id = 1 \
          RETURNING revision",
@@ -314,7 +314,7 @@ fn bump_revision(conn: &Connection) -> Result<i64, StoreError> {
     )?)
 }
 
-fn insert(
+pub(super) fn insert(
     conn: &Connection,
     name: &str,
     kind: FileKind,
@@ -355,7 +355,10 @@ fn duplicate_as_invalid(e: StoreError, mac: Mac) -> StoreError {
     }
 }
 
-fn info_by_name(conn: &Connection, name: &str) -> Result<Option<ProvisioningFileInfo>, StoreError> {
+pub(super) fn info_by_name(
+    conn: &Connection,
+    name: &str,
+) -> Result<Option<ProvisioningFileInfo>, StoreError> {
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {INFO_COLUMNS} FROM provisioning_files WHERE name = ?1"
     ))?;

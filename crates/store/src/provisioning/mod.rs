@@ -20,6 +20,7 @@ mod actions;
 mod files;
 mod hash;
 mod inventory;
+mod uploads;
 
 pub use actions::{Action, ActionEvent, ActionKind, ActionState, NewAction};
 pub use files::{FileKind, FileReplacement, ProvisioningFile, ProvisioningFileInfo};

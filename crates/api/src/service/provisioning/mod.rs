@@ -12,6 +12,7 @@
 
 pub mod hash;
 pub mod import;
+pub mod uploads;
 mod views;
 
 use outpost_provision::Mac;
