@@ -109,6 +109,15 @@ bench_status=0
 bash scripts/bench/compare.sh --quick || bench_status=$?
 [ "$status" -ne 0 ] || status=$bench_status
 
+# P4, phone provisioning (issue 15), in a network namespace of its own: a
+# 1500-row CSV import (fails at 1 s or more of its own work), then 300
+# phones fetching their files over TLS from Outpost and from nginx serving
+# the same files (about 10 s once built; no threshold on these figures).
+step "phone provisioning benchmark: scripts/bench/p4_provisioning.sh --quick"
+p4_status=0
+bash scripts/bench/p4_provisioning.sh --quick || p4_status=$?
+[ "$status" -ne 0 ] || status=$p4_status
+
 # Memory across bursts of calls (issue 13): three bursts of 3000 calls
 # through `outpost serve`; the run fails when Outpost's RSS, once each
 # burst's calls and transactions are over, grows from the second idle point
