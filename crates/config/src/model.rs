@@ -512,11 +512,18 @@ impl FromStr for IpbxTransport {
 pub struct WebConfig {
     /// TCP port (default 4445).
     pub port: u16,
+    /// The MSL-compatible web services under `/mslrest/` answer (the
+    /// seeds' "Start"); off by default: nothing to attack until an
+    /// administrator starts them.
+    pub services: bool,
 }
 
 impl Default for WebConfig {
     fn default() -> Self {
-        Self { port: 4445 }
+        Self {
+            port: 4445,
+            services: false,
+        }
     }
 }
 

@@ -157,7 +157,7 @@ fn reload_keeps_file_and_environment_over_new_database_values() {
 }
 
 #[test]
-fn live_settings_are_the_registration_and_media_policies() {
+fn live_settings_are_the_web_services_switch_and_the_registration_and_media_policies() {
     let live: Vec<&str> = Registry::settings()
         .filter(|s| s.apply == Apply::Live && !s.key.starts_with("guard."))
         .map(|s| s.key)
@@ -165,6 +165,7 @@ fn live_settings_are_the_registration_and_media_policies() {
     assert_eq!(
         live,
         [
+            "web.services",
             "registration.phone_expiry_secs",
             "registration.icp_expiry_secs",
             "registration.heartbeat_secs",

@@ -691,8 +691,8 @@ fn only_known_variables_are_read() {
     }
     assert_eq!(
         asked.len(),
-        52,
-        "25 network/admin/log variables, 1 [dns], 8 [sip], 8 [registration], 10 [media]"
+        53,
+        "26 network/web/admin/log variables, 1 [dns], 8 [sip], 8 [registration], 10 [media]"
     );
 }
 

@@ -92,6 +92,14 @@ pub(super) fn settings() -> Vec<Setting> {
             field!(web.port, |_, raw| values::port(raw)),
         ),
         Setting::new(
+            "web.services",
+            Kind::Boolean,
+            "The MSL-compatible web services (/mslrest/: OAuth 1.0a, ICPs, SIP devices) answer \
+             on the web services port; false: they answer 503. `outpost webservices start|stop`.",
+            field!(web.services, |_, raw| values::boolean(raw)),
+        )
+        .live(),
+        Setting::new(
             "admin.listen",
             Kind::Text {
                 format: Format::SocketAddress,

@@ -69,7 +69,7 @@ fn every_model_field_has_a_registry_entry_and_every_entry_a_field() {
         extra.is_empty(),
         "registry entries without a model field: {extra:?}"
     );
-    assert_eq!(model.len(), 53, "{model:?}");
+    assert_eq!(model.len(), 54, "{model:?}");
 }
 
 #[test]
@@ -251,7 +251,7 @@ fn the_registry_serializes_for_the_api() {
     assert_eq!(json("ipbx.address")["format"], "host-or-ip");
     assert_eq!(json("ipbx.address")["default"], "");
     let all = serde_json::to_value(Registry::settings().collect::<Vec<_>>()).unwrap();
-    assert_eq!(all.as_array().unwrap().len(), 53 + 13);
+    assert_eq!(all.as_array().unwrap().len(), 54 + 13);
 }
 
 #[test]
