@@ -78,6 +78,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod action_runner;
 pub mod admin;
 pub mod clock;
 pub mod http;

@@ -15,6 +15,7 @@ pub mod guard_admin;
 pub mod guard_runtime;
 pub mod icp_test;
 pub mod media;
+pub mod provisioning_actions_commands;
 pub mod provisioning_commands;
 pub mod replies;
 pub mod serve;

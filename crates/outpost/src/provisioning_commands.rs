@@ -87,9 +87,12 @@ pub enum ProvisioningCommand {
     /// export as CSV.
     #[command(subcommand)]
     Inventory(InventoryCommand),
-    /// Provisioning actions (imports, deletions, hash changes), newest
-    /// first, with their events.
-    Actions(JsonArg),
+    /// Provisioning actions (PRO-9): schedule one (import, deploy,
+    /// delete, hash change) at once or at a time, list, show, cancel.
+    #[command(subcommand)]
+    Actions(crate::provisioning_actions_commands::ActionsCommand),
+    /// The event log of provisioning actions, oldest first.
+    Events(crate::provisioning_actions_commands::EventsArgs),
 }
 
 /// `outpost provisioning hash ...`
@@ -354,28 +357,19 @@ pub fn run(
         ProvisioningCommand::Inventory(InventoryCommand::Export) => {
             write!(out, "{}", service.inventory_csv(caller)?)?;
         }
-        ProvisioningCommand::Actions(JsonArg { json }) => {
-            let actions = service.provisioning_actions(caller)?;
-            for a in &actions {
-                if *json {
-                    writeln!(out, "{}", to_json(a)?)?;
-                    continue;
-                }
-                writeln!(
-                    out,
-                    "#{} {} {} by {} [{} {}%] {}",
-                    a.id,
-                    a.kind,
-                    a.name,
-                    a.operator,
-                    a.state,
-                    a.progress,
-                    a.result.as_deref().unwrap_or("")
-                )?;
-                for e in &a.events {
-                    writeln!(out, "    {} {}", time(e.at), e.text)?;
-                }
-            }
+        ProvisioningCommand::Actions(command) => {
+            crate::provisioning_actions_commands::run_actions(
+                service,
+                caller,
+                command,
+                input,
+                env_password,
+                out,
+                err,
+            )?;
+        }
+        ProvisioningCommand::Events(args) => {
+            crate::provisioning_actions_commands::run_events(service, caller, args, out)?;
         }
     }
     Ok(())

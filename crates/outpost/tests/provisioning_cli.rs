@@ -179,7 +179,7 @@ fn an_import_is_all_or_nothing_with_line_and_column() {
         "",
     );
     assert!(removed.contains("Removed 1 phone file(s)"), "{removed}");
-    let actions = ok(data, &["provisioning", "actions"], "");
+    let actions = ok(data, &["provisioning", "actions", "list"], "");
     assert!(actions.contains("delete phone files"), "{actions}");
     assert!(actions.contains("import remote-worker import"), "{actions}");
 }

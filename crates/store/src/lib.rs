@@ -98,8 +98,9 @@ pub use guard::{
 pub use icp::{Icp, NewIcp};
 pub use icp_update::{IcpUpdate, IcpUpdated};
 pub use provisioning::{
-    Action, ActionEvent, ActionKind, ActionState, ChangeBy, Download, FileKind, FileReplacement,
-    InventoryEntry, NewAction, ProvisioningFile, ProvisioningFileInfo,
+    Action, ActionEvent, ActionKind, ActionState, ChangeBy, Download, EventFilter, FileKind,
+    FileReplacement, InventoryEntry, NewAction, PhoneRemoval, ProvisioningFile,
+    ProvisioningFileInfo,
 };
 pub use secret::Secret;
 pub use settings::SettingsWrite;

@@ -13,6 +13,7 @@ use outpost_store::{
 const BY: ChangeBy<'static> = ChangeBy {
     at: 1_700_000_000,
     operator: "cli:test",
+    action: None,
 };
 
 fn mac(s: &str) -> Mac {

@@ -4,6 +4,7 @@
 mod error;
 pub mod extract;
 mod provisioning;
+mod provisioning_actions;
 pub mod resources;
 mod settings;
 mod sip_service;
@@ -49,6 +50,7 @@ pub fn router(service: Service, clock: Arc<dyn Clock>) -> Router {
         .merge(settings::routes())
         .merge(sip_service::routes())
         .merge(provisioning::routes())
+        .merge(provisioning_actions::routes())
         .route("/api/v1", any(unknown_route))
         .route("/api/v1/{*rest}", any(unknown_route))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

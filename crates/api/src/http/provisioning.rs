@@ -72,7 +72,6 @@ pub(crate) fn routes() -> Router<ApiState> {
             "/api/v1/provisioning/inventory/{mac}",
             delete(remove_inventory),
         )
-        .route("/api/v1/provisioning/actions", get(list_actions))
 }
 
 /// The OpenAPI operations of these routes (merged into the API's
@@ -93,7 +92,6 @@ pub(crate) fn routes() -> Router<ApiState> {
         list_inventory,
         export_inventory,
         remove_inventory,
-        list_actions,
     ),
     components(schemas(
         HashView,
@@ -458,24 +456,6 @@ async fn remove_inventory(
         .run(move |s| s.remove_inventory(&caller, &macs))
         .await?;
     Ok(json(StatusCode::OK, &removed))
-}
-
-/// Every provisioning action, newest first, with its events.
-#[utoipa::path(
-    get, path = "/api/v1/provisioning/actions", tag = "provisioning",
-    responses(
-        (status = 200, description = "Newest first", body = [ActionView]),
-        (status = 403, description = "Not allowed", body = ErrorBody),
-    ),
-    security(("bearer" = ["provisioning:read"]), ("session" = []))
-)]
-async fn list_actions(State(state): State<ApiState>, auth: Authenticated) -> Reply {
-    let caller = auth.caller;
-    let actions = state
-        .service
-        .run(move |s| s.provisioning_actions(&caller))
-        .await?;
-    Ok(json(StatusCode::OK, &actions))
 }
 
 /// Stores an uploaded `startup.cfg`, model file (`<model>.cfg`) or

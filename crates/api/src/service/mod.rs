@@ -73,6 +73,9 @@ impl Default for SessionPolicy {
 pub struct Service {
     store: Arc<Mutex<Store>>,
     throttle: Arc<Mutex<LoginThrottle>>,
+    /// Wakes the provisioning action runner when an action is scheduled
+    /// (see [`Service::action_wakeup`]).
+    action_wakeup: Arc<tokio::sync::Notify>,
     sessions: SessionPolicy,
     /// The file and environment `outpost serve` started with (see
     /// [`Service::with_settings`]).
@@ -104,6 +107,7 @@ impl Service {
         Self {
             store: Arc::new(Mutex::new(store)),
             throttle: Arc::new(Mutex::new(LoginThrottle::new(rule))),
+            action_wakeup: Arc::new(tokio::sync::Notify::new()),
             sessions,
             settings: None,
             gateway: None,
@@ -175,6 +179,15 @@ pub enum Actor {
         /// The Unix user name (or `uid N`).
         user: String,
     },
+    /// A scheduled provisioning action carried out by the runner of
+    /// `outpost serve` for the operator who scheduled it (whose access
+    /// was checked then).
+    Scheduled {
+        /// The action's id.
+        action: i64,
+        /// The operator, as the audit log names actors (`account:alice`).
+        operator: String,
+    },
 }
 
 /// A call's context: who, from where, when.
@@ -205,6 +218,9 @@ impl Caller {
             Actor::Account { name, .. } => (format!("account:{name}"), name.clone()),
             Actor::Token { id, name, .. } => (format!("token:{id}"), name.clone()),
             Actor::Cli { user } => (format!("cli:{user}"), user.clone()),
+            Actor::Scheduled { action, operator } => {
+                (operator.clone(), format!("scheduled action #{action}"))
+            }
         }
     }
 
@@ -216,7 +232,7 @@ impl Caller {
     /// Fails with 403 unless the caller may `access` `resource`.
     pub fn require(&self, resource: Resource, access: Access) -> Result<(), ServiceError> {
         match &self.actor {
-            Actor::Cli { .. } => Ok(()),
+            Actor::Cli { .. } | Actor::Scheduled { .. } => Ok(()),
             Actor::Account {
                 role: AdminRole::Admin,
                 ..

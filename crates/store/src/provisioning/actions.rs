@@ -139,7 +139,7 @@ pub struct ActionEvent {
     pub text: String,
 }
 
-const ACTION_COLUMNS: &str =
+pub(super) const ACTION_COLUMNS: &str =
     "id, name, operator, kind, due, state, progress, result, created, updated";
 
 impl Store {
@@ -151,6 +151,25 @@ impl Store {
     pub fn add_action_audited(
         &mut self,
         new: &NewAction,
+        at: i64,
+        audit: impl FnOnce(&Action) -> Option<AuditRecord>,
+    ) -> Result<Action, StoreError> {
+        self.schedule_action_audited(new, None, at, audit)
+    }
+
+    /// Schedules an action (`pending`) with what it needs to run later
+    /// (`payload`, JSON: a CSV's text, a MAC list), in one transaction
+    /// with the audit entry `audit` builds. The payload is never in an
+    /// [`Action`]: it may hold SIP passwords; [`Store::action_payload`]
+    /// reads it, and it is cleared when the action ends.
+    ///
+    /// # Errors
+    /// As [`Store::add_action_audited`]; [`StoreError::Invalid`] for a
+    /// payload that is not JSON.
+    pub fn schedule_action_audited(
+        &mut self,
+        new: &NewAction,
+        payload: Option<&str>,
         at: i64,
         audit: impl FnOnce(&Action) -> Option<AuditRecord>,
     ) -> Result<Action, StoreError> {
@@ -167,15 +186,33 @@ impl Store {
                 "an action needs an operator",
             ));
         }
+        if let Some(p) = payload {
+            let valid: bool = self
+                .conn
+                .query_row("SELECT json_valid(?1)", [p], |r| r.get(0))?;
+            if !valid {
+                problems.push(FieldProblem::without_value(
+                    "payload",
+                    "an action's payload must be JSON",
+                ));
+            }
+        }
         if !problems.is_empty() {
             return Err(StoreError::Invalid(problems));
         }
         let tx = self.write_txn()?;
         tx.execute(
             "INSERT INTO provisioning_actions \
-             (name, operator, kind, due, state, progress, result, created, updated) \
-             VALUES (?1, ?2, ?3, ?4, 'pending', 0, NULL, ?5, ?5)",
-            params![new.name, new.operator, new.kind.as_str(), new.due, at],
+             (name, operator, kind, due, state, progress, result, created, updated, payload) \
+             VALUES (?1, ?2, ?3, ?4, 'pending', 0, NULL, ?5, ?5, ?6)",
+            params![
+                new.name,
+                new.operator,
+                new.kind.as_str(),
+                new.due,
+                at,
+                payload
+            ],
         )?;
         let id = tx.last_insert_rowid();
         let when = new
@@ -341,10 +378,13 @@ impl Store {
                 needed: from.as_str(),
             });
         }
+        // An ended action's payload (a CSV with passwords) goes with it.
+        let ended = matches!(to, ActionState::Done | ActionState::Failed);
         tx.execute(
             "UPDATE provisioning_actions SET state = ?2, progress = ?3, \
-             result = coalesce(?4, result), updated = ?5 WHERE id = ?1",
-            params![id, to.as_str(), progress, result, at],
+             result = coalesce(?4, result), updated = ?5, \
+             payload = CASE WHEN ?6 THEN NULL ELSE payload END WHERE id = ?1",
+            params![id, to.as_str(), progress, result, at, ended],
         )?;
         insert_event(&tx, Some(id), at, event)?;
         let stored = by_id(&tx, id)?.ok_or(StoreError::ActionNotFound { id })?;
@@ -376,12 +416,36 @@ fn interrupt_running(conn: &mut Connection) -> Result<usize, StoreError> {
         [],
     )?;
     let cut = tx.execute(
-        "UPDATE provisioning_actions SET state = 'interrupted', \
+        "UPDATE provisioning_actions SET state = 'interrupted', payload = NULL, \
          result = coalesce(result, 'interrupted by a stop of Outpost') WHERE state = 'running'",
         [],
     )?;
     tx.commit()?;
     Ok(cut)
+}
+
+/// Finishes the running action `id` as `done` with `result`, inside the
+/// caller's transaction (the change it made commits with it).
+pub(super) fn finish_running_in(
+    conn: &Connection,
+    id: i64,
+    result: &str,
+    at: i64,
+) -> Result<(), StoreError> {
+    let current = by_id(conn, id)?.ok_or(StoreError::ActionNotFound { id })?;
+    if current.state != ActionState::Running {
+        return Err(StoreError::ActionState {
+            id,
+            state: current.state.as_str(),
+            needed: ActionState::Running.as_str(),
+        });
+    }
+    conn.execute(
+        "UPDATE provisioning_actions SET state = 'done', progress = 100, result = ?2, \
+         updated = ?3, payload = NULL WHERE id = ?1",
+        params![id, result, at],
+    )?;
+    insert_event(conn, Some(id), at, &format!("done: {result}"))
 }
 
 pub(super) fn insert_event(
@@ -397,14 +461,14 @@ pub(super) fn insert_event(
     Ok(())
 }
 
-fn by_id(conn: &Connection, id: i64) -> Result<Option<Action>, StoreError> {
+pub(super) fn by_id(conn: &Connection, id: i64) -> Result<Option<Action>, StoreError> {
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {ACTION_COLUMNS} FROM provisioning_actions WHERE id = ?1"
     ))?;
     Ok(stmt.query_row([id], action_from_row).optional()?)
 }
 
-fn action_from_row(row: &Row<'_>) -> rusqlite::Result<Action> {
+pub(super) fn action_from_row(row: &Row<'_>) -> rusqlite::Result<Action> {
     use super::files::bad_column;
     let kind: String = row.get(3)?;
     let kind = ActionKind::from_db(&kind).ok_or_else(|| bad_column(3, "action kind", &kind))?;

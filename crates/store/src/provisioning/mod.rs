@@ -20,11 +20,13 @@ mod actions;
 mod files;
 mod hash;
 mod inventory;
+mod schedule;
 mod uploads;
 
 pub use actions::{Action, ActionEvent, ActionKind, ActionState, NewAction};
 pub use files::{FileKind, FileReplacement, ProvisioningFile, ProvisioningFileInfo};
 pub use inventory::{Download, InventoryEntry};
+pub use schedule::{EventFilter, PhoneRemoval};
 
 /// Who makes a provisioning change and when; the change is recorded as a
 /// finished action under this operator.
@@ -35,10 +37,16 @@ pub struct ChangeBy<'a> {
     /// The operator, as the audit log names actors (`account:alice`,
     /// `cli:root`).
     pub operator: &'a str,
+    /// The scheduled action this change carries out, if any: the change
+    /// then finishes that `running` action (`done`, with its result) in
+    /// its own transaction instead of recording a new finished one, so
+    /// the files and the action's state commit together.
+    pub action: Option<i64>,
 }
 
 /// Records a finished action with one event inside the caller's
-/// transaction, for a change that ran at once.
+/// transaction, for a change that ran at once; or, for a change made by a
+/// scheduled action ([`ChangeBy::action`]), finishes that running action.
 fn record_done(
     conn: &Connection,
     by: ChangeBy<'_>,
@@ -46,6 +54,10 @@ fn record_done(
     name: &str,
     result: &str,
 ) -> Result<i64, StoreError> {
+    if let Some(id) = by.action {
+        actions::finish_running_in(conn, id, result, by.at)?;
+        return Ok(id);
+    }
     conn.execute(
         "INSERT INTO provisioning_actions \
          (name, operator, kind, due, state, progress, result, created, updated) \

@@ -203,6 +203,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
     doc.merge(crate::http::settings::SettingsDoc::openapi());
     doc.merge(crate::http::sip_service::ServiceDoc::openapi());
     doc.merge(crate::http::provisioning::ProvisioningDoc::openapi());
+    doc.merge(crate::http::provisioning_actions::ProvisioningActionsDoc::openapi());
     doc
 }
 

@@ -90,6 +90,21 @@ impl Service {
         caller: &Caller,
         input: &HashGenerateInput,
     ) -> Result<HashGenerated, ServiceError> {
+        let name = self.confirm_hash_change(caller, input)?;
+        self.replace_provisioning_hash(caller, &name)
+    }
+
+    /// Checks that `input` holds the password of an administrator account
+    /// (admin role) for a hash change; returns the account's name. A
+    /// scheduled hash change checks it when it is scheduled.
+    ///
+    /// # Errors
+    /// As [`Service::generate_provisioning_hash`].
+    pub(super) fn confirm_hash_change(
+        &self,
+        caller: &Caller,
+        input: &HashGenerateInput,
+    ) -> Result<String, ServiceError> {
         caller.require(Resource::Provisioning, Access::Write)?;
         let name = confirming_account(caller, input.admin.as_deref())?;
         if let Some(source) = caller.source {
@@ -121,6 +136,16 @@ impl Service {
         if let Some(source) = caller.source {
             self.throttle()?.record_success(&name, source);
         }
+        Ok(name)
+    }
+
+    /// Replaces the hash key once `confirmed_by`'s password was checked.
+    pub(super) fn replace_provisioning_hash(
+        &self,
+        caller: &Caller,
+        name: &str,
+    ) -> Result<HashGenerated, ServiceError> {
+        caller.require(Resource::Provisioning, Access::Write)?;
         let (actor, _) = caller.audit_actor();
         let confirmed_by = serde_json::json!({ "confirmed_by": name });
         let hash = self.with_store(|s| {

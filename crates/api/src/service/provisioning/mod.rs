@@ -10,10 +10,13 @@
 //! and recorded as a PRO-9 action in its own transaction (the store does
 //! both); no audit entry or log line carries the key or a file's contents.
 
+mod action_run;
+pub mod actions;
 pub mod hash;
 pub mod import;
 pub mod uploads;
 mod views;
+pub mod when;
 
 use outpost_provision::Mac;
 use outpost_store::{ChangeBy, Store};
@@ -27,11 +30,17 @@ pub use views::{ActionView, EventView, FileContents, FileView, InventoryView};
 pub const INVENTORY_CSV_HEADER: &str =
     "mac,model,firmware,address,last_download,file,downloads,user,registered,sip_address";
 
-/// The operator a change is recorded under (the audit log's actor).
+/// The operator a change is recorded under (the audit log's actor); a
+/// change made by a scheduled action finishes that action.
 fn change_by<'a>(caller: &Caller, actor: &'a str) -> ChangeBy<'a> {
+    let action = match &caller.actor {
+        super::Actor::Scheduled { action, .. } => Some(*action),
+        _ => None,
+    };
     ChangeBy {
         at: caller.now,
         operator: actor,
+        action,
     }
 }
 
