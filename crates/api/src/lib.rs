@@ -82,6 +82,7 @@ pub mod action_runner;
 pub mod admin;
 pub mod clock;
 pub mod http;
+pub mod mslrest;
 pub mod phone_config;
 pub mod serve;
 pub mod service;

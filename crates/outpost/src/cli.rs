@@ -82,6 +82,10 @@ pub enum Command {
     /// imports, stored files, inventory, actions.
     #[command(subcommand)]
     Provisioning(crate::provisioning_commands::ProvisioningCommand),
+    /// The MSL-compatible web services (/mslrest/): start, stop,
+    /// consumers and their OAuth tokens.
+    #[command(subcommand, name = "webservices")]
+    WebServices(crate::webservices_commands::WebServicesCommand),
 }
 
 /// `outpost icps ...`

@@ -17,6 +17,7 @@ pub mod icp_test;
 pub mod media;
 pub mod provisioning_actions_commands;
 pub mod provisioning_commands;
+pub mod webservices_commands;
 pub mod replies;
 pub mod serve;
 pub mod settings_commands;

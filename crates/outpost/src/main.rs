@@ -158,6 +158,33 @@ fn run(cli: Cli) -> ExitCode {
                 }
             };
         }
+        Command::WebServices(command) => {
+            use outpost::webservices_commands::WebServicesCommand;
+            let value = match command {
+                WebServicesCommand::Start => "true",
+                WebServicesCommand::Stop => "false",
+                other => return outpost::webservices_commands::main(&location, &other),
+            };
+            let result = outpost::settings_commands::run(
+                cli.config.as_deref(),
+                &location,
+                &process_env,
+                outpost::settings_commands::SettingsCommand::Set {
+                    key: "web.services".to_owned(),
+                    value: value.to_owned(),
+                    json: false,
+                },
+                &mut std::io::stdout(),
+                &mut std::io::stderr(),
+            );
+            return match result {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::from(e.exit_code())
+                }
+            };
+        }
         Command::Provisioning(command) => {
             return outpost::provisioning_commands::main(
                 &location,

@@ -32,6 +32,7 @@ pub mod settings;
 pub mod sip;
 pub mod throttle;
 mod tokens;
+pub mod webservices;
 
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -174,6 +175,15 @@ pub enum Actor {
         /// What it may do.
         scopes: Scopes,
     },
+    /// A web services consumer, signed in with a final OAuth token.
+    WsConsumer {
+        /// Its consumer ID.
+        consumer_id: String,
+        /// Its name.
+        name: String,
+        /// What it may do.
+        permissions: webservices::WsPermissions,
+    },
     /// The CLI on the gateway's own machine, as the Unix user named.
     Cli {
         /// The Unix user name (or `uid N`).
@@ -218,6 +228,9 @@ impl Caller {
             Actor::Account { name, .. } => (format!("account:{name}"), name.clone()),
             Actor::Token { id, name, .. } => (format!("token:{id}"), name.clone()),
             Actor::Cli { user } => (format!("cli:{user}"), user.clone()),
+            Actor::WsConsumer {
+                consumer_id, name, ..
+            } => (format!("consumer:{consumer_id}"), name.clone()),
             Actor::Scheduled { action, operator } => {
                 (operator.clone(), format!("scheduled action #{action}"))
             }
@@ -248,6 +261,25 @@ impl Caller {
                      nothing except its own password; ask an administrator"
                 ))),
             },
+            Actor::WsConsumer {
+                consumer_id,
+                permissions,
+                ..
+            } => {
+                let msl = match resource {
+                    Resource::Devices => Some(webservices::MslResource::Devices),
+                    Resource::Icps => Some(webservices::MslResource::Icps),
+                    _ => None,
+                };
+                if msl.is_some_and(|r| permissions.allows(r, access == Access::Write)) {
+                    Ok(())
+                } else {
+                    Err(ServiceError::Forbidden(format!(
+                        "web services consumer {consumer_id:?} has no {access} access to \
+                         {resource}"
+                    )))
+                }
+            }
             Actor::Token { name, scopes, .. } => {
                 if scopes.allows(resource, access) {
                     Ok(())

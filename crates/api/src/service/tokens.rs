@@ -49,11 +49,13 @@ pub enum Resource {
     Settings,
     /// API tokens.
     Tokens,
+    /// The MSL-compatible web services: consumers and their OAuth tokens.
+    WebServices,
 }
 
 impl Resource {
     /// Every resource, in scope-text order.
-    pub const ALL: [Self; 9] = [
+    pub const ALL: [Self; 10] = [
         Self::Admins,
         Self::Audit,
         Self::Devices,
@@ -63,6 +65,7 @@ impl Resource {
         Self::Service,
         Self::Settings,
         Self::Tokens,
+        Self::WebServices,
     ];
 
     /// The name used in scopes.
@@ -77,6 +80,7 @@ impl Resource {
             Self::Settings => "settings",
             Self::Service => "service",
             Self::Provisioning => "provisioning",
+            Self::WebServices => "webservices",
         }
     }
 
