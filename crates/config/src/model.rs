@@ -516,6 +516,9 @@ pub struct WebConfig {
     /// seeds' "Start"); off by default: nothing to attack until an
     /// administrator starts them.
     pub services: bool,
+    /// The firmware server the redirection answers name (`firmware
+    /// server`, PRO-10's firmware override); `None`: none.
+    pub firmware_server: Option<String>,
 }
 
 impl Default for WebConfig {
@@ -523,6 +526,7 @@ impl Default for WebConfig {
         Self {
             port: 4445,
             services: false,
+            firmware_server: None,
         }
     }
 }

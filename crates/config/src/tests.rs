@@ -243,7 +243,7 @@ fn env_var_listing_covers_every_field_but_data_dir() {
     let fields = field_names();
     let vars = env_var_names();
     // top, public, private, ipbx, dns, web, admin, log, sip, registration, media
-    assert_eq!(fields.len(), 3 + 7 + 7 + 4 + 1 + 2 + 2 + 2 + 8 + 8 + 10);
+    assert_eq!(fields.len(), 3 + 7 + 7 + 4 + 1 + 3 + 2 + 2 + 8 + 8 + 10);
     assert_eq!(vars.len(), fields.len() - 1);
     assert!(vars.contains(&"OUTPOST_IPBX_ADDRESS".to_owned()));
     assert_eq!(

@@ -472,6 +472,29 @@ pub(crate) fn fqdn(raw: Raw<'_>) -> Result<Option<String>, Problem> {
     host_name(s).map(|()| Some(s.to_owned()))
 }
 
+/// A firmware server URL (`http`, `https`, `ftp` or `tftp`), at most
+/// 1024 bytes, without spaces or control characters; empty: none.
+pub(crate) fn firmware_url(raw: Raw<'_>) -> Result<Option<String>, Problem> {
+    let s = text(
+        raw,
+        "a URL in quotes such as \"https://fw.example.com/6867i\"",
+    )?;
+    if s.is_empty() {
+        return Ok(None);
+    }
+    let scheme_ok = ["http://", "https://", "ftp://", "tftp://"]
+        .iter()
+        .any(|p| s.len() > p.len() && s[..p.len()].eq_ignore_ascii_case(p));
+    if !scheme_ok || s.len() > 1024 || s.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(Problem::new(
+            ErrorKind::SyntaxError,
+            "expected an http://, https://, ftp:// or tftp:// URL of at most 1024 characters \
+             without spaces, e.g. \"https://fw.example.com/6867i\"; empty for none",
+        ));
+    }
+    Ok(Some(s.to_owned()))
+}
+
 /// The admin listener: a socket address with a port 1..65535. The
 /// wildcard is allowed: this is where Outpost binds, not an address given
 /// to peers.

@@ -691,8 +691,8 @@ fn only_known_variables_are_read() {
     }
     assert_eq!(
         asked.len(),
-        53,
-        "26 network/web/admin/log variables, 1 [dns], 8 [sip], 8 [registration], 10 [media]"
+        54,
+        "27 network/web/admin/log variables, 1 [dns], 8 [sip], 8 [registration], 10 [media]"
     );
 }
 
@@ -832,4 +832,31 @@ fn summary_describes_the_example() {
     );
     assert!(text.contains("iPBX: ipbx.lan port 5061 over tls"), "{text}");
     assert!(!text.contains("warning"), "{text}");
+}
+
+#[test]
+fn the_firmware_server_is_an_optional_url() {
+    assert_eq!(ok("").web.firmware_server, None);
+    assert_eq!(
+        ok("[web]\nfirmware_server = \"\"\n").web.firmware_server,
+        None
+    );
+    for url in [
+        "https://fw.example.com/6867i",
+        "tftp://10.0.0.1/fw",
+        "HTTP://fw",
+    ] {
+        let text = format!("[web]\nfirmware_server = \"{url}\"\n");
+        assert_eq!(ok(&text).web.firmware_server.as_deref(), Some(url));
+    }
+    for bad in [
+        "file:///etc/passwd",
+        "fw.example.com",
+        "https://a b",
+        "https://",
+    ] {
+        let text = format!("[web]\nfirmware_server = \"{bad}\"\n");
+        let e = errors(&text);
+        assert!(e.to_string().contains("web.firmware_server"), "{e}");
+    }
 }

@@ -36,8 +36,9 @@
 //!
 //! Outside the hash (PRO-10): for a MAC Outpost knows (a device with it,
 //! an imported file, an inventory entry), a minimal configuration file
-//! pointing the phone at `https://FQDN:<port>/<hash>/` and, when set, a
-//! firmware server (`outpost_provision::redirect_file`). An unknown MAC
+//! pointing the phone at `https://FQDN:<port>/<hash>/` and, when
+//! `[web] firmware_server` is set, that firmware server
+//! (`outpost_provision::redirect_file`). An unknown MAC
 //! gets 404 and counts as enumeration like item 4; this path is never
 //! reported as a wrong hash.
 //!

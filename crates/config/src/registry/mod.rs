@@ -334,6 +334,8 @@ pub enum Format {
     Path,
     /// A `tracing` filter directive, e.g. `info` or `outpost=debug,info`.
     LogFilter,
+    /// An `http`, `https`, `ftp` or `tftp` URL.
+    Url,
 }
 
 /// The unit of a number.

@@ -100,6 +100,15 @@ pub(super) fn settings() -> Vec<Setting> {
         )
         .live(),
         Setting::new(
+            "web.firmware_server",
+            Kind::Text {
+                format: Format::Url,
+            },
+            "Firmware override of the redirection service (/redirect/<MAC>.cfg, PRO-10): the \
+             URL written as `firmware server` for phones to fetch firmware from; empty: none.",
+            field!(web.firmware_server, |_, raw| values::firmware_url(raw)),
+        ),
+        Setting::new(
             "admin.listen",
             Kind::Text {
                 format: Format::SocketAddress,

@@ -69,7 +69,7 @@ fn every_model_field_has_a_registry_entry_and_every_entry_a_field() {
         extra.is_empty(),
         "registry entries without a model field: {extra:?}"
     );
-    assert_eq!(model.len(), 54, "{model:?}");
+    assert_eq!(model.len(), 55, "{model:?}");
 }
 
 #[test]
@@ -160,6 +160,7 @@ fn sample(setting: &Setting) -> toml::Value {
             Format::AddressList => "192.0.2.53:53",
             Format::Path => "/srv/outpost",
             Format::LogFilter => "debug",
+            Format::Url => "https://fw.example.com/6867i",
         }),
     }
 }
@@ -251,7 +252,7 @@ fn the_registry_serializes_for_the_api() {
     assert_eq!(json("ipbx.address")["format"], "host-or-ip");
     assert_eq!(json("ipbx.address")["default"], "");
     let all = serde_json::to_value(Registry::settings().collect::<Vec<_>>()).unwrap();
-    assert_eq!(all.as_array().unwrap().len(), 54 + 13);
+    assert_eq!(all.as_array().unwrap().len(), 55 + 13);
 }
 
 #[test]

@@ -91,6 +91,8 @@ pub struct WebSite {
     pub live: Arc<LiveCertificate>,
     /// `[ipbx] ca_file`: trusted for ICPs without their own CA file.
     pub ipbx_ca_file: Option<std::path::PathBuf>,
+    /// `[web] firmware_server`: the redirection's firmware override.
+    pub firmware_server: Option<String>,
 }
 
 impl WebSite {
@@ -101,6 +103,7 @@ impl WebSite {
             port: config.web.port,
             live: Arc::clone(live),
             ipbx_ca_file: config.ipbx.ca_file.clone(),
+            firmware_server: config.web.firmware_server.clone(),
         }
     }
 }
@@ -133,6 +136,7 @@ pub async fn run(
         Arc::new(outpost_api::SystemClock),
     )
     .with_public_name(site.public_name, site.port)
+    .with_firmware_server(site.firmware_server)
     .with_chain(Arc::new(move || live.chain()))
     .with_xml_proxy(XmlProxy::new(
         XmlProxyLimits::default(),
