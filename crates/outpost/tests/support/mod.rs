@@ -16,18 +16,31 @@ pub struct Outpost {
     pub ip: IpAddr,
     /// Combined stdout + stderr.
     pub log: PathBuf,
-    _dir: tempfile::TempDir,
+    /// Its directory (data directory and log); taken by [`Outpost::stop`]
+    /// and [`Outpost::kill`] so a restart can use it again.
+    dir: Option<tempfile::TempDir>,
 }
 
 impl Outpost {
     /// Starts Outpost on 127.0.`net`.1 (public) / 127.0.`net`.2 (private)
     /// with the public side on `tls+udp/tcp`, plus extra environment.
     pub fn start(net: u8, env: &[(&str, &str)]) -> Self {
-        let dir = tempfile::tempdir().expect("temp dir");
+        Self::start_in(tempfile::tempdir().expect("temp dir"), net, env)
+    }
+
+    /// [`Outpost::start`] in `dir`, e.g. the directory of a stopped
+    /// Outpost (its data directory, so a restart sees the same store); the
+    /// log is appended to.
+    pub fn start_in(dir: tempfile::TempDir, net: u8, env: &[(&str, &str)]) -> Self {
         let public = Ipv4Addr::new(127, 0, net, 1);
         let private = Ipv4Addr::new(127, 0, net, 2);
         let log = dir.path().join("outpost.log");
-        let file = std::fs::File::create(&log).expect("log file");
+        let start_cursor = std::fs::metadata(&log).map_or(0, |m| m.len());
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log)
+            .expect("log file");
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_outpost"));
         cmd.arg("serve")
             .current_dir(dir.path())
@@ -50,15 +63,52 @@ impl Outpost {
             child,
             ip: IpAddr::V4(public),
             log,
-            _dir: dir,
+            dir: Some(dir),
         };
-        outpost.wait_for_log("outpost running", Duration::from_secs(30));
+        outpost.wait_for_log_after(start_cursor, "outpost running", Duration::from_secs(30));
         outpost
     }
 
     /// The data directory.
     pub fn data_dir(&self) -> PathBuf {
-        self._dir.path().join("outpost-data")
+        self.dir().join("outpost-data")
+    }
+
+    fn dir(&self) -> &std::path::Path {
+        self.dir
+            .as_ref()
+            .expect("running Outpost has its directory")
+            .path()
+    }
+
+    /// Stops it with SIGTERM, waits for it to exit (at most 20 s, then
+    /// SIGKILL) and returns its directory for [`Outpost::start_in`].
+    pub fn stop(mut self) -> tempfile::TempDir {
+        self.end("-TERM", Duration::from_secs(20));
+        self.dir.take().expect("directory")
+    }
+
+    /// Kills it with SIGKILL (no clean-up at all) and returns its
+    /// directory for [`Outpost::start_in`].
+    pub fn kill(mut self) -> tempfile::TempDir {
+        self.end("-KILL", Duration::from_secs(5));
+        self.dir.take().expect("directory")
+    }
+
+    fn end(&mut self, signal: &str, patience: Duration) {
+        let _ = Command::new("kill")
+            .arg(signal)
+            .arg(self.child.id().to_string())
+            .status();
+        let deadline = Instant::now() + patience;
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 
     /// The public side's address for `port`.
@@ -123,6 +173,10 @@ impl Outpost {
 
 impl Drop for Outpost {
     fn drop(&mut self) {
+        // Already ended (stop, kill): its pid may belong to another process.
+        if let Ok(Some(_)) = self.child.try_wait() {
+            return;
+        }
         let _ = Command::new("kill")
             .arg("-TERM")
             .arg(self.child.id().to_string())
