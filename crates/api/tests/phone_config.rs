@@ -508,6 +508,16 @@ async fn other_paths_go_to_the_proxy_or_404() {
         StatusCode::NOT_FOUND,
         "dot segments are not forwarded"
     );
+    for hidden in ["xml/%2E%2e/x", "xml/a%2fb", "xml\\..\\x", "xml//x"] {
+        let r = send(
+            &proxied,
+            Method::GET,
+            &format!("/{}/{hidden}", bed.hash),
+            None,
+        )
+        .await;
+        assert_eq!(r.status(), StatusCode::NOT_FOUND, "{hidden}");
+    }
 }
 
 #[tokio::test]

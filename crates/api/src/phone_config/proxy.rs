@@ -206,9 +206,18 @@ impl XmlProxy {
             return StatusCode::BAD_GATEWAY.into_response();
         };
         let (parts, body) = request.into_parts();
-        let body = match Limited::new(body, self.limits.max_request).collect().await {
-            Ok(collected) => collected.to_bytes(),
-            Err(_) => return StatusCode::PAYLOAD_TOO_LARGE.into_response(),
+        let total = self.limits.total_timeout;
+        let read = Limited::new(body, self.limits.max_request).collect();
+        let body = match tokio::time::timeout(total, read).await {
+            Ok(Ok(collected)) => collected.to_bytes(),
+            Ok(Err(e))
+                if e.downcast_ref::<http_body_util::LengthLimitError>()
+                    .is_some() =>
+            {
+                return StatusCode::PAYLOAD_TOO_LARGE.into_response();
+            }
+            Ok(Err(_)) => return StatusCode::BAD_REQUEST.into_response(),
+            Err(_) => return StatusCode::REQUEST_TIMEOUT.into_response(),
         };
         let path_and_query = match parts.uri.query() {
             Some(q) => format!("{path}?{q}"),
@@ -236,7 +245,6 @@ impl XmlProxy {
             Err(_) => return StatusCode::BAD_REQUEST.into_response(),
         }
         *outgoing.headers_mut() = headers;
-        let total = self.limits.total_timeout;
         let exchange = tokio::time::timeout(total, self.exchange(&target, outgoing)).await;
         let result = exchange.unwrap_or(Err(ProxyError::Timeout(total)));
         match result {

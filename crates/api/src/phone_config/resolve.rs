@@ -80,10 +80,16 @@ pub(super) fn resolve(
     if !bool::from(segment.as_bytes().ct_eq(hash.expose().as_bytes())) {
         return Ok(Outcome::BadHash(segment.to_owned()));
     }
+    // No empty or dot segments, and none hidden behind percent-encoding
+    // or a backslash: nothing climbs out of the ICP's XML root.
+    let lower = file.to_ascii_lowercase();
     if file.is_empty()
         || file
             .split('/')
             .any(|s| s.is_empty() || s == "." || s == "..")
+        || ["%2e", "%2f", "%5c", "\\"]
+            .iter()
+            .any(|bad| lower.contains(bad))
     {
         return Ok(Outcome::NoFile);
     }

@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 pub struct FileView {
     /// The name phones ask for (`00085D237429.cfg`, `aastra.cfg`).
     pub name: String,
-    /// `phone`, `global` or `extra`.
+    /// `phone`, `global`, `extra`, `startup`, `model` or `firmware`.
     pub kind: String,
     /// The phone's MAC (12 upper-case hex digits), for a phone file.
     pub mac: Option<String>,
