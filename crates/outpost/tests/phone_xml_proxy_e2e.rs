@@ -18,6 +18,9 @@
 //!   the phone's (NAT) address forwarded;
 //! - fetches its `<MAC>.cfg`, generated from the device with that MAC
 //!   (set with the CLI), and the CA file;
+//! - fetches part of a firmware image uploaded with
+//!   `outpost provisioning upload --kind firmware` (206), which after
+//!   `remove-file` is no longer served;
 //!
 //! then the inventory shows the phone with the User-Agent's model and
 //! firmware, and, once baresip as phone A registers over SIP with those
@@ -243,6 +246,37 @@ fn xml_requests_reach_the_icps_nginx_and_phones_get_their_device_file() {
         std::fs::read(&trust).unwrap(),
         "the CA file is the self-signed certificate served"
     );
+
+    // A firmware image uploaded with the CLI, fetched in part (a resumed
+    // download), then removed: the name then goes to the ICP (nginx: 404).
+    let image: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+    let image_file = lab.dir().join("6867i.st");
+    std::fs::write(&image_file, &image).unwrap();
+    let stored = outpost
+        .cli(&[
+            "provisioning",
+            "upload",
+            "--kind",
+            "firmware",
+            image_file.to_str().unwrap(),
+        ])
+        .unwrap();
+    assert!(stored.contains("6867i.st"), "{stored}");
+    let mut cmd = a_host.command("curl");
+    cmd.args(["-sS", "--max-time", "15", "-A", AGENT, "-r", "1000-1999"])
+        .arg("--cacert")
+        .arg(&trust)
+        .args(["-w", "%{http_code}", "-o"])
+        .arg(&body)
+        .arg(format!("{base}/6867i.st"));
+    let ranged = cmd.output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&ranged.stdout), "206");
+    assert_eq!(read_body(), &image[1000..2000]);
+    outpost
+        .cli(&["provisioning", "remove-file", "6867i.st"])
+        .unwrap();
+    let (status, _, _) = curl(&a_host, &trust, &format!("{base}/6867i.st"), &body);
+    assert_eq!(status, "404", "removed, and the ICP has none");
 
     let row = inventory_row(&outpost).expect("the phone in the inventory");
     assert_eq!(row["model"], "6867i", "{row}");
