@@ -5,7 +5,9 @@
 //! (`ca.pem`) over TLS 1.2+
 //! under the hash key, gets 304 for a matching ETag and 404 for a wrong
 //! key; the inventory then lists the phone with the User-Agent's model and
-//! firmware; a source guessing keys is denied (SEC-5) and gets nothing.
+//! firmware; a source guessing keys is denied (SEC-5) and gets nothing,
+//! and so is one asking, under the right key, for the files of more than
+//! the threshold of distinct unknown MACs.
 //! Runs on 127.0.71.x (see `support`).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is the failure report
@@ -190,6 +192,29 @@ fn phones_fetch_their_files_under_the_hash_and_land_in_the_inventory() {
     assert_eq!(
         status(&curl(&format!("{base}/{hash}/aastra.cfg"), &[])),
         "200"
+    );
+    // Under the right key, asking for the files of phones Outpost does not
+    // know is enumeration too (a third address): more than the threshold
+    // of distinct unknown MACs denies the source.
+    let scanner = |n: u32| {
+        Command::new("curl")
+            .args(["-sS", "-k", "--max-time", "5", "-o", "/dev/null"])
+            .args(["-w", "%{http_code}", "--interface", "127.0.71.7"])
+            .arg(format!("{base}/{hash}/00085D{n:06X}.cfg"))
+            .output()
+            .unwrap()
+    };
+    for n in 0..11 {
+        assert_eq!(
+            String::from_utf8_lossy(&scanner(n).stdout),
+            "404",
+            "MAC {n}"
+        );
+    }
+    assert_eq!(
+        String::from_utf8_lossy(&scanner(99).stdout),
+        "000",
+        "an enumerating source gets no answer at all"
     );
     // The guard's task persists the entry shortly after (SEC-10).
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
