@@ -73,6 +73,11 @@ bash scripts/fuzz.sh "$FUZZ_SECONDS"
 step "OpenAPI document: scripts/check_openapi.sh (openapi-spec-validator)"
 bash scripts/check_openapi.sh
 
+step "Python test clients: scripts/python_env.sh (requests-oauthlib from PyPI)"
+OUTPOST_PYTHON=$(bash scripts/python_env.sh)
+export OUTPOST_PYTHON
+echo "OUTPOST_PYTHON=$OUTPOST_PYTHON"
+
 step "cargo test (unit, integration, end-to-end)"
 mkdir -p target
 # Every end-to-end test that skips itself (outpost_testbed::skip_e2e: not

@@ -88,6 +88,9 @@ pub enum ServeError {
         /// The OS error.
         source: std::io::Error,
     },
+    /// The web services' key file could not be read or created.
+    #[error("web services: {0}")]
+    WebServicesKey(String),
     /// Metrics could not be installed.
     #[error("{0}")]
     Metrics(String),
@@ -252,12 +255,22 @@ pub async fn run(
         live_cert,
         stop_rx.clone(),
     ));
+    // The MSL-compatible web services share the listener; their own
+    // connection, settings read live for `web.services`.
+    let web_services = outpost_api::service::webservices::WebServices::new(
+        outpost_api::Service::new(open_store(&data_dir)?).with_settings((*ctx.settings).clone()),
+        outpost_api::service::webservices::SealKey::load_or_create(
+            &data_dir.join(crate::webservices_commands::SEAL_KEY_FILE),
+        )
+        .map_err(|e| ServeError::WebServicesKey(e.to_string()))?,
+    );
     tasks.spawn(web::run(
         web_listener,
         open_store(&data_dir)?,
         guard.clone(),
         Arc::clone(&server_tls),
         web_site,
+        web_services,
         stop_rx.clone(),
     ));
     tasks.spawn(guard_runtime::run(

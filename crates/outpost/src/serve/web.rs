@@ -8,11 +8,17 @@
 //! `outpost-ca.pem`, generates files from `fqdn` and `[web] port`, and
 //! proxies XML requests to ICPs trusting what SIP TLS toward ICPs trusts
 //! (the ICP's CA file, else `[ipbx] ca_file`, and Outpost's certificate).
+//!
+//! The same listener carries the MSL-compatible web services under
+//! `/mslrest/` (issue 16), answering while `web.services` is on; their
+//! refused OAuth requests count as failed authentications for the guard.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
+use outpost_api::mslrest::{self, MslState, WebServicesGuard};
 use outpost_api::phone_config::{PhoneConfigState, PhoneGuard, XmlProxy, XmlProxyLimits, router};
+use outpost_api::service::webservices::WebServices;
 use outpost_guard::RequestFacts;
 use outpost_store::Store;
 use tokio::net::TcpListener;
@@ -70,6 +76,19 @@ impl PhoneGuard for WebGuard {
     }
 }
 
+impl WebServicesGuard for WebGuard {
+    fn admit(&self, ip: IpAddr) -> bool {
+        self.0.check_source(ip).is_admit()
+    }
+
+    /// A refused OAuth request counts like a failed authentication: the
+    /// guard's brute-force rule (SEC-5) denies a source that keeps
+    /// failing, for the web services and SIP alike.
+    fn report_failure(&self, ip: IpAddr, _reason: &str) -> bool {
+        self.0.record_auth_failure(ip).is_admit()
+    }
+}
+
 /// Binds `[web] port` on the public side's bind address.
 ///
 /// # Errors
@@ -115,6 +134,7 @@ pub async fn run(
     guard: SharedGuard,
     tls: Arc<rustls::ServerConfig>,
     site: WebSite,
+    web_services: WebServices,
     mut stop: watch::Receiver<bool>,
 ) {
     let addr = listener
@@ -130,6 +150,13 @@ pub async fn run(
             .or_else(|| ipbx_ca.clone());
         certs::client_config_trusting(&chain, path.as_deref()).map_err(|e| e.to_string())
     };
+    let running = web_services.clone();
+    let msl = mslrest::router(MslState::new(
+        web_services,
+        Arc::new(outpost_api::SystemClock),
+        Arc::new(WebGuard(guard.clone())),
+        Arc::new(move || running.running()),
+    ));
     let state = PhoneConfigState::new(
         store,
         Arc::new(WebGuard(guard)),
@@ -148,9 +175,14 @@ pub async fn run(
         let _ = stop.changed().await;
     };
     let admit = move |ip: IpAddr| admit_guard.check_source(ip).is_admit();
-    if let Err(e) =
-        outpost_api::serve::serve_https_admitting(listener, router(state), tls, admit, stopped)
-            .await
+    if let Err(e) = outpost_api::serve::serve_https_admitting(
+        listener,
+        msl.merge(router(state)),
+        tls,
+        admit,
+        stopped,
+    )
+    .await
     {
         warn!(error = %e, "phone configuration service failed");
     }

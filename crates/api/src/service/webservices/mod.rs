@@ -45,6 +45,23 @@ impl WebServices {
         }
     }
 
+    /// Whether the web services answer now: `web.services` from the file
+    /// and the environment over the database, read at each call so that
+    /// `outpost webservices start|stop` applies at once. A database or
+    /// settings failure reads as stopped (and is logged).
+    pub fn running(&self) -> bool {
+        let current = self
+            .service
+            .with_store(|store| self.service.current_settings(store));
+        match current {
+            Ok(settings) => settings.config().web.services,
+            Err(e) => {
+                tracing::warn!(error = %e, "web services: settings unreadable; answering 503");
+                false
+            }
+        }
+    }
+
     /// The service layer underneath (for the resource calls).
     pub fn service(&self) -> &Service {
         &self.service
