@@ -264,6 +264,17 @@ pub enum DeviceCommand {
         /// Set-side username of the device.
         username: String,
     },
+    /// Export devices_mbg.csv for terminal management (PRO-4): Login;NA;
+    /// Password rows (set-side username, ICP-side username, set-side
+    /// password). It holds passwords: FILE is created owner-only; without
+    /// FILE it goes to standard output. Audited.
+    ExportMbg {
+        /// Where to write it (default: standard output).
+        file: Option<PathBuf>,
+        /// Only the devices of this ICP.
+        #[arg(long)]
+        icp: Option<String>,
+    },
     /// Change a device: only the fields given change.
     ///
     /// Passwords: `--password-from-env` and `--icp-password-from-env` read

@@ -1,5 +1,6 @@
-//! `outpost provisioning actions schedule|list|show|cancel` and
-//! `outpost provisioning events`: the CLI twins of
+//! `outpost provisioning actions schedule|list|show|cancel`,
+//! `outpost provisioning events` and the inventory's filter options: the
+//! CLI twins of
 //! `/api/v1/provisioning/actions` and `/api/v1/provisioning/events`
 //! (PRO-9), through the same service layer as `cli:<unix user>`.
 //!
@@ -19,6 +20,7 @@ use outpost_api::service::provisioning::ActionView;
 use outpost_api::service::provisioning::actions::{
     ActionQuery, ActionRequestKind, EventQuery, ScheduleActionInput, ScheduleFailure,
 };
+use outpost_api::service::provisioning::inventory_filter::InventoryQuery;
 use outpost_api::service::{Caller, Password};
 
 use crate::api_commands::{CliError, JsonArg, SecretInput, time, to_json};
@@ -135,6 +137,50 @@ pub struct EventsArgs {
     /// At most this many, the newest (default 100).
     #[arg(long)]
     pub limit: Option<u32>,
+    /// JSON lines.
+    #[command(flatten)]
+    pub json: JsonArg,
+}
+
+/// The inventory's filters (`inventory list`, `inventory export`).
+#[derive(Debug, Args)]
+pub struct InventoryFilterArgs {
+    /// Part of the MAC, any form (74:29, 5d2374).
+    #[arg(long)]
+    pub mac: Option<String>,
+    /// The model (6867i).
+    #[arg(long)]
+    pub model: Option<String>,
+    /// yes: only phones whose device is registered; no: the others.
+    #[arg(long)]
+    pub registered: Option<String>,
+    /// Last download before this time (Unix seconds or RFC 3339).
+    #[arg(long)]
+    pub before: Option<String>,
+    /// Last download at or after this time.
+    #[arg(long)]
+    pub after: Option<String>,
+}
+
+impl InventoryFilterArgs {
+    /// The service's query.
+    pub fn query(&self) -> InventoryQuery {
+        InventoryQuery {
+            mac: self.mac.clone(),
+            model: self.model.clone(),
+            registered: self.registered.clone(),
+            before: self.before.clone(),
+            after: self.after.clone(),
+        }
+    }
+}
+
+/// Options of `inventory list`.
+#[derive(Debug, Args)]
+pub struct InventoryListArgs {
+    /// Filters.
+    #[command(flatten)]
+    pub filter: InventoryFilterArgs,
     /// JSON lines.
     #[command(flatten)]
     pub json: JsonArg,

@@ -140,16 +140,17 @@ pub enum FilesCommand {
 /// `outpost provisioning inventory ...`
 #[derive(Debug, Subcommand)]
 pub enum InventoryCommand {
-    /// List phones with model, firmware, last download and address.
-    List(JsonArg),
+    /// List phones with model, firmware, last download and address,
+    /// filtered (--mac, --model, --registered, --before, --after).
+    List(crate::provisioning_actions_commands::InventoryListArgs),
     /// Remove phones (and their files), all or none.
     Delete {
         /// MACs, any form.
         #[arg(required = true)]
         macs: Vec<String>,
     },
-    /// Print the inventory as CSV.
-    Export,
+    /// Print the inventory as CSV, with the list's filters.
+    Export(crate::provisioning_actions_commands::InventoryFilterArgs),
 }
 
 /// Runs a command; `input` gives the password when not asked on a
@@ -317,9 +318,9 @@ pub fn run(
             let removed = service.remove_phone_files(caller, &macs)?;
             writeln!(out, "Removed {} phone file(s).", removed.len())?;
         }
-        ProvisioningCommand::Inventory(InventoryCommand::List(JsonArg { json })) => {
-            let rows = service.inventory(caller)?;
-            if *json {
+        ProvisioningCommand::Inventory(InventoryCommand::List(args)) => {
+            let rows = service.inventory_filtered(caller, &args.filter.query())?;
+            if args.json.json {
                 for r in &rows {
                     writeln!(out, "{}", to_json(r)?)?;
                 }
@@ -354,8 +355,12 @@ pub fn run(
                 removed.len()
             )?;
         }
-        ProvisioningCommand::Inventory(InventoryCommand::Export) => {
-            write!(out, "{}", service.inventory_csv(caller)?)?;
+        ProvisioningCommand::Inventory(InventoryCommand::Export(filter)) => {
+            write!(
+                out,
+                "{}",
+                service.inventory_csv_filtered(caller, &filter.query())?
+            )?;
         }
         ProvisioningCommand::Actions(command) => {
             crate::provisioning_actions_commands::run_actions(

@@ -356,3 +356,68 @@ fn kill_9_during_a_1500_row_import_leaves_the_previous_files_served() {
     cli(&data, &["provisioning", "import", a.to_str().unwrap()]);
     assert_eq!(served_set(&data), "0A00");
 }
+
+/// `outpost devices export-mbg FILE` (PRO-4) writes `devices_mbg.csv`
+/// owner-only and never over an existing file; the inventory's filters
+/// refuse a bad value (exit 2 naming it). No serve needed.
+#[test]
+fn devices_export_mbg_writes_an_owner_only_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    cli(&data, &["init"]);
+    cli(
+        &data,
+        &[
+            "icps",
+            "add",
+            "--name",
+            "icp1",
+            "--host",
+            "192.0.2.50",
+            "--default",
+        ],
+    );
+    cli(
+        &data,
+        &[
+            "devices",
+            "add",
+            "--username",
+            "62205",
+            "--password",
+            "Mitel5000",
+        ],
+    );
+    let file = dir.path().join("devices_mbg.csv");
+    let said = cli(&data, &["devices", "export-mbg", file.to_str().unwrap()]);
+    assert!(said.contains("wrote 1 device(s)"), "{said}");
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        "Login;NA;Password\r\n62205;62205;Mitel5000\r\n"
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let again = cli_output(&data, &["devices", "export-mbg", file.to_str().unwrap()]);
+    assert!(
+        !again.status.success(),
+        "an existing file is never replaced"
+    );
+    let stdout = cli(&data, &["devices", "export-mbg", "--icp", "icp1"]);
+    assert!(stdout.starts_with("Login;NA;Password"), "{stdout}");
+
+    let bad = cli_output(
+        &data,
+        &["provisioning", "inventory", "list", "--registered", "maybe"],
+    );
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("registered"));
+    let listed = cli(
+        &data,
+        &["provisioning", "inventory", "export", "--mac", "5d23"],
+    );
+    assert!(listed.starts_with("mac,model"), "{listed}");
+}

@@ -5,9 +5,11 @@ mod error;
 pub mod extract;
 mod provisioning;
 mod provisioning_actions;
+mod device_export;
 pub mod resources;
 mod settings;
 mod sip_service;
+pub mod webservices;
 
 use std::sync::Arc;
 
@@ -51,6 +53,7 @@ pub fn router(service: Service, clock: Arc<dyn Clock>) -> Router {
         .merge(sip_service::routes())
         .merge(provisioning::routes())
         .merge(provisioning_actions::routes())
+        .merge(device_export::routes())
         .route("/api/v1", any(unknown_route))
         .route("/api/v1/{*rest}", any(unknown_route))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

@@ -8,7 +8,7 @@
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, FromRequest, Path, Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post, put};
 use outpost_provision::global_csv::MAX_GLOBAL_CSV_BYTES;
@@ -24,6 +24,7 @@ use crate::service::provisioning::import::{
     CsvImportFailure, CsvProblemReport, GlobalImportSummary, MAX_EXTRA_FILE_BYTES,
     PhoneImportSummary,
 };
+use crate::service::provisioning::inventory_filter::InventoryQuery;
 use crate::service::provisioning::uploads::{MAX_FIRMWARE_BYTES, parse_kind};
 use crate::service::provisioning::{
     ActionView, EventView, FileContents, FileView, InventoryView, parse_macs,
@@ -388,33 +389,46 @@ async fn remove_file(
     Ok(json(StatusCode::OK, &removed))
 }
 
-/// The inventory of phones that downloaded a file.
+/// The inventory of phones that downloaded a file, filtered by MAC
+/// substring, model, registered or not, last download before/after.
 #[utoipa::path(
     get, path = "/api/v1/provisioning/inventory", tag = "provisioning",
+    params(InventoryQuery),
     responses(
         (status = 200, description = "By MAC", body = [InventoryView]),
+        (status = 400, description = "An unknown query parameter", body = ErrorBody),
         (status = 403, description = "Not allowed", body = ErrorBody),
+        (status = 422, description = "A bad filter (named)", body = ErrorBody),
     ),
     security(("bearer" = ["provisioning:read"]), ("session" = []))
 )]
-async fn list_inventory(State(state): State<ApiState>, auth: Authenticated) -> Reply {
+async fn list_inventory(State(state): State<ApiState>, auth: Authenticated, uri: Uri) -> Reply {
+    let query: InventoryQuery = super::provisioning_actions::query(&uri)?;
     let caller = auth.caller;
-    let rows = state.service.run(move |s| s.inventory(&caller)).await?;
+    let rows = state
+        .service
+        .run(move |s| s.inventory_filtered(&caller, &query))
+        .await?;
     Ok(json(StatusCode::OK, &rows))
 }
 
-/// The inventory as CSV.
+/// The inventory as CSV, with the list's filters.
 #[utoipa::path(
     get, path = "/api/v1/provisioning/inventory/export", tag = "provisioning",
+    params(InventoryQuery),
     responses(
         (status = 200, description = "mac,model,firmware,address,last_download,file,downloads,user,registered (yes/no),sip_address", content_type = "text/csv"),
         (status = 403, description = "Not allowed", body = ErrorBody),
     ),
     security(("bearer" = ["provisioning:read"]), ("session" = []))
 )]
-async fn export_inventory(State(state): State<ApiState>, auth: Authenticated) -> Reply {
+async fn export_inventory(State(state): State<ApiState>, auth: Authenticated, uri: Uri) -> Reply {
+    let query: InventoryQuery = super::provisioning_actions::query(&uri)?;
     let caller = auth.caller;
-    let text = state.service.run(move |s| s.inventory_csv(&caller)).await?;
+    let text = state
+        .service
+        .run(move |s| s.inventory_csv_filtered(&caller, &query))
+        .await?;
     Ok((
         StatusCode::OK,
         [

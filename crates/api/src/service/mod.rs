@@ -16,6 +16,7 @@
 
 mod accounts;
 mod audit;
+pub mod device_export;
 pub mod device_import;
 pub mod device_list;
 pub mod devices;

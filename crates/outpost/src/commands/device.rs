@@ -14,6 +14,8 @@ use super::{
 };
 use crate::cli::{DeviceAddArgs, DeviceCommand, DeviceListArgs, DeviceUpdateArgs, ImportModeArg};
 
+mod export;
+
 /// Runs `outpost devices ...`. `update --...-from-env` reads the process
 /// environment.
 pub fn devices(
@@ -46,6 +48,9 @@ pub fn devices(
             writeln!(out, "removed device {username}").map_err(io)?;
         }
         DeviceCommand::Update(args) => update_device(store, args, &process_env, out)?,
+        DeviceCommand::ExportMbg { file, icp } => {
+            export::export_mbg(store, &caller, file.as_deref(), icp.as_deref(), out)?;
+        }
         DeviceCommand::Import { file, mode } => {
             let input = std::fs::File::open(&file)
                 .map_err(|e| CommandError(format!("{}: {e}", file.display())))?;

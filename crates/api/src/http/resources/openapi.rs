@@ -202,8 +202,10 @@ pub fn document() -> utoipa::openapi::OpenApi {
     let mut doc = ApiDoc::openapi();
     doc.merge(crate::http::settings::SettingsDoc::openapi());
     doc.merge(crate::http::sip_service::ServiceDoc::openapi());
+    doc.merge(crate::http::webservices::WebServicesDoc::openapi());
     doc.merge(crate::http::provisioning::ProvisioningDoc::openapi());
     doc.merge(crate::http::provisioning_actions::ProvisioningActionsDoc::openapi());
+    doc.merge(crate::http::device_export::DeviceExportDoc::openapi());
     doc
 }
 

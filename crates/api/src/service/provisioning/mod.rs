@@ -14,6 +14,7 @@ mod action_run;
 pub mod actions;
 pub mod hash;
 pub mod import;
+pub mod inventory_filter;
 pub mod uploads;
 mod views;
 pub mod when;
@@ -126,12 +127,16 @@ pub fn inventory(store: &Store, caller: &Caller) -> Result<Vec<InventoryView>, S
 /// # Errors
 /// As [`inventory`].
 pub fn inventory_csv(store: &Store, caller: &Caller) -> Result<String, ServiceError> {
-    let rows = inventory(store, caller)?;
+    inventory_rows_csv(&inventory(store, caller)?)
+}
+
+/// Inventory rows as CSV ([`INVENTORY_CSV_HEADER`], then one row each).
+fn inventory_rows_csv(rows: &[InventoryView]) -> Result<String, ServiceError> {
     let mut out = csv::Writer::from_writer(Vec::new());
     let header: Vec<&str> = INVENTORY_CSV_HEADER.split(',').collect();
     let fail = |e: csv::Error| ServiceError::Internal(format!("writing the inventory CSV: {e}"));
     out.write_record(&header).map_err(fail)?;
-    for r in &rows {
+    for r in rows {
         out.write_record([
             r.mac.as_str(),
             r.model.as_deref().unwrap_or(""),
