@@ -6,10 +6,10 @@
 //! The rules are the extra file's ([`ExtraFileName`]: a plain, portable
 //! name of at most 64 bytes that is not `aastra.cfg` nor a phone's
 //! `<MAC>.cfg`), plus: a startup file is named `startup.cfg`; a model file
-//! ends in `.cfg` and is not `startup.cfg`; nothing takes the CA file's
-//! name ([`CA_FILE_NAME`]), which Outpost generates from its certificate.
+//! ends in `.cfg` and is not `startup.cfg`. (Like the extra file, nothing
+//! takes the CA file's name, `outpost-ca.pem`, which Outpost generates
+//! from its certificate.)
 
-use crate::device_file::CA_FILE_NAME;
 use crate::global_csv::{ExtraFileName, ExtraFileNameError, STARTUP_FILE_NAME};
 
 /// Largest firmware image accepted, in bytes.
@@ -76,12 +76,6 @@ pub enum UploadNameError {
         /// The name given.
         given: String,
     },
-    /// The CA file's name.
-    #[error(
-        "{CA_FILE_NAME} is the CA file Outpost generates from its certificate; choose \
-         another name"
-    )]
-    CaFile,
 }
 
 /// A checked upload name.
@@ -104,9 +98,6 @@ impl UploadName {
             };
         }
         let checked = ExtraFileName::parse(name)?;
-        if name.eq_ignore_ascii_case(CA_FILE_NAME) {
-            return Err(UploadNameError::CaFile);
-        }
         let lower = name.to_ascii_lowercase();
         if kind == UploadKind::Model && (!lower.ends_with(".cfg") || lower == ".cfg") {
             return Err(UploadNameError::ModelSuffix {
@@ -153,7 +144,7 @@ mod tests {
             (Firmware, "../x.st"),
             (Firmware, "a/b.st"),
             (Firmware, ".hidden"),
-            (Firmware, "outpost-ca.pem"),
+            (Firmware, "OUTPOST-CA.pem"),
             (Firmware, ""),
             (Firmware, "a b.st"),
         ] {

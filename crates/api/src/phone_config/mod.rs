@@ -53,6 +53,15 @@
 //! Every file served (stored, generated, CA, redirection) is logged into
 //! the inventory (PRO-8) with the MAC from the file name or the phone's
 //! User-Agent, and the model and firmware the User-Agent gives.
+//!
+//! # Not done
+//!
+//! - Generated device files use no per-model template (issue 15 item 6
+//!   mentions one): every model gets the same parameters, and the device
+//!   store has no display name to write as `sip line1 display name`.
+//! - The proxy's TLS client configuration is built once per CA file path;
+//!   a CA file changed in place is read again only after a restart.
+//! - HTTP/1.1 only, like the admin listener.
 
 pub mod proxy;
 mod resolve;

@@ -12,7 +12,8 @@
 //! - not be the global file (`aastra.cfg`) nor its newer-firmware twin
 //!   (`startup.cfg`), compared without regard to case because phones and
 //!   some file systems do not tell case apart;
-//! - not be a phone's own `<MAC>.cfg`, which the remote-worker import owns;
+//! - not be a phone's own `<MAC>.cfg`, which the remote-worker import owns,
+//!   nor `outpost-ca.pem`, the CA file Outpost serves from its certificate;
 //! - stay in the directory: no `/` or `\`, no `..`, no leading `.` (hidden
 //!   files, `.` and `..` themselves);
 //! - use a portable charset: ASCII letters, digits, `.`, `_`, `-`, which
@@ -71,6 +72,12 @@ pub enum ExtraFileNameError {
         /// The reserved name it matches.
         name: &'static str,
     },
+    /// The CA file's name, which Outpost serves from its certificate.
+    #[error(
+        "{} is the CA file Outpost serves from its own certificate; rename the file",
+        crate::device_file::CA_FILE_NAME
+    )]
+    CaFile,
     /// A phone's own file name.
     #[error(
         "{mac}.cfg is the configuration file of phone {mac}; import phone parameters with \
@@ -120,6 +127,9 @@ impl ExtraFileName {
                 return Err(ExtraFileNameError::GlobalFile { name: reserved });
             }
         }
+        if name.eq_ignore_ascii_case(crate::device_file::CA_FILE_NAME) {
+            return Err(ExtraFileNameError::CaFile);
+        }
         let lower = name.to_ascii_lowercase();
         if let Some(mac) = Mac::from_file_name(&lower) {
             return Err(ExtraFileNameError::PhoneFile { mac });
@@ -149,6 +159,14 @@ impl fmt::Debug for ExtraFileName {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_ca_files_name_is_outposts() {
+        assert_eq!(
+            ExtraFileName::parse("Outpost-CA.pem"),
+            Err(ExtraFileNameError::CaFile)
+        );
+    }
 
     #[test]
     fn the_seeds_names_are_accepted() {
