@@ -1,5 +1,6 @@
 //! Provisioning actions and imports against a real `outpost serve` (issue
-//! 15 acceptance), on 127.0.74.x and 127.0.75.x (see `support`):
+//! 15 acceptance), on 127.0.74.x, 127.0.75.x and 127.0.76.x (see
+//! `support`):
 //!
 //! - A deferred import scheduled a few seconds ahead through the CLI
 //!   survives a stop of serve (SIGTERM) before it is due: after a start on
@@ -13,6 +14,9 @@
 //!   the import, the served set is afterwards wholly the old or wholly
 //!   the new one, never a mix, and the store opens and passes SQLite's
 //!   integrity check.
+//! - An action `running` when serve is SIGKILLed is `interrupted` after
+//!   the restart, with an event.
+//! - `outpost devices export-mbg` writes `devices_mbg.csv` owner-only.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is the failure report
 
@@ -420,4 +424,93 @@ fn devices_export_mbg_writes_an_owner_only_file() {
         &["provisioning", "inventory", "export", "--mac", "5d23"],
     );
     assert!(listed.starts_with("mac,model"), "{listed}");
+}
+
+/// An action `running` when serve is killed (SIGKILL: no clean-up) is
+/// marked `interrupted` by the next start, with an event, never left
+/// running, and its import wrote nothing. The kill lands while the action
+/// runs: the store is polled until the action is `running` (a 1500-row
+/// import runs long enough to be seen), in a few attempts at most.
+#[test]
+fn an_action_running_when_serve_is_killed_is_interrupted_after_the_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("big.csv");
+    big_csv(&csv, "0A00");
+    let mut outpost = Outpost::start(76, &[]);
+    let data = outpost.data_dir();
+    let mut imported_before = false;
+    for attempt in 0..5 {
+        let scheduled = json(&cli(
+            &data,
+            &[
+                "provisioning",
+                "actions",
+                "schedule",
+                "import-phones",
+                "--in",
+                "1s",
+                "--json",
+                "--csv",
+                csv.to_str().unwrap(),
+            ],
+        ));
+        let id = scheduled["id"].as_i64().unwrap();
+        let conn = rusqlite::Connection::open_with_flags(
+            data.join("outpost.db"),
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+        )
+        .unwrap();
+        let state = |conn: &rusqlite::Connection| -> String {
+            conn.query_row(
+                "SELECT state FROM provisioning_actions WHERE id = ?1",
+                [id],
+                |r| r.get(0),
+            )
+            .unwrap_or_default()
+        };
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while state(&conn) == "pending" && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_micros(300));
+        }
+        let seen = state(&conn);
+        let home = outpost.kill();
+        let after_kill = state(&conn);
+        drop(conn);
+        outpost = Outpost::start_in(home, 76, &[]);
+        if seen != "running" || after_kill != "running" {
+            imported_before |= after_kill == "done";
+            eprintln!("attempt {attempt}: action {id} was {seen}/{after_kill} at the kill; again");
+            continue;
+        }
+        let cut = action_state(&data, id);
+        assert_eq!(cut["state"], "interrupted", "{cut}");
+        let texts: Vec<&str> = cut["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["text"].as_str().unwrap())
+            .collect();
+        assert!(
+            texts
+                .last()
+                .unwrap()
+                .starts_with("interrupted: Outpost stopped while this action ran"),
+            "{texts:?}"
+        );
+        if !imported_before {
+            assert!(
+                cli(&data, &["provisioning", "files", "list", "--json"])
+                    .trim()
+                    .is_empty(),
+                "the cut import wrote nothing"
+            );
+        }
+        let events = cli(
+            &data,
+            &["provisioning", "events", "--action", &id.to_string()],
+        );
+        assert!(events.contains("interrupted"), "{events}");
+        return;
+    }
+    panic!("no kill landed while an action ran in 5 attempts");
 }
