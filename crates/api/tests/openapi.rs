@@ -63,7 +63,21 @@ fn document_operations() -> BTreeSet<(String, String)> {
 
 #[tokio::test]
 async fn every_route_is_documented_and_every_operation_routed() {
-    let api = Api::new();
+    let mut api = Api::new();
+    // `serve` mounts the web services' administration next to the API.
+    let service = || outpost_api::Service::new(outpost_store::Store::open(&api.db_path).unwrap());
+    let ws = outpost_api::service::webservices::WebServices::new(
+        service(),
+        outpost_api::service::webservices::SealKey::from_bytes(&[1; 32]).unwrap(),
+    );
+    let state = outpost_api::http::ApiState {
+        service: service(),
+        clock: api.clock.clone(),
+    };
+    api.app = api
+        .app
+        .clone()
+        .merge(outpost_api::http::webservices::router(state, ws));
     let paths = router_paths(&api);
     assert!(
         paths.len() >= 20,

@@ -264,6 +264,7 @@ pub async fn run(
         )
         .map_err(|e| ServeError::WebServicesKey(e.to_string()))?,
     );
+    let web_services_admin = web_services.clone();
     tasks.spawn(web::run(
         web_listener,
         open_store(&data_dir)?,
@@ -307,7 +308,14 @@ pub async fn run(
             let _ = runner_stop.changed().await;
         }),
     );
-    let admin_app = admin_router(metrics, service);
+    let web_services_api = outpost_api::http::webservices::router(
+        outpost_api::http::ApiState {
+            service: service.clone(),
+            clock: Arc::new(outpost_api::SystemClock),
+        },
+        web_services_admin,
+    );
+    let admin_app = admin_router(metrics, service).merge(web_services_api);
     // HTTPS with the gateway's certificate (renewed live like the SIP
     // listeners'); plain HTTP only when `[admin] tls = false`, which the
     // configuration allows on loopback only.

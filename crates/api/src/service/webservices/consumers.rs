@@ -4,13 +4,14 @@
 
 use outpost_store::{NewWsConsumer, WsConsumer, WsConsumerUpdate};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use super::{WebServices, WsPermissions};
 use crate::service::tokens::{Access, Resource};
 use crate::service::{Caller, NOTHING, ServiceError, random_hex};
 
 /// A consumer as the API shows it (never its secret).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct ConsumerView {
     /// The consumer ID (the OAuth consumer key).
     pub consumer_id: String,
@@ -41,7 +42,7 @@ impl ConsumerView {
 
 /// A consumer with its shared secret: the answer of a creation, of a new
 /// secret and of an administrator asking to see it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct ConsumerSecret {
     /// The consumer.
     pub consumer: ConsumerView,
@@ -50,7 +51,7 @@ pub struct ConsumerSecret {
 }
 
 /// A new consumer.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewConsumerInput {
     /// The consumer ID: 1 to 40 letters, digits, `-`, `_`, `.`.
@@ -70,7 +71,7 @@ const fn yes() -> bool {
 }
 
 /// Changes to a consumer; absent fields stay.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConsumerPatch {
     /// New name.

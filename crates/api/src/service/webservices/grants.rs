@@ -5,6 +5,7 @@
 
 use outpost_store::{WsToken, WsTokenKind};
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use super::WebServices;
 use crate::service::tokens::{Access, Resource};
@@ -16,7 +17,7 @@ pub const FINAL_TOKEN_SECS: i64 = 365 * 24 * 3600;
 pub const TEMPORARY_TOKEN_SECS: i64 = 3600;
 
 /// A token as administrators see it (never its secret).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct GrantView {
     /// The token (public).
     pub token: String,
@@ -54,7 +55,7 @@ impl GrantView {
 }
 
 /// Both lists, as the vendor's page shows them.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct GrantLists {
     /// Temporary tokens waiting for approval or exchange.
     pub temporary: Vec<GrantView>,
