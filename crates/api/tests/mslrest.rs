@@ -302,6 +302,49 @@ async fn the_seed_003_flow_then_devices_from_creation_to_deletion() {
     let client = bed
         .consumer_with_final_token("MiVOAppSuite", SEED_PERMISSIONS)
         .await;
+    // Global options need their own permission, which the seed's consumer lacks.
+    let options = bed
+        .call(
+            &client,
+            Method::GET,
+            "/mslrest/mbg/v1/globaloptions/",
+            &[],
+            None,
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(options.status, StatusCode::FORBIDDEN, "{}", options.text);
+    bed.ws
+        .update_consumer(
+            &bed.admin(),
+            "MiVOAppSuite",
+            &outpost_api::service::webservices::ConsumerPatch {
+                permissions: Some(
+                    [SEED_PERMISSIONS, &["mbg/v1/globaloptions=r"]]
+                        .concat()
+                        .iter()
+                        .map(|p| (*p).to_owned())
+                        .collect(),
+                ),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    let options = bed
+        .call(
+            &client,
+            Method::GET,
+            "/mslrest/mbg/v1/globaloptions/",
+            &[],
+            None,
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(options.status, StatusCode::OK, "{}", options.text);
+    assert_eq!(options.json()["rtp_port_start"], 20000);
+    assert_eq!(options.json()["rtp_port_end"], 27999);
     let icps = bed
         .call(
             &client,
