@@ -12,7 +12,8 @@ stdin), fetch the final token, then provision a teleworker SIP device
 through /mslrest/mbg/v1/: create it (POST), read it, list, count, update
 (PUT), find it by MAC. Each step prints one JSON line
 {"step": ..., "status": ..., "body": ...}; the device is left in place
-(`--delete` deletes it at the end). Exit status 1 on any unexpected
+(`--delete` deletes it at the end; `--delete-on-request` waits for a
+line "delete" on stdin first). Exit status 1 on any unexpected
 answer.
 """
 
@@ -60,6 +61,11 @@ def main():
     parser.add_argument("--icpside-password", default="")
     parser.add_argument("--mac", default="00:08:5D:23:74:29")
     parser.add_argument("--delete", action="store_true")
+    parser.add_argument(
+        "--delete-on-request",
+        action="store_true",
+        help='after creating the device, wait for a line on stdin: "delete" deletes it',
+    )
     args = parser.parse_args()
     base = args.base.rstrip("/") + "/mslrest"
 
@@ -120,6 +126,10 @@ def main():
     ok &= say("update", updated).get("description") == "updated"
     by_mac = call(api.get, f"{v1}/devices/sip/{args.mac}/")
     ok &= say("by-mac", by_mac).get("guid") == guid
+    if args.delete_on_request:
+        # The caller uses the device (a phone registers), then says "delete".
+        print(json.dumps({"step": "created", "guid": guid}), flush=True)
+        args.delete = sys.stdin.readline().strip() == "delete"
     if args.delete:
         deleted = call(api.delete, f"{v1}/devices/sip/{guid}/")
         say("delete", deleted)

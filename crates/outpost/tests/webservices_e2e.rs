@@ -14,7 +14,9 @@
 //! updates and finds by MAC a teleworker SIP device. Then baresip, as the
 //! teleworker's phone behind NAT, registers through Outpost to Kamailio
 //! with the set-side credentials the application server chose, and
-//! Outpost uses the ICP-side ones it gave toward Kamailio.
+//! Outpost uses the ICP-side ones it gave toward Kamailio; then the
+//! application server deletes the device, and the administrator revokes
+//! its token.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is the failure report
 
 use std::io::{BufRead, BufReader, Write};
@@ -169,6 +171,7 @@ fn an_application_server_provisions_a_teleworker_whose_phone_then_registers() {
             "--icpside-password",
             TELEWORKER.3,
         ])
+        .arg("--delete-on-request")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
@@ -195,25 +198,34 @@ fn an_application_server_provisions_a_teleworker_whose_phone_then_registers() {
         .to_owned();
     let mut stdin = client.stdin.take().unwrap();
     writeln!(stdin, "{verifier}").unwrap();
-    drop(stdin);
+    stdin.flush().unwrap();
 
     let mut steps = Vec::new();
     loop {
         let step = next_json(&lines, &mut client);
         let name = step["step"].as_str().unwrap_or_default().to_owned();
         steps.push(step.clone());
-        if name == "done" {
-            assert_eq!(step["ok"], true, "{steps:#?}");
+        assert_ne!(name, "done", "the client stopped early: {steps:#?}");
+        if name == "created" {
             break;
         }
     }
-    let status = client.wait().unwrap();
-    assert!(status.success(), "{steps:#?}");
-    let step = |name: &str| steps.iter().find(|s| s["step"] == name).cloned().unwrap();
-    assert_eq!(step("create")["status"], 201);
-    assert_eq!(step("read")["body"]["icpside_username"], TELEWORKER.2);
-    assert_eq!(step("by-mac")["body"]["clientid"], "00085D237429");
-    let final_token = step("token")["token"].as_str().unwrap().to_owned();
+    let step = |steps: &[Value], name: &str| {
+        steps
+            .iter()
+            .find(|s| s["step"] == name)
+            .cloned()
+            .unwrap_or_else(|| panic!("no step {name}: {steps:#?}"))
+    };
+    assert_eq!(step(&steps, "create")["status"], 201);
+    assert_eq!(
+        step(&steps, "read")["body"]["icpside_username"],
+        TELEWORKER.2
+    );
+    assert_eq!(step(&steps, "count")["body"]["count"], 1);
+    assert_eq!(step(&steps, "update")["body"]["description"], "updated");
+    assert_eq!(step(&steps, "by-mac")["body"]["clientid"], "00085D237429");
+    let final_token = step(&steps, "token")["token"].as_str().unwrap().to_owned();
     let tokens = outpost.cli(&["webservices", "tokens", "list"]).unwrap();
     assert!(
         tokens.contains(&final_token) && !tokens.contains(&temporary),
@@ -233,6 +245,24 @@ fn an_application_server_provisions_a_teleworker_whose_phone_then_registers() {
     config.mediaenc = Some(MediaEnc::SrtpMandatory);
     let phone = Phone::start(&a_host, config).unwrap();
     phone.wait_registered(WAIT).unwrap();
+
+    // The application server deletes the device again.
+    writeln!(stdin, "delete").unwrap();
+    drop(stdin);
+    loop {
+        let step = next_json(&lines, &mut client);
+        let name = step["step"].as_str().unwrap_or_default().to_owned();
+        steps.push(step.clone());
+        if name == "done" {
+            assert_eq!(step["ok"], true, "{steps:#?}");
+            break;
+        }
+    }
+    let status = client.wait().unwrap();
+    assert!(status.success(), "{steps:#?}");
+    assert_eq!(step(&steps, "delete")["status"], 200);
+    let devices = outpost.cli(&["devices", "list"]).unwrap();
+    assert!(!devices.contains(TELEWORKER.0), "{devices}");
 
     // The administrator revokes the final token: listed as revoked.
     outpost
