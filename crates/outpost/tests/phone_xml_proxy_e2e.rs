@@ -249,7 +249,7 @@ fn xml_requests_reach_the_icps_nginx_and_phones_get_their_device_file() {
 
     // A firmware image uploaded with the CLI, fetched in part (a resumed
     // download), then removed: the name then goes to the ICP (nginx: 404).
-    let image: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+    let image: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
     let image_file = lab.dir().join("6867i.st");
     std::fs::write(&image_file, &image).unwrap();
     let stored = outpost
@@ -272,6 +272,12 @@ fn xml_requests_reach_the_icps_nginx_and_phones_get_their_device_file() {
     let ranged = cmd.output().unwrap();
     assert_eq!(String::from_utf8_lossy(&ranged.stdout), "206");
     assert_eq!(read_body(), &image[1000..2000]);
+    // Whole, twice (the second from the copy the first may still share).
+    for _ in 0..2 {
+        let (status, _, _) = curl(&a_host, &trust, &format!("{base}/6867i.st"), &body);
+        assert_eq!(status, "200");
+        assert_eq!(read_body(), image);
+    }
     outpost
         .cli(&["provisioning", "remove-file", "6867i.st"])
         .unwrap();

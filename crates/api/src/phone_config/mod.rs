@@ -19,7 +19,8 @@
 //!    206 with `Content-Range`, 416 when unsatisfiable; several ranges get
 //!    the whole file; `If-Range` honoured). A file is read from the
 //!    database only when its body is sent (a 304 or a `HEAD` reads none)
-//!    and served without further copies.
+//!    and served without further copies; concurrent downloads of a large
+//!    file (firmware, 256 KiB and more) share one copy in memory.
 //! 3. `<MAC>.cfg` with no stored file, for a device with that MAC:
 //!    generated from the device's set-side credentials and the gateway's
 //!    public name and hash (`outpost_provision::device_file`). An imported
@@ -116,6 +117,7 @@ pub struct PhoneConfigState {
     site: Arc<Site>,
     chain: Option<ChainSource>,
     proxy: Option<Arc<XmlProxy>>,
+    shared: Arc<respond::SharedBodies>,
 }
 
 impl PhoneConfigState {
@@ -132,6 +134,7 @@ impl PhoneConfigState {
             site: Arc::new(Site::default()),
             chain: None,
             proxy: None,
+            shared: Arc::default(),
         }
     }
 
@@ -238,7 +241,14 @@ async fn handle(
             StatusCode::METHOD_NOT_ALLOWED.into_response()
         }
         Outcome::Stored(info) => {
-            respond::stored(&state.store, info, &method, request.headers()).await
+            respond::stored(
+                &state.store,
+                &state.shared,
+                info,
+                &method,
+                request.headers(),
+            )
+            .await
         }
         Outcome::Generated {
             name,

@@ -4,7 +4,8 @@
 //! from its metadata before its contents are read, and its contents are
 //! read once and sliced without copying.
 
-use std::sync::{Arc, Mutex};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::body::Body;
@@ -15,6 +16,52 @@ use bytes::Bytes;
 use outpost_store::{ProvisioningFileInfo, Store};
 use rustls::pki_types::CertificateDer;
 use tracing::warn;
+
+/// Files from this size up are shared by concurrent downloads.
+const SHARE_FROM: u64 = 256 * 1024;
+
+/// Large files (firmware) being sent, shared by concurrent downloads: one
+/// copy in memory per file version however many phones fetch it at once,
+/// freed when the last download ends.
+#[derive(Default)]
+pub(super) struct SharedBodies(Mutex<HashMap<String, Version>>);
+
+/// One version of a shared file: its ETag and its bytes while in use.
+type Version = (String, Weak<Vec<u8>>);
+
+/// Keeps a shared file alive while a body refers to it.
+struct Owner(Arc<Vec<u8>>);
+
+impl AsRef<[u8]> for Owner {
+    fn as_ref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl SharedBodies {
+    fn get(&self, name: &str, etag: &str) -> Option<Bytes> {
+        let map = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let (tag, weak) = map.get(name)?;
+        if tag != etag {
+            return None;
+        }
+        weak.upgrade().map(|a| Bytes::from_owner(Owner(a)))
+    }
+
+    fn put(&self, name: &str, etag: &str, contents: Vec<u8>) -> Bytes {
+        let shared = Arc::new(contents);
+        let mut map = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        map.retain(|_, (_, weak)| weak.strong_count() > 0);
+        map.insert(name.to_owned(), (etag.to_owned(), Arc::downgrade(&shared)));
+        Bytes::from_owner(Owner(shared))
+    }
+}
 
 /// A file about to be answered.
 pub(super) struct Entity {
@@ -161,6 +208,7 @@ fn system_time(secs: i64) -> SystemTime {
 /// (on the blocking pool) when a body is due.
 pub(super) async fn stored(
     store: &Arc<Mutex<Store>>,
+    shared: &SharedBodies,
     info: ProvisioningFileInfo,
     method: &Method,
     headers: &HeaderMap,
@@ -174,7 +222,10 @@ pub(super) async fn stored(
     };
     let needs_body = *method == Method::GET
         && matches!(plan(method, headers, &e), Plan::Full | Plan::Partial { .. });
-    if needs_body {
+    if needs_body && e.size >= SHARE_FROM {
+        e.body = shared.get(&e.name, &e.etag);
+    }
+    if needs_body && e.body.is_none() {
         let store = Arc::clone(store);
         let name = e.name.clone();
         let read = tokio::task::spawn_blocking(move || {
@@ -190,7 +241,11 @@ pub(super) async fn stored(
                 e.etag = file.info.etag;
                 e.modified = file.info.modified;
                 e.size = file.info.size;
-                e.body = Some(Bytes::from(file.contents));
+                e.body = Some(if e.size >= SHARE_FROM {
+                    shared.put(&e.name, &e.etag, file.contents)
+                } else {
+                    Bytes::from(file.contents)
+                });
             }
             Ok(Ok(None)) => return StatusCode::NOT_FOUND.into_response(),
             Ok(Err(err)) => {
@@ -290,6 +345,23 @@ pub(super) fn ca_pem(chain: &[CertificateDer<'static>]) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn concurrent_downloads_share_one_copy() {
+        let shared = SharedBodies::default();
+        let first = shared.put("6867i.st", "\"r1\"", vec![7; 10]);
+        let second = shared.get("6867i.st", "\"r1\"").unwrap();
+        assert_eq!(first.as_ptr(), second.as_ptr(), "the same bytes");
+        assert!(
+            shared.get("6867i.st", "\"r2\"").is_none(),
+            "another version"
+        );
+        drop((first, second));
+        assert!(
+            shared.get("6867i.st", "\"r1\"").is_none(),
+            "freed with the last"
+        );
+    }
 
     #[test]
     fn ranges() {
