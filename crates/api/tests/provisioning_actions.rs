@@ -326,3 +326,33 @@ async fn a_hash_change_needs_the_password_when_scheduled_and_a_delete_takes_macs
         "no key in events"
     );
 }
+
+/// A 1500-phone CSV (beyond the API's default body limit) can be
+/// scheduled; one row more is refused and recorded as failed.
+#[tokio::test]
+async fn a_1500_phone_csv_fits_the_schedule_body_and_1501_is_refused() {
+    let (api, admin, _service) = installed().await;
+    let mut csv = String::from("MAC_ADDRESS;!sip line1 user name;sip line1 password\n");
+    for i in 0..1500 {
+        csv.push_str(&format!("0A00{i:08X};user-{i};a-longer-password-number-{i}\n"));
+    }
+    assert!(csv.len() > 64 * 1024, "{}", csv.len());
+    let r = api
+        .post(
+            ACTIONS,
+            &admin,
+            json!({"kind": "import-phones", "in": "1h", "csv": csv}),
+        )
+        .await;
+    assert_eq!(r.status, 202, "{}", r.message());
+    csv.push_str("0B0000000001;one-more;password-one-more\n");
+    let r = api
+        .post(
+            ACTIONS,
+            &admin,
+            json!({"kind": "import-phones", "in": "1h", "csv": csv}),
+        )
+        .await;
+    assert_eq!(r.status, 422, "{}", r.message());
+    assert_eq!(r.body["error"]["action"]["state"], "failed");
+}
