@@ -3,7 +3,8 @@
 //! key; `hash generate` needs an administrator's password (standard input
 //! or OUTPOST_ADMIN_PASSWORD) and warns; a remote-worker CSV with a bad
 //! line is refused naming the line and column (exit 2) and writes nothing;
-//! files, inventory export and the actions log.
+//! files, inventory export and the actions log; startup/model/firmware
+//! uploads with their name rules (exit 2) and their removal.
 
 use std::io::Write;
 use std::path::Path;
@@ -182,4 +183,79 @@ fn an_import_is_all_or_nothing_with_line_and_column() {
     let actions = ok(data, &["provisioning", "actions", "list"], "");
     assert!(actions.contains("delete phone files"), "{actions}");
     assert!(actions.contains("import remote-worker import"), "{actions}");
+}
+
+#[test]
+fn uploads_are_named_and_sized_by_kind_and_removed_by_name() {
+    let dir = installed();
+    let data = dir.path();
+    let files = tempfile::tempdir().expect("a temporary directory");
+    let startup = files.path().join("my-startup.cfg");
+    std::fs::write(&startup, "tftp server: 0.0.0.0\n").expect("write");
+    let said = ok(
+        data,
+        &[
+            "provisioning",
+            "upload",
+            "--kind",
+            "startup",
+            startup.to_str().expect("utf-8"),
+        ],
+        "",
+    );
+    assert!(
+        said.contains("startup.cfg"),
+        "the startup file's own name: {said}"
+    );
+    let firmware = files.path().join("6867i.st");
+    std::fs::write(&firmware, [0u8, 1, 2, 3]).expect("write");
+    let path = firmware.to_str().expect("utf-8");
+    ok(
+        data,
+        &["provisioning", "upload", "--kind", "firmware", path],
+        "",
+    );
+    // A model file must be <model>.cfg; aastra.cfg and <MAC>.cfg are not
+    // uploads: refused as bad input (2), naming the rule.
+    for (kind, name) in [
+        ("model", "6867i.st"),
+        ("firmware", "aastra.cfg"),
+        ("firmware", "00085D237429.cfg"),
+        ("firmware", "../x.st"),
+    ] {
+        let out = outpost(
+            data,
+            &[
+                "provisioning",
+                "upload",
+                "--kind",
+                kind,
+                path,
+                "--name",
+                name,
+            ],
+            &[],
+            "",
+        );
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{kind} {name}: {}",
+            text(&out.stderr)
+        );
+        assert!(text(&out.stderr).contains("name"), "{}", text(&out.stderr));
+    }
+    let listed = ok(data, &["provisioning", "files", "list"], "");
+    assert!(
+        listed.contains("6867i.st") && listed.contains("firmware"),
+        "{listed}"
+    );
+    ok(data, &["provisioning", "remove-file", "6867i.st"], "");
+    let again = outpost(data, &["provisioning", "remove-file", "6867i.st"], &[], "");
+    assert!(!again.status.success());
+    assert!(
+        text(&again.stderr).contains("6867i.st"),
+        "{}",
+        text(&again.stderr)
+    );
 }
