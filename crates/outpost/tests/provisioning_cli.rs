@@ -245,6 +245,35 @@ fn uploads_are_named_and_sized_by_kind_and_removed_by_name() {
         );
         assert!(text(&out.stderr).contains("name"), "{}", text(&out.stderr));
     }
+    // Sizes by kind, checked before reading: 1 MiB for a model file,
+    // 64 MiB for firmware (sparse files).
+    for (kind, name, len) in [
+        ("model", "big.cfg", 1024 * 1024 + 1),
+        ("firmware", "big.st", 64 * 1024 * 1024 + 1),
+    ] {
+        let big = files.path().join(name);
+        std::fs::File::create(&big)
+            .and_then(|f| f.set_len(len))
+            .expect("a sparse file");
+        let out = outpost(
+            data,
+            &[
+                "provisioning",
+                "upload",
+                "--kind",
+                kind,
+                big.to_str().expect("utf-8"),
+            ],
+            &[],
+            "",
+        );
+        assert_eq!(out.status.code(), Some(2), "{kind}: {}", text(&out.stderr));
+        assert!(
+            text(&out.stderr).contains("at most"),
+            "{}",
+            text(&out.stderr)
+        );
+    }
     let listed = ok(data, &["provisioning", "files", "list"], "");
     assert!(
         listed.contains("6867i.st") && listed.contains("firmware"),
