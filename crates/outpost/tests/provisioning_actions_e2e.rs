@@ -362,7 +362,8 @@ fn kill_9_during_a_1500_row_import_leaves_the_previous_files_served() {
 }
 
 /// `outpost devices export-mbg FILE` (PRO-4) writes `devices_mbg.csv`
-/// owner-only and never over an existing file; the inventory's filters
+/// owner-only and never over an existing file; `actions schedule` without
+/// a time runs the action in the CLI at once; the inventory's filters
 /// refuse a bad value (exit 2 naming it). No serve needed.
 #[test]
 fn devices_export_mbg_writes_an_owner_only_file() {
@@ -412,6 +413,47 @@ fn devices_export_mbg_writes_an_owner_only_file() {
     );
     let stdout = cli(&data, &["devices", "export-mbg", "--icp", "icp1"]);
     assert!(stdout.starts_with("Login;NA;Password"), "{stdout}");
+
+    // Without a time the CLI runs the action itself, at once.
+    let phones = dir.path().join("phones.csv");
+    std::fs::write(
+        &phones,
+        "MAC_ADDRESS;!sip line1 user name\n00-08-5D-23-74-29;7000\n",
+    )
+    .unwrap();
+    let ran = cli(
+        &data,
+        &[
+            "provisioning",
+            "actions",
+            "schedule",
+            "import-phones",
+            "--csv",
+            phones.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        ran.contains("[done 100%] imported 1 phone file(s)"),
+        "{ran}"
+    );
+    let deleted = cli(
+        &data,
+        &[
+            "provisioning",
+            "actions",
+            "schedule",
+            "delete",
+            "--mac",
+            "00:08:5d:23:74:29",
+            "--json",
+        ],
+    );
+    assert_eq!(json(&deleted)["state"], "done", "{deleted}");
+    assert!(
+        cli(&data, &["provisioning", "files", "list", "--json"])
+            .trim()
+            .is_empty()
+    );
 
     let bad = cli_output(
         &data,
