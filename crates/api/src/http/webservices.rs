@@ -27,20 +27,20 @@ pub fn router(state: ApiState, ws: WebServices) -> Router {
     Router::new()
         .route(
             "/api/v1/webservices/consumers",
-            get(list_consumers).post(create_consumer),
+            get(webservices_list_consumers).post(webservices_create_consumer),
         )
         .route(
             "/api/v1/webservices/consumers/{id}",
-            patch(update_consumer).delete(remove_consumer),
+            patch(webservices_update_consumer).delete(webservices_remove_consumer),
         )
         .route(
             "/api/v1/webservices/consumers/{id}/secret",
-            get(show_secret).post(new_secret),
+            get(webservices_show_secret).post(webservices_new_secret),
         )
-        .route("/api/v1/webservices/tokens", get(list_tokens))
+        .route("/api/v1/webservices/tokens", get(webservices_list_tokens))
         .route(
             "/api/v1/webservices/tokens/{token}/{verb}",
-            post(token_action),
+            post(webservices_token_action),
         )
         .layer(Extension(ws))
         .with_state(state)
@@ -49,7 +49,7 @@ pub fn router(state: ApiState, ws: WebServices) -> Router {
 /// The OpenAPI operations of these routes.
 #[derive(OpenApi)]
 #[openapi(
-    paths(list_consumers, create_consumer, update_consumer, remove_consumer, show_secret, new_secret, list_tokens, token_action),
+    paths(webservices_list_consumers, webservices_create_consumer, webservices_update_consumer, webservices_remove_consumer, webservices_show_secret, webservices_new_secret, webservices_list_tokens, webservices_token_action),
     components(schemas(ConsumerView, ConsumerSecret, NewConsumerInput, ConsumerPatch, GrantView, GrantLists)),
     tags((name = "webservices", description = "MSL-compatible web services: consumers and OAuth tokens (PRO-3)"))
 )]
@@ -67,7 +67,7 @@ async fn run<T: Send + 'static>(
 #[utoipa::path(get, path = "/api/v1/webservices/consumers", tag = "webservices",
     responses((status = 200, body = Vec<ConsumerView>), (status = 403, description = "No webservices:read scope")),
     security(("bearer" = ["webservices:read"]), ("session" = [])))]
-async fn list_consumers(
+async fn webservices_list_consumers(
     State(state): State<ApiState>,
     Extension(ws): Ws,
     auth: Authenticated,
@@ -82,7 +82,7 @@ async fn list_consumers(
     request_body = NewConsumerInput,
     responses((status = 201, body = ConsumerSecret), (status = 409, description = "ID in use"), (status = 422, description = "A refused value (named)")),
     security(("bearer" = ["webservices:write"]), ("session" = [])))]
-async fn create_consumer(
+async fn webservices_create_consumer(
     State(state): State<ApiState>,
     Extension(ws): Ws,
     auth: Authenticated,
@@ -98,7 +98,7 @@ async fn create_consumer(
     params(("id" = String, Path, description = "Consumer ID")), request_body = ConsumerPatch,
     responses((status = 200, body = ConsumerView), (status = 404, description = "No such consumer")),
     security(("bearer" = ["webservices:write"]), ("session" = [])))]
-async fn update_consumer(
+async fn webservices_update_consumer(
     State(state): State<ApiState>,
     Extension(ws): Ws,
     auth: Authenticated,
@@ -118,7 +118,7 @@ async fn update_consumer(
     params(("id" = String, Path, description = "Consumer ID")),
     responses((status = 200, body = ConsumerView), (status = 404, description = "No such consumer")),
     security(("bearer" = ["webservices:write"]), ("session" = [])))]
-async fn remove_consumer(
+async fn webservices_remove_consumer(
     State(state): State<ApiState>,
     Extension(ws): Ws,
     auth: Authenticated,
@@ -135,7 +135,7 @@ async fn remove_consumer(
     params(("id" = String, Path, description = "Consumer ID")),
     responses((status = 200, body = ConsumerSecret), (status = 404, description = "No such consumer")),
     security(("bearer" = ["webservices:write"]), ("session" = [])))]
-async fn show_secret(
+async fn webservices_show_secret(
     State(state): State<ApiState>,
     Extension(ws): Ws,
     auth: Authenticated,
@@ -151,7 +151,7 @@ async fn show_secret(
     params(("id" = String, Path, description = "Consumer ID")),
     responses((status = 200, body = ConsumerSecret), (status = 404, description = "No such consumer")),
     security(("bearer" = ["webservices:write"]), ("session" = [])))]
-async fn new_secret(
+async fn webservices_new_secret(
     State(state): State<ApiState>,
     Extension(ws): Ws,
     auth: Authenticated,
@@ -169,7 +169,7 @@ async fn new_secret(
 #[utoipa::path(get, path = "/api/v1/webservices/tokens", tag = "webservices",
     responses((status = 200, body = GrantLists)),
     security(("bearer" = ["webservices:read"]), ("session" = [])))]
-async fn list_tokens(
+async fn webservices_list_tokens(
     State(state): State<ApiState>,
     Extension(ws): Ws,
     auth: Authenticated,
@@ -185,7 +185,7 @@ async fn list_tokens(
     params(("token" = String, Path, description = "The token"), ("verb" = String, Path, description = "approve, reject, renew or revoke")),
     responses((status = 200, body = GrantView), (status = 404, description = "No such token or verb"), (status = 409, description = "Renewing a revoked token")),
     security(("bearer" = ["webservices:write"]), ("session" = [])))]
-async fn token_action(
+async fn webservices_token_action(
     State(state): State<ApiState>,
     Extension(ws): Ws,
     auth: Authenticated,
