@@ -348,6 +348,15 @@ fn random_serial() -> Result<rcgen::SerialNumber, CertError> {
 
 /// Writes a file with `mode` (unix), replacing it atomically: a reader sees
 /// the old content or the new, never half of it.
+/// Writes `data` to `path` with `mode` by an atomic rename (for the
+/// certificate import command).
+///
+/// # Errors
+/// The I/O error.
+pub fn write_file_atomic(path: &Path, data: &[u8], mode: u32) -> std::io::Result<()> {
+    write_atomic(path, data, mode)
+}
+
 fn write_atomic(path: &Path, data: &[u8], mode: u32) -> std::io::Result<()> {
     let mut tmp_name = path.as_os_str().to_owned();
     tmp_name.push(".tmp");

@@ -86,6 +86,9 @@ pub enum Command {
     /// consumers and their OAuth tokens.
     #[command(subcommand, name = "webservices")]
     WebServices(crate::webservices_commands::WebServicesCommand),
+    /// Certificates: check and install the one an installer brings.
+    #[command(subcommand)]
+    Certs(crate::certs_commands::CertsCommand),
 }
 
 /// `outpost icps ...`

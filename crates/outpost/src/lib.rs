@@ -6,6 +6,7 @@
 pub mod admin_commands;
 pub mod api_commands;
 pub mod certs;
+pub mod certs_commands;
 pub mod cli;
 pub mod commands;
 pub mod config;

@@ -158,6 +158,9 @@ fn run(cli: Cli) -> ExitCode {
                 }
             };
         }
+        Command::Certs(command) => {
+            return outpost::certs_commands::main(&location, &command);
+        }
         Command::WebServices(command) => {
             use outpost::webservices_commands::WebServicesCommand;
             let value = match command {
