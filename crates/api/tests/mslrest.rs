@@ -189,6 +189,12 @@ impl Bed {
         }
     }
 
+    /// A signed GET with a fresh nonce at T0.
+    async fn get(&self, client: &Client, path: &str) -> Reply {
+        self.call(client, Method::GET, path, &[], None, None, None)
+            .await
+    }
+
     fn admin(&self) -> Caller {
         Caller::cli("root", outpost_api::Clock::now(&*self.clock))
     }
@@ -303,17 +309,7 @@ async fn the_seed_003_flow_then_devices_from_creation_to_deletion() {
         .consumer_with_final_token("MiVOAppSuite", SEED_PERMISSIONS)
         .await;
     // Global options need their own permission, which the seed's consumer lacks.
-    let options = bed
-        .call(
-            &client,
-            Method::GET,
-            "/mslrest/mbg/v1/globaloptions/",
-            &[],
-            None,
-            None,
-            None,
-        )
-        .await;
+    let options = bed.get(&client, "/mslrest/mbg/v1/globaloptions/").await;
     assert_eq!(options.status, StatusCode::FORBIDDEN, "{}", options.text);
     bed.ws
         .update_consumer(
@@ -331,47 +327,17 @@ async fn the_seed_003_flow_then_devices_from_creation_to_deletion() {
             },
         )
         .unwrap();
-    let options = bed
-        .call(
-            &client,
-            Method::GET,
-            "/mslrest/mbg/v1/globaloptions/",
-            &[],
-            None,
-            None,
-            None,
-        )
-        .await;
+    let options = bed.get(&client, "/mslrest/mbg/v1/globaloptions/").await;
     assert_eq!(options.status, StatusCode::OK, "{}", options.text);
     assert_eq!(options.json()["rtp_port_start"], 20000);
     assert_eq!(options.json()["rtp_port_end"], 27999);
-    let icps = bed
-        .call(
-            &client,
-            Method::GET,
-            "/mslrest/mbg/v1/icps/",
-            &[],
-            None,
-            None,
-            None,
-        )
-        .await;
+    let icps = bed.get(&client, "/mslrest/mbg/v1/icps/").await;
     assert_eq!(icps.status, StatusCode::OK, "{}", icps.text);
     let icp_guid = icps.json()["response"][0]["guid"]
         .as_str()
         .unwrap()
         .to_owned();
-    let by_address = bed
-        .call(
-            &client,
-            Method::GET,
-            "/mslrest/mbg/v1/icps/192.0.2.10/",
-            &[],
-            None,
-            None,
-            None,
-        )
-        .await;
+    let by_address = bed.get(&client, "/mslrest/mbg/v1/icps/192.0.2.10/").await;
     assert_eq!(by_address.json()["guid"], icp_guid.as_str());
 
     let created = bed
@@ -397,54 +363,21 @@ async fn the_seed_003_flow_then_devices_from_creation_to_deletion() {
     let guid = created.json()["guid"].as_str().unwrap().to_owned();
 
     let one = bed
-        .call(
-            &client,
-            Method::GET,
-            &format!("/mslrest/mbg/v1/devices/sip/{guid}/"),
-            &[],
-            None,
-            None,
-            None,
-        )
+        .get(&client, &format!("/mslrest/mbg/v1/devices/sip/{guid}/"))
         .await;
     let device = one.json();
     assert_eq!(device["setside_username"], "alice");
     assert_eq!(device["clientid"], "00085D237429");
     assert_eq!(device["icp"], icp_guid.as_str());
     assert_eq!(device["connected"], false);
-    let count = bed
-        .call(
-            &client,
-            Method::GET,
-            "/mslrest/mbg/v1/devices/sip/count/",
-            &[],
-            None,
-            None,
-            None,
-        )
-        .await;
+    let count = bed.get(&client, "/mslrest/mbg/v1/devices/sip/count/").await;
     assert_eq!(count.json(), json!({"count": 1}));
-    let list = bed
-        .call(
-            &client,
-            Method::GET,
-            "/mslrest/mbg/v1/devices/sip/all/",
-            &[],
-            None,
-            None,
-            None,
-        )
-        .await;
+    let list = bed.get(&client, "/mslrest/mbg/v1/devices/sip/all/").await;
     assert_eq!(list.json()["response"][0]["guid"], guid.as_str());
     let of_icp = bed
-        .call(
+        .get(
             &client,
-            Method::GET,
             &format!("/mslrest/mbg/v1/icps/{icp_guid}/devices/sip/"),
-            &[],
-            None,
-            None,
-            None,
         )
         .await;
     assert_eq!(of_icp.json()["response"].as_array().unwrap().len(), 1);
@@ -463,15 +396,7 @@ async fn the_seed_003_flow_then_devices_from_creation_to_deletion() {
     assert_eq!(changed.status, StatusCode::OK, "{}", changed.text);
     assert_eq!(changed.json()["icpside_password"], "Icp-side-2");
     let by_mac = bed
-        .call(
-            &client,
-            Method::GET,
-            "/mslrest/mbg/v1/devices/sip/00:08:5D:23:74:29/",
-            &[],
-            None,
-            None,
-            None,
-        )
+        .get(&client, "/mslrest/mbg/v1/devices/sip/00:08:5D:23:74:29/")
         .await;
     assert_eq!(by_mac.json()["description"], "moved");
     let bad = bed
@@ -501,15 +426,7 @@ async fn the_seed_003_flow_then_devices_from_creation_to_deletion() {
         .await;
     assert_eq!(deleted.status, StatusCode::OK);
     let gone = bed
-        .call(
-            &client,
-            Method::GET,
-            &format!("/mslrest/mbg/v1/devices/sip/{guid}/"),
-            &[],
-            None,
-            None,
-            None,
-        )
+        .get(&client, &format!("/mslrest/mbg/v1/devices/sip/{guid}/"))
         .await;
     assert_eq!(gone.status, StatusCode::NOT_FOUND);
 
@@ -605,17 +522,7 @@ async fn each_refusal_gets_its_status_and_changes_nothing() {
         "{}",
         forbidden.text
     );
-    let icps = bed
-        .call(
-            &reader,
-            Method::GET,
-            "/mslrest/mbg/v1/icps/",
-            &[],
-            None,
-            None,
-            None,
-        )
-        .await;
+    let icps = bed.get(&reader, "/mslrest/mbg/v1/icps/").await;
     assert_eq!(icps.status, StatusCode::FORBIDDEN);
 
     // Inactive consumer.
@@ -629,9 +536,7 @@ async fn each_refusal_gets_its_status_and_changes_nothing() {
             },
         )
         .unwrap();
-    let inactive = bed
-        .call(&reader, Method::GET, path, &[], None, None, None)
-        .await;
+    let inactive = bed.get(&reader, path).await;
     assert_eq!(inactive.status, StatusCode::UNAUTHORIZED);
 
     // Expired: a year and a second later; renewal gives another year.
@@ -687,8 +592,6 @@ async fn each_refusal_gets_its_status_and_changes_nothing() {
 
     // Stopped: 503 whoever asks.
     bed.enabled.store(false, Ordering::SeqCst);
-    let stopped = bed
-        .call(&client, Method::GET, path, &[], None, None, None)
-        .await;
+    let stopped = bed.get(&client, path).await;
     assert_eq!(stopped.status, StatusCode::SERVICE_UNAVAILABLE);
 }

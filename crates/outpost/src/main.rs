@@ -142,51 +142,25 @@ fn run(cli: Cli) -> ExitCode {
             );
         }
         Command::Settings(command) => {
-            let result = outpost::settings_commands::run(
-                cli.config.as_deref(),
-                &location,
-                &process_env,
-                command,
-                &mut std::io::stdout(),
-                &mut std::io::stderr(),
-            );
-            return match result {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    ExitCode::from(e.exit_code())
-                }
-            };
+            return settings(cli.config.as_deref(), &location, &process_env, command);
         }
         Command::Certs(command) => {
             return outpost::certs_commands::main(&location, &command);
         }
         Command::WebServices(command) => {
             use outpost::webservices_commands::WebServicesCommand;
+            // Start and stop are the setting web.services, applied live.
             let value = match command {
                 WebServicesCommand::Start => "true",
                 WebServicesCommand::Stop => "false",
                 other => return outpost::webservices_commands::main(&location, &other),
             };
-            let result = outpost::settings_commands::run(
-                cli.config.as_deref(),
-                &location,
-                &process_env,
-                outpost::settings_commands::SettingsCommand::Set {
-                    key: "web.services".to_owned(),
-                    value: value.to_owned(),
-                    json: false,
-                },
-                &mut std::io::stdout(),
-                &mut std::io::stderr(),
-            );
-            return match result {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    ExitCode::from(e.exit_code())
-                }
+            let set = outpost::settings_commands::SettingsCommand::Set {
+                key: "web.services".to_owned(),
+                value: value.to_owned(),
+                json: false,
             };
+            return settings(cli.config.as_deref(), &location, &process_env, set);
         }
         Command::Provisioning(command) => {
             return outpost::provisioning_commands::main(
@@ -242,4 +216,28 @@ fn serve_blocking(
     runtime
         .block_on(serve::run(config, data_dir, settings))
         .map_err(|e| e.to_string())
+}
+
+/// Runs a settings command and turns its result into an exit status.
+fn settings(
+    config_file: Option<&std::path::Path>,
+    location: &DataDir,
+    env: &dyn Fn(&str) -> Option<String>,
+    command: outpost::settings_commands::SettingsCommand,
+) -> ExitCode {
+    let result = outpost::settings_commands::run(
+        config_file,
+        location,
+        env,
+        command,
+        &mut std::io::stdout(),
+        &mut std::io::stderr(),
+    );
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(e.exit_code())
+        }
+    }
 }

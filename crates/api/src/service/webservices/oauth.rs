@@ -110,16 +110,12 @@ impl WebServices {
             .ok_or(OAuthError::MissingParameter {
                 name: "oauth_callback".into(),
             })?;
-        let grant = new_grant(now + TEMPORARY_TOKEN_SECS, true)?;
-        let new = NewWsToken {
-            token: grant.token.clone(),
-            consumer_id: verified.consumer_key.clone(),
-            kind: WsTokenKind::Temporary,
-            secret_sealed: self.key.seal(&token_label(&grant.token), &grant.secret)?,
-            callback: Some(callback),
-            created: now,
-            expires: grant.expires,
-        };
+        let (grant, new) = self.new_token(
+            &verified.consumer_key,
+            WsTokenKind::Temporary,
+            Some(callback),
+            now,
+        )?;
         let caller = consumer_caller(&verified, found, source, now);
         let audit = caller.audit("webservices.initiate", &grant.token, NOTHING, NOTHING);
         self.service
@@ -157,16 +153,7 @@ impl WebServices {
             }
             .into());
         }
-        let grant = new_grant(now + FINAL_TOKEN_SECS, false)?;
-        let new = NewWsToken {
-            token: grant.token.clone(),
-            consumer_id: verified.consumer_key.clone(),
-            kind: WsTokenKind::Final,
-            secret_sealed: self.key.seal(&token_label(&grant.token), &grant.secret)?,
-            callback: None,
-            created: now,
-            expires: grant.expires,
-        };
+        let (grant, new) = self.new_token(&verified.consumer_key, WsTokenKind::Final, None, now)?;
         let caller = consumer_caller(&verified, found, source, now);
         let audit = caller.audit("webservices.token", &grant.token, NOTHING, NOTHING);
         self.service.with_store(|store| {
@@ -198,6 +185,32 @@ impl WebServices {
         let (verified, found) = self.check(request, now, TokenUse::Final)?;
         require(&found.permissions, resource, write, &verified.consumer_key)?;
         Ok(consumer_caller(&verified, found, source, now))
+    }
+
+    /// A new token of `kind` for `consumer`: what the client is given and
+    /// what is stored (its secret sealed).
+    fn new_token(
+        &self,
+        consumer: &str,
+        kind: WsTokenKind,
+        callback: Option<String>,
+        now: i64,
+    ) -> Result<(TokenGrant, NewWsToken), ServiceError> {
+        let (lifetime, confirmed) = match kind {
+            WsTokenKind::Temporary => (TEMPORARY_TOKEN_SECS, true),
+            WsTokenKind::Final => (FINAL_TOKEN_SECS, false),
+        };
+        let grant = new_grant(now + lifetime, confirmed)?;
+        let new = NewWsToken {
+            token: grant.token.clone(),
+            consumer_id: consumer.to_owned(),
+            kind,
+            secret_sealed: self.key.seal(&token_label(&grant.token), &grant.secret)?,
+            callback,
+            created: now,
+            expires: grant.expires,
+        };
+        Ok((grant, new))
     }
 
     /// Verifies the signature with the secrets the request names.
