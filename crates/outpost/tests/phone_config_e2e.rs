@@ -193,6 +193,31 @@ fn phones_fetch_their_files_under_the_hash_and_land_in_the_inventory() {
         status(&curl(&format!("{base}/{hash}/aastra.cfg"), &[])),
         "200"
     );
+    // Denied for SIP too: an OPTIONS from the guesser gets nothing, while
+    // the same request from the phone's address is answered.
+    let sip = outpost.addr(5060);
+    let ask = |from: &str, call_id: &str| {
+        let socket = std::net::UdpSocket::bind((from, 0)).unwrap();
+        socket
+            .set_read_timeout(Some(std::time::Duration::from_secs(3)))
+            .unwrap();
+        let request = support::options("UDP", socket.local_addr().unwrap(), call_id);
+        socket.send_to(request.as_bytes(), sip).unwrap();
+        let mut buf = [0u8; 4096];
+        socket
+            .recv_from(&mut buf)
+            .ok()
+            .and_then(|(n, _)| support::status_of(&buf[..n]))
+    };
+    assert!(
+        ask(PHONE_IP, "phone-options").is_some(),
+        "the phone's address gets an answer"
+    );
+    assert_eq!(
+        ask("127.0.71.8", "guesser-options"),
+        None,
+        "the guesser gets none"
+    );
     // Under the right key, asking for the files of phones Outpost does not
     // know is enumeration too (a third address): more than the threshold
     // of distinct unknown MACs denies the source.
