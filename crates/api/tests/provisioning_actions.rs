@@ -334,7 +334,9 @@ async fn a_1500_phone_csv_fits_the_schedule_body_and_1501_is_refused() {
     let (api, admin, _service) = installed().await;
     let mut csv = String::from("MAC_ADDRESS;!sip line1 user name;sip line1 password\n");
     for i in 0..1500 {
-        csv.push_str(&format!("0A00{i:08X};user-{i};a-longer-password-number-{i}\n"));
+        csv.push_str(&format!(
+            "0A00{i:08X};user-{i};a-longer-password-number-{i}\n"
+        ));
     }
     assert!(csv.len() > 64 * 1024, "{}", csv.len());
     let r = api

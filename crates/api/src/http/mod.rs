@@ -1,11 +1,11 @@
 //! The native REST API under `/api/v1/`: thin handlers that authenticate,
 //! parse, call the service layer on the blocking pool and write JSON.
 
+mod device_export;
 mod error;
 pub mod extract;
 mod provisioning;
 mod provisioning_actions;
-mod device_export;
 pub mod resources;
 mod settings;
 mod sip_service;
