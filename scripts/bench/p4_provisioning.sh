@@ -108,6 +108,8 @@ if [ -z "${P4_IN_NETNS:-}" ]; then
   fi
   [ -x "$outpost_bin" ] || die "$outpost_bin is not an executable"
   [ -x "$client_bin" ] || die "$client_bin is not an executable"
+  # The run works in its own directory.
+  outpost_bin=$(realpath "$outpost_bin") client_bin=$(realpath "$client_bin")
   ns=p4bench-$$
   trap cleanup_ns EXIT
   trap 'exit 130' INT TERM
