@@ -14,7 +14,8 @@
 //! rcgen uses by default are refused by embedded phones with 32-bit clocks or
 //! strict checks, and such a certificate from an earlier version is replaced.
 //! It is renewed at start, and by a daily check while serving
-//! ([`renew_daily`]), once it expires within [`RENEW_BEFORE_DAYS`]; the TLS
+//! ([`renew_daily`], which also takes a changed pair of files within
+//! [`FILE_CHECK_INTERVAL`]), once it expires within [`RENEW_BEFORE_DAYS`]; the TLS
 //! listeners take the new one for the next handshake through
 //! [`LiveCertificate`], so no connection or call is dropped.
 //!
@@ -50,6 +51,10 @@ pub const BACKDATE_DAYS: i64 = 1;
 pub const RENEW_BEFORE_DAYS: i64 = 30;
 /// How often a running `outpost serve` checks its certificate.
 pub const RENEWAL_CHECK_INTERVAL: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+/// How often a running `outpost serve` looks whether `tls/default.crt` or
+/// `tls/default.key` changed (`outpost certs import`, or files copied in):
+/// a change is picked up within this time, not at the next daily check.
+pub const FILE_CHECK_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);
 /// An Outpost certificate valid for longer than this has the dates of an
 /// earlier version (1975–4096) and is replaced.
 const MAX_SELF_SIGNED_LIFETIME: TimeDuration =
@@ -475,34 +480,57 @@ fn log_expiry_warning(identity: &TlsIdentity, now: SystemTime) {
     }
 }
 
-/// Runs [`refresh`] once every [`RENEWAL_CHECK_INTERVAL`] until `stop`, off
-/// the async threads (it reads files and may sign a certificate). A failed
-/// check leaves the current certificate in use and says so.
+/// Runs [`refresh`] once every [`RENEWAL_CHECK_INTERVAL`], and as soon as
+/// the certificate or key file changes (looked at every
+/// [`FILE_CHECK_INTERVAL`]), until `stop`; off the async threads (it reads
+/// files and may sign a certificate). A failed check leaves the current
+/// certificate in use and says so; a pair caught half written (the key
+/// already new, the certificate not yet) fails once and is taken at the
+/// next look.
 pub async fn renew_daily(
     dir: PathBuf,
     names: Vec<String>,
     live: Arc<LiveCertificate>,
     mut stop: watch::Receiver<bool>,
 ) {
+    let mut seen = file_stamps(&dir);
+    let mut last_full = std::time::Instant::now();
     loop {
         tokio::select! {
-            () = tokio::time::sleep(RENEWAL_CHECK_INTERVAL) => {}
+            () = tokio::time::sleep(FILE_CHECK_INTERVAL) => {}
             _ = stop.changed() => return,
         }
-        let (dir, names, live) = (dir.clone(), names.clone(), Arc::clone(&live));
+        let stamps = file_stamps(&dir);
+        let daily = last_full.elapsed() >= RENEWAL_CHECK_INTERVAL;
+        if stamps == seen && !daily {
+            continue;
+        }
+        if daily {
+            last_full = std::time::Instant::now();
+        }
+        let (d, n, l) = (dir.clone(), names.clone(), Arc::clone(&live));
         let checked =
-            tokio::task::spawn_blocking(move || refresh(&dir, &names, SystemTime::now(), &live))
-                .await;
+            tokio::task::spawn_blocking(move || refresh(&d, &n, SystemTime::now(), &l)).await;
         match checked {
-            Ok(Ok(_)) => {}
+            Ok(Ok(_)) => seen = stamps,
             Ok(Err(e)) => {
-                warn!(error = %e, "daily certificate check failed; the current certificate stays in use");
+                warn!(error = %e, "certificate check failed; the current certificate stays in use");
             }
             Err(e) => {
-                warn!(error = %e, "daily certificate check did not finish; the current certificate stays in use");
+                warn!(error = %e, "certificate check did not finish; the current certificate stays in use");
             }
         }
     }
+}
+
+/// Modification time and size of the certificate and key files (`None`
+/// for a file that cannot be read).
+fn file_stamps(dir: &Path) -> [Option<(SystemTime, u64)>; 2] {
+    ["default.crt", "default.key"].map(|name| {
+        fs::metadata(dir.join(name))
+            .ok()
+            .and_then(|m| m.modified().ok().map(|t| (t, m.len())))
+    })
 }
 
 /// A rustls server configuration limited to TLS 1.2 and 1.3 (SIG-1), with the

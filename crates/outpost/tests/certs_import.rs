@@ -2,7 +2,8 @@
 //! encrypted key and a PKCS#12 file are checked and installed; a wrong
 //! passphrase, a mismatched key and an expired certificate are refused
 //! and change nothing; `outpost serve` then presents the imported
-//! certificate on the web services port (`openssl s_client`). Runs on
+//! certificate on the web services port (`openssl s_client`), and one
+//! imported while it runs from the next handshake on. Runs on
 //! 127.0.77.x (see `support`).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is the failure report
@@ -186,7 +187,36 @@ fn an_imported_certificate_is_checked_installed_and_served() {
     }
 
     // serve presents it.
-    let outpost = Outpost::start_in(home, 77, &[]);
+    let mut outpost = Outpost::start_in(home, 77, &[]);
+    let text = served();
+    assert!(
+        text.contains(&format!("CN = {NAME}")) || text.contains(&format!("CN={NAME}")),
+        "{text}"
+    );
+    assert!(text.contains("Example CA"), "the chain is served: {text}");
+
+    // A certificate imported while serve runs is presented to the next
+    // handshakes without a restart.
+    let cursor = outpost.log_cursor();
+    let next = material("Second CA", 2031);
+    std::fs::write(w.join("next.pem"), format!("{}{}", next.chain, next.key)).unwrap();
+    let again = import(&data, &["--pem", w.join("next.pem").to_str().unwrap()], "");
+    assert!(again.status.success(), "{again:?}");
+    outpost.wait_for_log_after(
+        cursor,
+        "TLS listeners now present this certificate",
+        std::time::Duration::from_secs(30),
+    );
+    let text = served();
+    assert!(
+        text.contains("Second CA"),
+        "the new chain is served: {text}"
+    );
+    drop(outpost);
+}
+
+/// What `openssl s_client` sees on the web services port.
+fn served() -> String {
     let out = Command::new("openssl")
         .args([
             "s_client",
@@ -198,11 +228,5 @@ fn an_imported_certificate_is_checked_installed_and_served() {
         .stdin(Stdio::null())
         .output()
         .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        text.contains(&format!("CN = {NAME}")) || text.contains(&format!("CN={NAME}")),
-        "{text}"
-    );
-    assert!(text.contains("Example CA"), "the chain is served: {text}");
-    drop(outpost);
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
