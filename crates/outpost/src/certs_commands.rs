@@ -7,10 +7,10 @@
 //!
 //! It replaces `tls/default.crt` and `tls/default.key` in the data
 //! directory (the key owner-only, written first; each by an atomic
-//! rename). A running `outpost serve` presents it from its next
-//! certificate check (at start, then daily) to new handshakes;
-//! connections already up keep the previous one. Outpost never renews a
-//! certificate it did not make itself.
+//! rename). A running `outpost serve` notices the changed files within
+//! seconds (`certs::FILE_CHECK_INTERVAL`) and presents the new pair to new
+//! handshakes; connections already up keep the previous one. Outpost
+//! never renews a certificate it did not make itself.
 //!
 //! Secrets are read like every CLI secret: the first line of standard
 //! input, or a prompt without echo on a terminal; never the command line.
@@ -118,8 +118,8 @@ pub fn import(
     install(tls_dir, &bundle)?;
     writeln!(
         out,
-        "Installed as {}; outpost serve presents it from its next certificate check (restart \
-         it to apply now).",
+        "Installed as {}; a running outpost serve presents it to new connections within \
+         seconds.",
         tls_dir.join("default.crt").display()
     )?;
     Ok(())
