@@ -362,3 +362,20 @@ fn memory_stays_bounded_with_a_million_sources() {
     assert!(stats.tracked_sources <= 10_000, "{}", stats.tracked_sources);
     assert!(stats.ddos_active);
 }
+
+#[test]
+fn is_refused_counts_nothing_and_sees_denials() {
+    let mut sim = Sim::new(small());
+    assert_eq!(sim.burst("203.0.113.5", 10), 10);
+    let ip: std::net::IpAddr = "203.0.113.5".parse().unwrap();
+    for _ in 0..100 {
+        assert!(
+            !sim.guard.is_refused(sim.now, ip),
+            "asking spends no budget"
+        );
+    }
+    assert_eq!(sim.check("203.0.113.5"), Verdict::Drop(DropReason::Flood));
+    assert!(sim.guard.is_refused(sim.now, ip), "denied from now on");
+    let other: std::net::IpAddr = "203.0.113.6".parse().unwrap();
+    assert!(!sim.guard.is_refused(sim.now, other));
+}

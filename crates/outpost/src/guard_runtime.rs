@@ -41,6 +41,12 @@ impl SharedGuard {
         self.lock().check_source(Instant::now(), ip)
     }
 
+    /// Whether `ip` is refused now, counting nothing (a later request on
+    /// an admitted connection).
+    pub fn is_refused(&self, ip: IpAddr) -> bool {
+        self.lock().is_refused(Instant::now(), ip)
+    }
+
     /// SEC-5 on a parsed new request.
     pub fn inspect_request(&self, ip: IpAddr, facts: &outpost_guard::RequestFacts<'_>) -> Verdict {
         self.lock().inspect_request(Instant::now(), ip, facts)

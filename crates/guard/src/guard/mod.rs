@@ -229,6 +229,19 @@ impl Guard {
         verdict
     }
 
+    /// Whether `ip` is refused now (a deny-list, or not allow-listed at
+    /// [`Level::AllowListOnly`]) without counting anything: for a later
+    /// request on a connection [`Guard::check_source`] already admitted
+    /// (HTTP keep-alive), which must not spend the source's or the
+    /// gateway's rate budget a second time.
+    pub fn is_refused(&self, now: Instant, ip: IpAddr) -> bool {
+        let key = Key::of(ip);
+        if self.deny.check(key, self.clock.ms(now)).is_some() {
+            return true;
+        }
+        matches!(self.settings.level, Level::AllowListOnly) && !self.allow.contains(key)
+    }
+
     fn count(&mut self, key: Key, t: u64, now: Instant) -> Verdict {
         self.roll_global(t);
         let slot = match self.sources.find(key) {

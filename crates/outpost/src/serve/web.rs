@@ -35,8 +35,11 @@ use crate::telemetry::listener_state;
 struct WebGuard(SharedGuard);
 
 impl PhoneGuard for WebGuard {
+    /// The connection was counted when it was accepted
+    /// (`serve_https_admitting`); a request on it only asks whether the
+    /// source was denied since.
     fn admit(&self, ip: IpAddr) -> bool {
-        self.0.check_source(ip).is_admit()
+        !self.0.is_refused(ip)
     }
 
     /// A wrong key counts as a request to an unknown user named by the
@@ -77,8 +80,11 @@ impl PhoneGuard for WebGuard {
 }
 
 impl WebServicesGuard for WebGuard {
+    /// The connection was counted when it was accepted
+    /// (`serve_https_admitting`); a request on it only asks whether the
+    /// source was denied since.
     fn admit(&self, ip: IpAddr) -> bool {
-        self.0.check_source(ip).is_admit()
+        !self.0.is_refused(ip)
     }
 
     /// A refused OAuth request counts like a failed authentication: the
