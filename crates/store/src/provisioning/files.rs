@@ -232,26 +232,7 @@ impl Store {
                 ),
             )]));
         }
-        let revision = bump_revision(&tx)?;
-        insert(&tx, name, kind, None, contents, revision, by.at)?;
-        let stored = info_by_name(&tx, name)?.ok_or(rusqlite::Error::QueryReturnedNoRows)?;
-        let result = format!(
-            "wrote the {} file {name} ({} bytes)",
-            kind.as_str(),
-            stored.size
-        );
-        record_done(
-            &tx,
-            by,
-            ActionKind::Import,
-            &format!("{} file", kind.as_str()),
-            &result,
-        )?;
-        if let Some(record) = audit(&stored) {
-            audit::insert(&tx, &record)?;
-        }
-        tx.commit()?;
-        Ok(stored)
+        write_named_file(tx, name, kind, contents, by, audit)
     }
 
     /// Removes the files of these phones, all or none, with a `delete`
@@ -392,4 +373,38 @@ pub(super) fn bad_column(index: usize, what: &str, value: &str) -> rusqlite::Err
         rusqlite::types::Type::Text,
         format!("stored {what} {value:?} is not valid").into(),
     )
+}
+
+/// Writes a non-phone file `name` of `kind` under a new revision, records
+/// the `import` action as done and the audit entry `audit` builds, and
+/// commits `tx`: the end of every single-file write (the extra, global,
+/// startup, model and firmware files). The caller has cleared the way.
+pub(super) fn write_named_file(
+    tx: rusqlite::Transaction<'_>,
+    name: &str,
+    kind: FileKind,
+    contents: &[u8],
+    by: ChangeBy<'_>,
+    audit: impl FnOnce(&ProvisioningFileInfo) -> Option<AuditRecord>,
+) -> Result<ProvisioningFileInfo, StoreError> {
+    let revision = bump_revision(&tx)?;
+    insert(&tx, name, kind, None, contents, revision, by.at)?;
+    let stored = info_by_name(&tx, name)?.ok_or(rusqlite::Error::QueryReturnedNoRows)?;
+    let result = format!(
+        "wrote the {} file {name} ({} bytes)",
+        kind.as_str(),
+        stored.size
+    );
+    record_done(
+        &tx,
+        by,
+        ActionKind::Import,
+        &format!("{} file", kind.as_str()),
+        &result,
+    )?;
+    if let Some(record) = audit(&stored) {
+        audit::insert(&tx, &record)?;
+    }
+    tx.commit()?;
+    Ok(stored)
 }

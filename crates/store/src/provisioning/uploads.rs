@@ -11,7 +11,7 @@
 use outpost_provision::Mac;
 use rusqlite::OptionalExtension;
 
-use super::files::{bump_revision, info_by_name, insert};
+use super::files::{info_by_name, write_named_file};
 use super::{ActionKind, ChangeBy, FileKind, ProvisioningFileInfo, record_done};
 use crate::{AuditRecord, FieldProblem, Item, Store, StoreError, audit};
 
@@ -76,26 +76,7 @@ impl Store {
             }
             None => {}
         }
-        let revision = bump_revision(&tx)?;
-        insert(&tx, name, kind, None, contents, revision, by.at)?;
-        let stored = info_by_name(&tx, name)?.ok_or(rusqlite::Error::QueryReturnedNoRows)?;
-        let result = format!(
-            "wrote the {} file {name} ({} bytes)",
-            kind.as_str(),
-            stored.size
-        );
-        record_done(
-            &tx,
-            by,
-            ActionKind::Import,
-            &format!("{} file", kind.as_str()),
-            &result,
-        )?;
-        if let Some(record) = audit(&stored) {
-            audit::insert(&tx, &record)?;
-        }
-        tx.commit()?;
-        Ok(stored)
+        write_named_file(tx, name, kind, contents, by, audit)
     }
 
     /// Removes the uploaded or imported file `name` (startup, model,
