@@ -200,7 +200,7 @@ tail -n 1 outpost/import.log >&2
 # The phone files as Outpost lists them: the paths the phones ask for.
 ocli provisioning files list --json >files.json || die "outpost provisioning files list"
 sed -n 's/^{"name":"\([0-9A-F]\{12\}\.cfg\)","kind":"phone".*"size":\([0-9]*\),.*/\1 \2/p' files.json \
-  | sort | head -n "$phones" | awk -v h="$hash" '{ print "/" h "/" $1, $2 }' >paths.txt
+  | sort | awk -v h="$hash" -v n="$phones" 'NR <= n { print "/" h "/" $1, $2 }' >paths.txt
 [ "$(wc -l <paths.txt)" -eq "$phones" ] || die "$(wc -l <paths.txt) phone files listed, expected $phones (see $work/files.json)"
 
 fetch() { # fetch SUT ADDRESS ROUNDS [client options...]
