@@ -484,7 +484,7 @@ pub(crate) fn firmware_url(raw: Raw<'_>) -> Result<Option<String>, Problem> {
     }
     let scheme_ok = ["http://", "https://", "ftp://", "tftp://"]
         .iter()
-        .any(|p| s.len() > p.len() && s[..p.len()].eq_ignore_ascii_case(p));
+        .any(|p| s.len() > p.len() && s.as_bytes()[..p.len()].eq_ignore_ascii_case(p.as_bytes()));
     if !scheme_ok || s.len() > 1024 || s.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err(Problem::new(
             ErrorKind::SyntaxError,
@@ -538,4 +538,18 @@ pub(crate) fn log_level(raw: Raw<'_>) -> Result<String, Problem> {
 pub(crate) fn optional_path(raw: Raw<'_>) -> Result<Option<std::path::PathBuf>, Problem> {
     let s = text(raw, "a path in quotes")?;
     Ok((!s.is_empty()).then(|| s.into()))
+}
+
+#[cfg(test)]
+mod firmware_url_tests {
+    use super::*;
+
+    #[test]
+    fn a_multibyte_character_where_the_scheme_would_end_is_refused_not_a_panic() {
+        // Found by the config_toml fuzz target: "   F\u{539}" sliced at byte 6.
+        let v = toml::Value::String("   F\u{539}".to_owned());
+        assert!(firmware_url(Raw::Typed(&v)).is_err());
+        let ok = toml::Value::String("HTTPS://fw.example.com/6867i".to_owned());
+        assert!(firmware_url(Raw::Typed(&ok)).is_ok());
+    }
 }
