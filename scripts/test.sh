@@ -5,7 +5,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-step() { printf '\n==> %s\n' "$*"; }
+# Each step says when it starts (seconds since the start of the run), so a
+# CI log shows where the time goes (budget: 45 minutes on 2 cores).
+step() { printf '\n==> [%dm%02ds] %s\n' $((SECONDS / 60)) $((SECONDS % 60)) "$*"; }
 
 # A fresh clone gains nothing from incremental compilation, and its caches
 # doubled the disk the debug build takes; a developer can set it back.
@@ -134,4 +136,5 @@ MEM_BURSTS=3 MEM_CALLS=3000 MEM_RATE=300 MEM_IDLE_SECS=10 MEM_MAX_GROWTH_PCT=$ME
   BENCH_OUTPOST_TOML=$'[sip]\nt1_ms = 50\nt4_ms = 500' \
   bash scripts/bench/memory.sh --sut outpost --outpost-bin target/release/outpost || memory_status=$?
 [ "$status" -ne 0 ] || status=$memory_status
+step "done (status $status)"
 exit "$status"
