@@ -22,6 +22,14 @@ pub struct CertificateInfo {
 }
 
 impl CertificateInfo {
+    /// What the DER certificate `der` says; `None` when it does not parse.
+    pub fn from_der(der: &[u8]) -> Option<Self> {
+        use x509_parser::prelude::FromDer as _;
+        X509Certificate::from_der(der)
+            .ok()
+            .map(|(_, cert)| Self::of(&cert))
+    }
+
     pub(crate) fn of(cert: &X509Certificate<'_>) -> Self {
         let mut names = Vec::new();
         for ext in cert.extensions() {

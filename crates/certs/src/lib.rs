@@ -7,7 +7,9 @@
 //! verify), the leaf is valid now, and the names
 //! it covers are listed (wildcards included).
 //!
-//! No I/O and no clock: the caller reads the files and passes the time.
+//! No clock anywhere (the caller passes the time), and no I/O but in
+//! [`store`], the certificate store on disk that the CLI, the REST API and
+//! `outpost serve` share; [`sni`] picks a certificate for a client's SNI.
 //! Crates: `pkcs8` decrypts PKCS#8 keys,
 //! `p12-keystore` reads PKCS#12 (the one ARCHITECTURE.md names),
 //! `x509-parser` reads certificates, rustls' aws-lc-rs provider checks
@@ -18,6 +20,8 @@
 mod error;
 mod import;
 mod info;
+pub mod sni;
+pub mod store;
 
 pub use error::ImportError;
 pub use import::{CertificateBundle, import_pem, import_pkcs12};

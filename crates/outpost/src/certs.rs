@@ -26,12 +26,14 @@
 //! still valid. The serial number is random, so two certificates never share
 //! issuer and serial.
 
+use std::collections::BTreeMap;
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 use std::time::SystemTime;
 
+use outpost_certs::CertificateInfo;
+use outpost_certs::store::{CertStore, DEFAULT_NAME, LoadedCertificate, Usage};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::server::{ClientHello, ResolvesServerCert};
@@ -351,40 +353,21 @@ fn random_serial() -> Result<rcgen::SerialNumber, CertError> {
     Ok(rcgen::SerialNumber::from(bytes.to_vec()))
 }
 
-/// Writes a file with `mode` (unix), replacing it atomically: a reader sees
-/// the old content or the new, never half of it.
-/// Writes `data` to `path` with `mode` by an atomic rename (for the
-/// certificate import command).
+/// Writes `data` to `path` with `mode` by an atomic rename.
 ///
 /// # Errors
 /// The I/O error.
 pub fn write_file_atomic(path: &Path, data: &[u8], mode: u32) -> std::io::Result<()> {
-    write_atomic(path, data, mode)
+    outpost_certs::store::write_atomic(path, data, mode)
 }
 
 fn write_atomic(path: &Path, data: &[u8], mode: u32) -> std::io::Result<()> {
-    let mut tmp_name = path.as_os_str().to_owned();
-    tmp_name.push(".tmp");
-    let tmp = PathBuf::from(tmp_name);
-    let mut options = fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(mode);
-    }
-    #[cfg(not(unix))]
-    let _ = mode;
-    let mut file = options.open(&tmp)?;
-    file.write_all(data)?;
-    file.sync_all()?;
-    fs::rename(&tmp, path)
+    outpost_certs::store::write_atomic(path, data, mode)
 }
 
-/// Logs which certificate the TLS listeners present and its validity; warns
-/// when an operator's certificate is about to expire (Outpost does not renew
-/// those).
-pub fn log_identity(identity: &TlsIdentity, names: &[String], now: SystemTime) {
+/// Logs which default certificate the TLS listeners present and its
+/// validity (expiry warnings come from [`ExpiryWarnings`]).
+pub fn log_identity(identity: &TlsIdentity, names: &[String]) {
     let cert = identity.cert_path.display();
     let valid_from = Timestamp(identity.validity.not_before);
     let valid_until = Timestamp(identity.validity.not_after);
@@ -396,141 +379,379 @@ pub fn log_identity(identity: &TlsIdentity, names: &[String], now: SystemTime) {
         info!(%cert, %valid_from, %valid_until, renew_days_before = RENEW_BEFORE_DAYS, "using Outpost's self-signed certificate");
     } else {
         info!(%cert, %valid_from, %valid_until, "using the operator's certificate");
-        log_expiry_warning(identity, now);
     }
 }
 
-/// The certificate the TLS listeners present, replaceable while they run:
-/// each handshake takes the current one, connections already up keep theirs.
+/// The certificates one usage's TLS listener presents, replaceable while
+/// it runs: each handshake takes the current set and picks by the client's
+/// SNI ([`outpost_certs::sni::pick`]); connections already up keep theirs.
 #[derive(Debug)]
 pub struct LiveCertificate {
-    current: RwLock<Arc<CertifiedKey>>,
+    current: RwLock<Arc<Vec<Presented>>>,
+}
+
+/// One certificate of a usage's set.
+#[derive(Debug)]
+struct Presented {
+    name: String,
+    info: CertificateInfo,
+    key: Arc<CertifiedKey>,
 }
 
 impl LiveCertificate {
-    /// Starts with `identity`.
+    /// Starts with `identity` alone (as `default`).
     pub fn new(identity: &TlsIdentity) -> Result<Self, CertError> {
         Ok(Self {
-            current: RwLock::new(certified_key(identity)?),
+            current: RwLock::new(Arc::new(vec![presented_identity(identity)?])),
         })
     }
 
-    /// Presents `identity` from the next handshake on.
+    /// Presents `identity` alone from the next handshake on.
     pub fn replace(&self, identity: &TlsIdentity) -> Result<(), CertError> {
-        let key = certified_key(identity)?;
-        // A poisoned lock only means a panic elsewhere while swapping an
-        // `Arc`: the value inside is whole.
-        *self.current.write().unwrap_or_else(|e| e.into_inner()) = key;
+        self.swap(vec![presented_identity(identity)?]);
         Ok(())
     }
 
-    /// The chain presented now.
-    pub fn chain(&self) -> Vec<CertificateDer<'static>> {
-        self.current().cert.clone()
+    /// Presents `certs` (the first for clients whose SNI matches none) from
+    /// the next handshake on, unless they are what is presented already.
+    /// Returns whether anything changed.
+    pub fn present(&self, certs: &[LoadedCertificate]) -> Result<bool, CertError> {
+        let current = self.current();
+        let same = current.len() == certs.len()
+            && current
+                .iter()
+                .zip(certs)
+                .all(|(p, c)| p.name == c.name && p.key.cert == c.chain);
+        if same || certs.is_empty() {
+            return Ok(false);
+        }
+        let provider = rustls::crypto::aws_lc_rs::default_provider();
+        let mut set = Vec::with_capacity(certs.len());
+        for c in certs {
+            set.push(Presented {
+                name: c.name.clone(),
+                info: c.info.clone(),
+                key: Arc::new(CertifiedKey::from_der(
+                    c.chain.clone(),
+                    c.key.clone_key(),
+                    &provider,
+                )?),
+            });
+        }
+        self.swap(set);
+        Ok(true)
     }
 
-    fn current(&self) -> Arc<CertifiedKey> {
+    /// The chain presented to clients without SNI (the usage's first).
+    pub fn chain(&self) -> Vec<CertificateDer<'static>> {
+        self.current()
+            .first()
+            .map(|p| p.key.cert.clone())
+            .unwrap_or_default()
+    }
+
+    /// Name and what it says of each certificate presented, first the
+    /// default.
+    pub fn presented(&self) -> Vec<(String, CertificateInfo)> {
+        self.current()
+            .iter()
+            .map(|p| (p.name.clone(), p.info.clone()))
+            .collect()
+    }
+
+    fn swap(&self, set: Vec<Presented>) {
+        // A poisoned lock only means a panic elsewhere while swapping an
+        // `Arc`: the value inside is whole.
+        *self.current.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(set);
+    }
+
+    fn current(&self) -> Arc<Vec<Presented>> {
         Arc::clone(&self.current.read().unwrap_or_else(|e| e.into_inner()))
     }
 }
 
 impl ResolvesServerCert for LiveCertificate {
-    fn resolve(&self, _client_hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
-        Some(self.current())
+    fn resolve(&self, client_hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        let set = self.current();
+        let names: Vec<&[String]> = set.iter().map(|p| p.info.names.as_slice()).collect();
+        let index = outpost_certs::sni::pick(&names, client_hello.server_name());
+        set.get(index).map(|p| Arc::clone(&p.key))
     }
 }
 
-fn certified_key(identity: &TlsIdentity) -> Result<Arc<CertifiedKey>, CertError> {
+fn presented_identity(identity: &TlsIdentity) -> Result<Presented, CertError> {
     let provider = rustls::crypto::aws_lc_rs::default_provider();
-    Ok(Arc::new(CertifiedKey::from_der(
-        identity.chain.clone(),
-        identity.key.clone_key(),
-        &provider,
-    )?))
+    let info = identity
+        .chain
+        .first()
+        .and_then(|leaf| CertificateInfo::from_der(leaf))
+        .ok_or_else(|| CertError::BadPem {
+            path: identity.cert_path.clone(),
+            what: "not a valid X.509 certificate".into(),
+        })?;
+    Ok(Presented {
+        name: DEFAULT_NAME.to_owned(),
+        info,
+        key: Arc::new(CertifiedKey::from_der(
+            identity.chain.clone(),
+            identity.key.clone_key(),
+            &provider,
+        )?),
+    })
+}
+
+/// The live certificate set of each usage (SEC-8): SIP public, SIP
+/// private, web services, admin.
+#[derive(Debug, Clone)]
+pub struct LiveUsages {
+    usages: BTreeMap<Usage, Arc<LiveCertificate>>,
+}
+
+impl LiveUsages {
+    /// Every usage presenting `identity` until the first [`refresh`].
+    pub fn new(identity: &TlsIdentity) -> Result<Self, CertError> {
+        let mut usages = BTreeMap::new();
+        for usage in Usage::ALL {
+            usages.insert(usage, Arc::new(LiveCertificate::new(identity)?));
+        }
+        Ok(Self { usages })
+    }
+
+    /// The set of `usage`.
+    pub fn get(&self, usage: Usage) -> Arc<LiveCertificate> {
+        match self.usages.get(&usage) {
+            Some(live) => Arc::clone(live),
+            // `new` fills every usage; unreachable, but no panic.
+            None => Arc::new(LiveCertificate {
+                current: RwLock::new(Arc::new(Vec::new())),
+            }),
+        }
+    }
+
+    /// A rustls server configuration presenting `usage`'s set (see
+    /// [`live_server_config`]).
+    pub fn server_config(&self, usage: Usage) -> Result<Arc<rustls::ServerConfig>, CertError> {
+        server_config_resolving(self.get(usage))
+    }
 }
 
 /// Checks the certificate files at `now` (renewing Outpost's own when due)
-/// and gives `live` the certificate on disk when it changed. Returns the
-/// renewal done, if any.
+/// and gives each usage of `live` the certificates the store assigns it
+/// when they changed. Returns the renewal done, if any. A certificate that
+/// cannot be loaded is left out with a warning (the usage keeps the
+/// others; one with none left keeps `default`).
 pub fn refresh(
     dir: &Path,
     names: &[String],
     now: SystemTime,
-    live: &LiveCertificate,
+    live: &LiveUsages,
 ) -> Result<Option<Renewal>, CertError> {
     let identity = load_or_generate_at(dir, names, now)?;
-    if identity.chain != live.chain() {
-        live.replace(&identity)?;
-        log_identity(&identity, names, now);
-        info!(cert = %identity.cert_path.display(), "TLS listeners now present this certificate; connections already up keep the previous one");
-    } else if !identity.outpost_self_signed {
-        log_expiry_warning(&identity, now);
+    let store = CertStore::new(dir);
+    let assignments = store.assignments().unwrap_or_else(|e| {
+        warn!(error = %e, "certificate assignments unreadable; every usage presents the default certificate");
+        BTreeMap::new()
+    });
+    let default_changed = live.get(Usage::SipPublic).chain() != identity.chain;
+    for usage in Usage::ALL {
+        let wanted = assignments
+            .get(&usage)
+            .cloned()
+            .unwrap_or_else(|| vec![DEFAULT_NAME.to_owned()]);
+        let mut loaded = Vec::new();
+        for name in &wanted {
+            match store.load(name) {
+                Ok(cert) => loaded.push(cert),
+                Err(e) => {
+                    warn!(usage = usage.as_str(), certificate = %name, error = %e, "certificate left out")
+                }
+            }
+        }
+        if loaded.is_empty() {
+            loaded.push(store.load(DEFAULT_NAME).map_err(|e| CertError::BadPem {
+                path: identity.cert_path.clone(),
+                what: e.to_string(),
+            })?);
+        }
+        if live.get(usage).present(&loaded)? {
+            let names: Vec<&str> = loaded.iter().map(|c| c.name.as_str()).collect();
+            info!(usage = usage.as_str(), certificates = ?names, "TLS listeners now present this certificate; connections already up keep the previous one");
+        }
+    }
+    if default_changed || identity.renewed.is_some() {
+        log_identity(&identity, names);
     }
     Ok(identity.renewed)
 }
 
-fn log_expiry_warning(identity: &TlsIdentity, now: SystemTime) {
-    let now = OffsetDateTime::from(now);
-    let cert = identity.cert_path.display();
-    let valid_until = Timestamp(identity.validity.not_after);
-    if identity.validity.not_after <= now {
-        warn!(%cert, %valid_until, "the certificate has expired and phones will refuse it; install a new one (Outpost renews only its own self-signed certificate)");
-    } else if identity.validity.not_after - now < TimeDuration::days(RENEW_BEFORE_DAYS) {
-        warn!(%cert, %valid_until, "the certificate expires soon; install a new one (Outpost renews only its own self-signed certificate)");
+/// Days ahead of a certificate's expiry at which a warning is given (and
+/// audited) once each (issue 17 item 6).
+pub const EXPIRY_WARNING_DAYS: [i64; 3] = [30, 7, 1];
+
+/// Which warnings were given, by certificate name and end of validity, so
+/// each threshold is crossed once per process.
+#[derive(Debug, Default)]
+pub struct ExpiryWarnings {
+    given: BTreeMap<(String, i64), i64>,
+}
+
+/// A certificate expiring: what to warn about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExpiryWarning {
+    /// The certificate's name in the store.
+    pub name: String,
+    /// Its subject.
+    pub subject: String,
+    /// Where it is presented.
+    pub usages: Vec<Usage>,
+    /// End of validity, Unix seconds.
+    pub not_after: i64,
+    /// The threshold crossed (days), or 0 when expired.
+    pub days: i64,
+}
+
+impl ExpiryWarnings {
+    /// Sets `outpost_certificate_expiry_seconds{usage,subject}` for every
+    /// presented certificate and returns the warnings newly due at `now`
+    /// (Unix seconds).
+    pub fn check(&mut self, live: &LiveUsages, now: i64) -> Vec<ExpiryWarning> {
+        let mut by_name: BTreeMap<String, ExpiryWarning> = BTreeMap::new();
+        for usage in Usage::ALL {
+            for (name, info) in live.get(usage).presented() {
+                let left = info.not_after - now;
+                metrics::gauge!(
+                    "outpost_certificate_expiry_seconds",
+                    "usage" => usage.as_str(),
+                    "subject" => info.subject.clone()
+                )
+                .set(left as f64);
+                let Some(days) = warning_threshold(left) else {
+                    continue;
+                };
+                by_name
+                    .entry(name.clone())
+                    .or_insert_with(|| ExpiryWarning {
+                        name,
+                        subject: info.subject.clone(),
+                        usages: Vec::new(),
+                        not_after: info.not_after,
+                        days,
+                    })
+                    .usages
+                    .push(usage);
+            }
+        }
+        by_name
+            .into_values()
+            .filter(|w| {
+                let key = (w.name.clone(), w.not_after);
+                let newly = self.given.get(&key).is_none_or(|&given| w.days < given);
+                if newly {
+                    self.given.insert(key, w.days);
+                }
+                newly
+            })
+            .collect()
     }
 }
 
+/// The smallest warning threshold (days) that `left` seconds is within, 0
+/// when expired, `None` when further than the largest.
+pub fn warning_threshold(left: i64) -> Option<i64> {
+    if left <= 0 {
+        return Some(0);
+    }
+    EXPIRY_WARNING_DAYS
+        .iter()
+        .rev()
+        .copied()
+        .find(|days| left <= days * 86_400)
+}
+
 /// Runs [`refresh`] once every [`RENEWAL_CHECK_INTERVAL`], and as soon as
-/// the certificate or key file changes (looked at every
-/// [`FILE_CHECK_INTERVAL`]), until `stop`; off the async threads (it reads
-/// files and may sign a certificate). A failed check leaves the current
-/// certificate in use and says so; a pair caught half written (the key
-/// already new, the certificate not yet) fails once and is taken at the
-/// next look.
+/// a file of the store changes (looked at every [`FILE_CHECK_INTERVAL`]),
+/// until `stop`; off the async threads (it reads files and may sign a
+/// certificate). A failed check leaves the current certificates in use
+/// and says so; a pair caught half written (the key already new, the
+/// certificate not yet) fails once and is taken at the next look. Expiry
+/// warnings go to the log and, through `on_warning`, to the audit log.
 pub async fn renew_daily(
     dir: PathBuf,
     names: Vec<String>,
-    live: Arc<LiveCertificate>,
+    live: LiveUsages,
+    on_warning: Box<dyn Fn(&ExpiryWarning) + Send + Sync>,
     mut stop: watch::Receiver<bool>,
 ) {
-    let mut seen = file_stamps(&dir);
-    let mut last_full = std::time::Instant::now();
+    let mut seen = None;
+    let mut last_full: Option<std::time::Instant> = None;
+    let mut warnings = ExpiryWarnings::default();
     loop {
+        let stamps = file_stamps(&dir);
+        let daily = last_full.is_none_or(|t| t.elapsed() >= RENEWAL_CHECK_INTERVAL);
+        if seen.as_ref() != Some(&stamps) || daily {
+            if daily {
+                last_full = Some(std::time::Instant::now());
+            }
+            let (d, n, l) = (dir.clone(), names.clone(), live.clone());
+            let checked =
+                tokio::task::spawn_blocking(move || refresh(&d, &n, SystemTime::now(), &l)).await;
+            match checked {
+                Ok(Ok(_)) => seen = Some(stamps),
+                Ok(Err(e)) => {
+                    warn!(error = %e, "certificate check failed; the current certificates stay in use");
+                }
+                Err(e) => {
+                    warn!(error = %e, "certificate check did not finish; the current certificates stay in use");
+                }
+            }
+        }
+        for warning in warnings.check(&live, unix_now()) {
+            let usages: Vec<&str> = warning.usages.iter().map(|u| u.as_str()).collect();
+            let valid_until = unix_timestamp(warning.not_after);
+            if warning.days == 0 {
+                warn!(certificate = %warning.name, subject = %warning.subject, ?usages, %valid_until, "the certificate has expired and clients will refuse it; install or request a new one");
+            } else {
+                warn!(certificate = %warning.name, subject = %warning.subject, ?usages, %valid_until, days = warning.days, "the certificate expires within {} day(s); install or request a new one (Outpost renews its own self-signed and ACME certificates)", warning.days);
+            }
+            on_warning(&warning);
+        }
         tokio::select! {
             () = tokio::time::sleep(FILE_CHECK_INTERVAL) => {}
             _ = stop.changed() => return,
         }
-        let stamps = file_stamps(&dir);
-        let daily = last_full.elapsed() >= RENEWAL_CHECK_INTERVAL;
-        if stamps == seen && !daily {
-            continue;
-        }
-        if daily {
-            last_full = std::time::Instant::now();
-        }
-        let (d, n, l) = (dir.clone(), names.clone(), Arc::clone(&live));
-        let checked =
-            tokio::task::spawn_blocking(move || refresh(&d, &n, SystemTime::now(), &l)).await;
-        match checked {
-            Ok(Ok(_)) => seen = stamps,
-            Ok(Err(e)) => {
-                warn!(error = %e, "certificate check failed; the current certificate stays in use");
-            }
-            Err(e) => {
-                warn!(error = %e, "certificate check did not finish; the current certificate stays in use");
-            }
-        }
     }
 }
 
-/// Modification time and size of the certificate and key files (`None`
-/// for a file that cannot be read).
-fn file_stamps(dir: &Path) -> [Option<(SystemTime, u64)>; 2] {
-    ["default.crt", "default.key"].map(|name| {
-        fs::metadata(dir.join(name))
-            .ok()
-            .and_then(|m| m.modified().ok().map(|t| (t, m.len())))
-    })
+fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+fn unix_timestamp(secs: i64) -> String {
+    OffsetDateTime::from_unix_timestamp(secs)
+        .map_or_else(|_| secs.to_string(), |t| Timestamp(t).to_string())
+}
+
+/// Modification time and size of every file of the store's directory,
+/// sorted by name.
+fn file_stamps(dir: &Path) -> Vec<(std::ffi::OsString, Option<(SystemTime, u64)>)> {
+    let mut stamps: Vec<_> = fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .flatten()
+                .map(|e| {
+                    let stamp = e
+                        .metadata()
+                        .ok()
+                        .and_then(|m| m.modified().ok().map(|t| (t, m.len())));
+                    (e.file_name(), stamp)
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    stamps.sort();
+    stamps
 }
 
 /// A rustls server configuration limited to TLS 1.2 and 1.3 (SIG-1), with the
@@ -545,13 +766,20 @@ pub fn live_server_config(
     identity: &TlsIdentity,
 ) -> Result<(Arc<rustls::ServerConfig>, Arc<LiveCertificate>), CertError> {
     let live = Arc::new(LiveCertificate::new(identity)?);
+    Ok((server_config_resolving(Arc::clone(&live))?, live))
+}
+
+/// A TLS 1.2/1.3 server configuration presenting what `live` holds.
+pub fn server_config_resolving(
+    live: Arc<LiveCertificate>,
+) -> Result<Arc<rustls::ServerConfig>, CertError> {
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let mut config = rustls::ServerConfig::builder_with_provider(provider)
         .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])?
         .with_no_client_auth()
-        .with_cert_resolver(Arc::clone(&live) as Arc<dyn ResolvesServerCert>);
+        .with_cert_resolver(live as Arc<dyn ResolvesServerCert>);
     config.key_log = key_log();
-    Ok((Arc::new(config), live))
+    Ok(Arc::new(config))
 }
 
 /// TLS session keys go to the file named by `SSLKEYLOGFILE` when that

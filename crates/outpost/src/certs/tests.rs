@@ -305,21 +305,23 @@ async fn renewal_is_presented_live_and_open_connections_stay_up() {
     let dir = tempfile::tempdir().unwrap();
     let now = SystemTime::now();
     let old = load_or_generate_at(dir.path(), &names(), now - days(730 - 5)).unwrap();
-    let (config, live) = live_server_config(&old).unwrap();
+    let usages = LiveUsages::new(&old).unwrap();
+    let config = usages.server_config(Usage::SipPublic).unwrap();
+    let live = usages.get(Usage::SipPublic);
 
     let mut first = handshake(&config, client_trusting(&[&old.chain[0]])).await;
     assert_eq!(presented(&first), old.chain[0]);
 
     // Nothing due: nothing changes.
     assert_eq!(
-        refresh(dir.path(), &names(), now - days(730 - 40), &live).unwrap(),
+        refresh(dir.path(), &names(), now - days(730 - 40), &usages).unwrap(),
         None
     );
     assert_eq!(live.chain(), old.chain);
 
     // Due: renewed on disk and presented from the next handshake on.
     assert_eq!(
-        refresh(dir.path(), &names(), now, &live).unwrap(),
+        refresh(dir.path(), &names(), now, &usages).unwrap(),
         Some(Renewal::Expiring)
     );
     let new = live.chain();
@@ -346,12 +348,138 @@ fn operator_certificate_replaced_on_disk_is_picked_up() {
     let dir = tempfile::tempdir().unwrap();
     let now = SystemTime::now();
     let ours = load_or_generate_at(dir.path(), &names(), now).unwrap();
-    let (_, live) = live_server_config(&ours).unwrap();
+    let usages = LiveUsages::new(&ours).unwrap();
+    let live = usages.get(Usage::Admin);
     write_self_signed(dir.path(), &params_with_org("Example Corp"));
-    assert_eq!(refresh(dir.path(), &names(), now, &live).unwrap(), None);
+    assert_eq!(refresh(dir.path(), &names(), now, &usages).unwrap(), None);
     assert_ne!(live.chain(), ours.chain);
     assert_eq!(
         live.chain(),
         load_or_generate(dir.path(), &names()).unwrap().chain
     );
+}
+
+/// Installs a self-signed certificate for `names` as `name` in the store.
+fn install_named(dir: &Path, name: &str, names: &[&str], not_after_days: i64) -> Vec<u8> {
+    let key = rcgen::KeyPair::generate().unwrap();
+    let mut params =
+        rcgen::CertificateParams::new(names.iter().map(|n| (*n).to_owned()).collect::<Vec<_>>())
+            .unwrap();
+    let now = OffsetDateTime::now_utc();
+    params.not_before = now - time::Duration::days(1);
+    params.not_after = now + time::Duration::days(not_after_days);
+    let cert = params.self_signed(&key).unwrap();
+    let pem = format!("{}{}", cert.pem(), key.serialize_pem());
+    let unix_now = now.unix_timestamp();
+    let bundle = outpost_certs::import_pem(pem.as_bytes(), None, unix_now).unwrap();
+    CertStore::new(dir).install(name, &bundle).unwrap();
+    cert.der().to_vec()
+}
+
+async fn handshake_sni(server: &Arc<rustls::ServerConfig>, sni: &str) -> CertificateDer<'static> {
+    let (c, s) = tokio::io::duplex(64 * 1024);
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::clone(server));
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let client = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(AcceptAnything))
+        .with_no_client_auth();
+    let connector = tokio_rustls::TlsConnector::from(Arc::new(client));
+    let name = rustls::pki_types::ServerName::try_from(sni.to_owned()).unwrap();
+    let (client, server) = tokio::join!(connector.connect(name, c), acceptor.accept(s));
+    server.unwrap();
+    client.unwrap().get_ref().1.peer_certificates().unwrap()[0].clone()
+}
+
+/// Takes any server certificate: these tests look at which one is sent.
+#[derive(Debug)]
+struct AcceptAnything;
+
+impl rustls::client::danger::ServerCertVerifier for AcceptAnything {
+    fn verify_server_cert(
+        &self,
+        _: &CertificateDer<'_>,
+        _: &[CertificateDer<'_>],
+        _: &rustls::pki_types::ServerName<'_>,
+        _: &[u8],
+        _: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        Ok(rustls::client::danger::ServerCertVerified::assertion())
+    }
+    fn verify_tls12_signature(
+        &self,
+        _: &[u8],
+        _: &CertificateDer<'_>,
+        _: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        Ok(rustls::client::danger::HandshakeSignatureValid::assertion())
+    }
+    fn verify_tls13_signature(
+        &self,
+        _: &[u8],
+        _: &CertificateDer<'_>,
+        _: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        Ok(rustls::client::danger::HandshakeSignatureValid::assertion())
+    }
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        rustls::crypto::aws_lc_rs::default_provider()
+            .signature_verification_algorithms
+            .supported_schemes()
+    }
+}
+
+#[tokio::test]
+async fn each_usage_presents_its_own_certificates_and_sni_picks_among_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let now = SystemTime::now();
+    let ours = load_or_generate_at(dir.path(), &names(), now).unwrap();
+    let usages = LiveUsages::new(&ours).unwrap();
+    let web = usages.server_config(Usage::WebServices).unwrap();
+    let public = usages.server_config(Usage::SipPublic).unwrap();
+    let portal = install_named(dir.path(), "portal", &["portal.example.org"], 90);
+    let wildcard = install_named(dir.path(), "wild", &["*.example.net"], 90);
+    let store = CertStore::new(dir.path());
+    store
+        .assign(
+            Usage::WebServices,
+            &["wild".to_owned(), "portal".to_owned()],
+        )
+        .unwrap();
+    refresh(dir.path(), &names(), now, &usages).unwrap();
+
+    assert_eq!(handshake_sni(&web, "portal.example.org").await.as_ref(), portal);
+    assert_eq!(handshake_sni(&web, "sbc.example.net").await.as_ref(), wildcard);
+    // No name matches: the usage's first.
+    assert_eq!(handshake_sni(&web, "other.test").await.as_ref(), wildcard);
+    // The other usages still present the default.
+    assert_eq!(handshake_sni(&public, "portal.example.org").await, ours.chain[0]);
+}
+
+#[test]
+fn expiry_warnings_are_given_once_per_threshold_with_the_metric() {
+    let dir = tempfile::tempdir().unwrap();
+    let now = SystemTime::now();
+    let ours = load_or_generate_at(dir.path(), &names(), now).unwrap();
+    let usages = LiveUsages::new(&ours).unwrap();
+    install_named(dir.path(), "soon", &["sbc.example.test"], 20);
+    let store = CertStore::new(dir.path());
+    store.assign(Usage::SipPublic, &["soon".to_owned()]).unwrap();
+    refresh(dir.path(), &names(), now, &usages).unwrap();
+    let unix = OffsetDateTime::now_utc().unix_timestamp();
+    let mut warnings = ExpiryWarnings::default();
+    let first = warnings.check(&usages, unix);
+    assert_eq!(first.len(), 1, "{first:?}");
+    assert_eq!(first[0].name, "soon");
+    assert_eq!(first[0].days, 30);
+    assert_eq!(first[0].usages, [Usage::SipPublic]);
+    assert!(warnings.check(&usages, unix + 3600).is_empty(), "given once");
+    let week = warnings.check(&usages, unix + 14 * 86_400);
+    assert_eq!(week.iter().map(|w| w.days).collect::<Vec<_>>(), [7]);
+    let expired = warnings.check(&usages, unix + 21 * 86_400);
+    assert_eq!(expired.iter().map(|w| w.days).collect::<Vec<_>>(), [0]);
+    assert_eq!(warning_threshold(31 * 86_400), None);
+    assert_eq!(warning_threshold(86_400), Some(1));
 }

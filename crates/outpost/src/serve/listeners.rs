@@ -128,7 +128,7 @@ impl SipSockets {
     pub fn start(
         self,
         tasks: &mut JoinSet<()>,
-        tls: &TlsAcceptor,
+        tls: &SideAcceptors,
         table: &ConnectionTable,
         ingress: &Ingress,
         limits: &TransportLimits,
@@ -150,7 +150,7 @@ impl SipSockets {
                     let ctx = StreamContext {
                         side,
                         transport: kind,
-                        tls: (kind == TransportKind::Tls).then(|| tls.clone()),
+                        tls: (kind == TransportKind::Tls).then(|| tls.for_side(side).clone()),
                         table: table.clone(),
                         ingress,
                         limits: limits.clone(),
@@ -163,6 +163,26 @@ impl SipSockets {
                 listener_state(side.as_str(), transport.as_str(), &address, false);
                 info!(side = side.as_str(), transport = transport.as_str(), %address, "SIP listener stopped");
             });
+        }
+    }
+}
+
+/// The TLS acceptor of each side: each presents its usage's certificates
+/// (SEC-8: `sip-public`, `sip-private`), renewed live.
+#[derive(Clone)]
+pub struct SideAcceptors {
+    /// The public side's (phones).
+    pub public: TlsAcceptor,
+    /// The private side's (the iPBX).
+    pub private: TlsAcceptor,
+}
+
+impl SideAcceptors {
+    /// The acceptor of `side`.
+    pub fn for_side(&self, side: Side) -> &TlsAcceptor {
+        match side {
+            Side::Public => &self.public,
+            Side::Private => &self.private,
         }
     }
 }

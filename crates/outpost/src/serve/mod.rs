@@ -19,6 +19,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use outpost_certs::store::Usage;
 use outpost_store::{Store, StoreError};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
@@ -201,9 +202,15 @@ pub async fn run(
     let tls_dir = data_dir.join(TLS_DIR);
     let names = certificate_names(&config);
     let identity = certs::load_or_generate(&tls_dir, &names)?;
-    certs::log_identity(&identity, &names, std::time::SystemTime::now());
-    let (server_tls, live_cert) = certs::live_server_config(&identity)?;
-    let acceptor = TlsAcceptor::from(Arc::clone(&server_tls));
+    certs::log_identity(&identity, &names);
+    // Each usage presents what the certificate store assigns it (SEC-8),
+    // from the first handshake on; `renew_daily` keeps them current.
+    let live = certs::LiveUsages::new(&identity)?;
+    certs::refresh(&tls_dir, &names, std::time::SystemTime::now(), &live)?;
+    let acceptors = listeners::SideAcceptors {
+        public: TlsAcceptor::from(live.server_config(Usage::SipPublic)?),
+        private: TlsAcceptor::from(live.server_config(Usage::SipPrivate)?),
+    };
     if let Some(path) = std::env::var_os("SSLKEYLOGFILE") {
         warn!(file = %Path::new(&path).display(), "SSLKEYLOGFILE is set: TLS session keys are written there and anyone who reads it can decrypt SIP traffic; unset it in production");
     }
@@ -214,7 +221,7 @@ pub async fn run(
         data_dir: data_dir.clone(),
         settings: Arc::new(settings),
         started_with: config.clone(),
-        acceptor,
+        acceptors,
         chain: identity.chain.clone(),
         guard: guard.clone(),
     };
@@ -248,11 +255,13 @@ pub async fn run(
 
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut tasks = JoinSet::new();
-    let web_site = web::WebSite::new(&config, &live_cert);
+    // outpost-ca.pem gives phones what signs the SIP certificate.
+    let web_site = web::WebSite::new(&config, &live.get(Usage::SipPublic));
     tasks.spawn(certs::renew_daily(
         tls_dir,
         names,
-        live_cert,
+        live.clone(),
+        expiry_auditor(open_store(&data_dir)?),
         stop_rx.clone(),
     ));
     // The MSL-compatible web services share the listener; their own
@@ -269,7 +278,7 @@ pub async fn run(
         web_listener,
         open_store(&data_dir)?,
         guard.clone(),
-        Arc::clone(&server_tls),
+        live.server_config(Usage::WebServices)?,
         web_site,
         web_services,
         stop_rx.clone(),
@@ -319,7 +328,11 @@ pub async fn run(
     // HTTPS with the gateway's certificate (renewed live like the SIP
     // listeners'); plain HTTP only when `[admin] tls = false`, which the
     // configuration allows on loopback only.
-    let admin_tls = config.admin.tls.then(|| Arc::clone(&server_tls));
+    let admin_tls = if config.admin.tls {
+        Some(live.server_config(Usage::Admin)?)
+    } else {
+        None
+    };
     let mut admin_stop = stop_rx.clone();
     tasks.spawn(async move {
         let scheme = if admin_tls.is_some() { "https" } else { "http" };
@@ -357,6 +370,41 @@ pub async fn run(
     drop(store);
     info!("stopped");
     Ok(())
+}
+
+/// Records each certificate expiry warning (30, 7 and 1 days ahead, and
+/// expired) in the audit log as `certificate.expiring` by `system`, where
+/// the API and the UI show it; a failed write is logged, the warning was
+/// logged already.
+fn expiry_auditor(store: Store) -> Box<dyn Fn(&certs::ExpiryWarning) + Send + Sync> {
+    let store = std::sync::Mutex::new(store);
+    Box::new(move |warning| {
+        let usages: Vec<&str> = warning.usages.iter().map(|u| u.as_str()).collect();
+        let record = outpost_store::AuditRecord {
+            at: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX)),
+            actor: "system".into(),
+            actor_name: "outpost serve".into(),
+            source: "local".into(),
+            action: "certificate.expiring".into(),
+            target: warning.name.clone(),
+            before: None,
+            after: Some(
+                serde_json::json!({
+                    "subject": warning.subject,
+                    "usages": usages,
+                    "not_after": warning.not_after,
+                    "days_left_at_most": warning.days,
+                })
+                .to_string(),
+            ),
+        };
+        let mut store = store.lock().unwrap_or_else(|e| e.into_inner());
+        if let Err(e) = store.append_audit(&record) {
+            warn!(error = %e, certificate = %warning.name, "could not record the certificate expiry warning in the audit log");
+        }
+    })
 }
 
 /// The admin listener's routes: `/metrics` and `/healthz` from the

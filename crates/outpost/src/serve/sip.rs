@@ -24,7 +24,6 @@ use outpost_config::{DatabaseLayer, Settings};
 use rustls::pki_types::CertificateDer;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinSet;
-use tokio_rustls::TlsAcceptor;
 use tracing::{info, warn};
 
 use super::listeners::SipSockets;
@@ -59,8 +58,9 @@ pub struct SipContext {
     /// The configuration the process started with: what a SIP start
     /// does not change (see [`SipContext::current_config`]).
     pub started_with: Config,
-    /// The TLS listeners' acceptor (its certificate is renewed live).
-    pub acceptor: TlsAcceptor,
+    /// The TLS listeners' acceptors, one per side (their certificates are
+    /// renewed live).
+    pub acceptors: super::listeners::SideAcceptors,
     /// Outpost's certificate chain, trusted by its TLS clients.
     pub chain: Vec<CertificateDer<'static>>,
     /// The guard, which outlives SIP runs.
@@ -179,7 +179,7 @@ impl SipRun {
         )
         .with_ca_loader(ca_loader_for(ctx.chain.clone()));
         let sender = Sender::new(sockets.udp_sockets(), table.clone(), Some(connector));
-        sockets.start(tasks, &ctx.acceptor, &table, &ingress, &limits, stop_rx);
+        sockets.start(tasks, &ctx.acceptors, &table, &ingress, &limits, stop_rx);
         drop(ingress);
         let media = start_media(config, tasks, random_u64()?)?;
         let (timeouts_tx, timeouts_rx) = mpsc::channel(256);
