@@ -17,6 +17,7 @@
 //! lines): the generic readers skip `ENCRYPTED PRIVATE KEY` blocks and
 //! cannot say which block is cut short.
 
+pub mod acme_requests;
 mod error;
 mod import;
 mod info;

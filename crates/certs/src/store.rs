@@ -90,6 +90,19 @@ impl std::fmt::Display for Usage {
     }
 }
 
+impl serde::Serialize for Usage {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Usage {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Usage::parse(&s).map_err(serde::de::Error::custom)
+    }
+}
+
 /// Why a store operation failed; nothing was changed when one occurs.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
