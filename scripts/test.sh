@@ -31,8 +31,11 @@ declare -A packages=(
   # the iPBX's XML/web service behind the phone configuration proxy, and
   # the side-by-side peer of the P4 provisioning benchmark
   [nginx]=nginx
-  # the lab DNS server (tests/e2e/src/dns.rs, crates/resolve/tests/dnsmasq.rs)
+  # the lab DNS server (tests/e2e/src/dns.rs, crates/resolve/tests/dnsmasq.rs,
+  # crates/acme/tests/pebble.rs)
   [dnsmasq]=dnsmasq-base
+  # the ACME test CA (crates/acme/tests/pebble.rs)
+  [pebble]=pebble
   # Kamailio's TLS module (the test bed's iPBX over TLS; same directory as
   # MODULE_DIR in tests/e2e/src/kamailio.rs)
   [/usr/lib/x86_64-linux-gnu/kamailio/modules/tls.so]=kamailio-tls-modules
