@@ -11,6 +11,9 @@ command -v cargo-fuzz >/dev/null 2>&1 || cargo install cargo-fuzz --locked
 export RUSTC_BOOTSTRAP=1
 targets=("$@")
 [ "${#targets[@]}" -gt 0 ] || mapfile -t targets < <(cargo fuzz list)
+# One build of every target first: cargo compiles and links them side by
+# side, and each run below finds its binary up to date.
+if [ "$#" -eq 0 ]; then cargo fuzz build -O; fi
 for target in "${targets[@]}"; do
   echo "==> fuzz $target for ${seconds}s"
   log=$(mktemp)

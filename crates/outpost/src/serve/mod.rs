@@ -5,6 +5,7 @@
 //! changed through the API apply live where the registry says so
 //! ([`live`]).
 
+pub mod acme;
 pub mod b2bua;
 pub mod control;
 pub mod icp_tester;
@@ -257,6 +258,14 @@ pub async fn run(
     let mut tasks = JoinSet::new();
     // outpost-ca.pem gives phones what signs the SIP certificate.
     let web_site = web::WebSite::new(&config, &live.get(Usage::SipPublic));
+    // ACME requests (`outpost certs request`): ordered, installed and
+    // renewed here, the challenge answered on the public side.
+    tasks.spawn(acme::run(
+        tls_dir.clone(),
+        config.public.bind_address(),
+        open_store(&data_dir)?,
+        stop_rx.clone(),
+    ));
     tasks.spawn(certs::renew_daily(
         tls_dir,
         names,
