@@ -196,9 +196,9 @@ impl AcmeRequest {
         }
         if let Some(email) = &self.email {
             let ok = email.len() <= 254
-                && email.split_once('@').is_some_and(|(l, d)| {
-                    !l.is_empty() && d.contains('.') && !d.starts_with('.')
-                })
+                && email
+                    .split_once('@')
+                    .is_some_and(|(l, d)| !l.is_empty() && d.contains('.') && !d.starts_with('.'))
                 && !email.chars().any(|c| c.is_whitespace() || c.is_control());
             if !ok {
                 return Err(invalid(
@@ -268,11 +268,9 @@ impl AcmeRequests {
     /// An invalid field, a write failure.
     pub fn save(&self, request: &AcmeRequest) -> Result<(), AcmeRequestError> {
         request.check()?;
-        let text = serde_json::to_string_pretty(request).map_err(|e| {
-            StoreError::Corrupt {
-                path: self.request_path(&request.name),
-                what: e.to_string(),
-            }
+        let text = serde_json::to_string_pretty(request).map_err(|e| StoreError::Corrupt {
+            path: self.request_path(&request.name),
+            what: e.to_string(),
         })?;
         self.write(&self.request_path(&request.name), text.as_bytes())?;
         Ok(())

@@ -140,7 +140,9 @@ pub enum StoreError {
     #[error("a usage presents 1 to {MAX_PER_USAGE} certificates; {0} given")]
     BadAssignment(usize),
     /// The default certificate is the fallback of every usage.
-    #[error("the default certificate cannot be deleted (it is the gateway's own); import over it instead")]
+    #[error(
+        "the default certificate cannot be deleted (it is the gateway's own); import over it instead"
+    )]
     DefaultKept,
     /// A stored file that does not read back.
     #[error("{path}: {what}; install the certificate again")]
@@ -463,7 +465,9 @@ fn leaf_info(path: &Path, chain: &[CertificateDer<'_>]) -> Result<CertificateInf
         path: path.to_path_buf(),
         what,
     };
-    let leaf = chain.first().ok_or_else(|| corrupt("no certificate".into()))?;
+    let leaf = chain
+        .first()
+        .ok_or_else(|| corrupt("no certificate".into()))?;
     let (_, parsed) = X509Certificate::from_der(leaf)
         .map_err(|e| corrupt(format!("not a valid X.509 certificate: {e}")))?;
     Ok(CertificateInfo::of(&parsed))

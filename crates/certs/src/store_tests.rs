@@ -29,7 +29,9 @@ fn install_list_load_round_trip_with_owner_only_key() {
     assert!(store.list().unwrap().is_empty());
     let b = bundle(&["sbc.example.com"]);
     store.install("default", &b).unwrap();
-    store.install("portal", &bundle(&["*.example.org"])).unwrap();
+    store
+        .install("portal", &bundle(&["*.example.org"]))
+        .unwrap();
     let list = store.list().unwrap();
     assert_eq!(
         list.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(),
@@ -44,7 +46,10 @@ fn install_list_load_round_trip_with_owner_only_key() {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let mode = fs::metadata(store.key_path("portal")).unwrap().permissions().mode();
+        let mode = fs::metadata(store.key_path("portal"))
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o600);
     }
 }
@@ -52,12 +57,19 @@ fn install_list_load_round_trip_with_owner_only_key() {
 #[test]
 fn assignment_checks_names_and_delete_is_refused_while_in_use() {
     let (_dir, store) = store();
-    store.install("default", &bundle(&["sbc.example.com"])).unwrap();
-    store.install("portal", &bundle(&["portal.example.org"])).unwrap();
+    store
+        .install("default", &bundle(&["sbc.example.com"]))
+        .unwrap();
+    store
+        .install("portal", &bundle(&["portal.example.org"]))
+        .unwrap();
     let err = store
         .assign(Usage::WebServices, &["nope".to_owned()])
         .unwrap_err();
-    assert!(matches!(err, StoreError::NotFound(ref n) if n == "nope"), "{err}");
+    assert!(
+        matches!(err, StoreError::NotFound(ref n) if n == "nope"),
+        "{err}"
+    );
     assert!(matches!(
         store.assign(Usage::Admin, &[]).unwrap_err(),
         StoreError::BadAssignment(0)
@@ -65,7 +77,11 @@ fn assignment_checks_names_and_delete_is_refused_while_in_use() {
     store
         .assign(
             Usage::WebServices,
-            &["default".to_owned(), "portal".to_owned(), "portal".to_owned()],
+            &[
+                "default".to_owned(),
+                "portal".to_owned(),
+                "portal".to_owned(),
+            ],
         )
         .unwrap();
     let assigned = store.assignments().unwrap();
@@ -74,13 +90,19 @@ fn assignment_checks_names_and_delete_is_refused_while_in_use() {
     let err = store.delete("portal").unwrap_err();
     assert!(err.to_string().contains("web-services"), "{err}");
     assert!(store.cert_path("portal").exists());
-    assert!(matches!(store.delete("default").unwrap_err(), StoreError::DefaultKept));
+    assert!(matches!(
+        store.delete("default").unwrap_err(),
+        StoreError::DefaultKept
+    ));
     store
         .assign(Usage::WebServices, &["default".to_owned()])
         .unwrap();
     store.delete("portal").unwrap();
     assert!(!store.cert_path("portal").exists() && !store.key_path("portal").exists());
-    assert!(matches!(store.delete("portal").unwrap_err(), StoreError::NotFound(_)));
+    assert!(matches!(
+        store.delete("portal").unwrap_err(),
+        StoreError::NotFound(_)
+    ));
 }
 
 #[test]
@@ -88,7 +110,16 @@ fn names_and_usages_are_checked() {
     for good in ["default", "acme-sbc.example.com", "a", "x_1"] {
         assert!(valid_name(good), "{good}");
     }
-    for bad in ["", "Default", "../etc", "a/b", ".hidden", "-x", "a.tmp", &"a".repeat(64)] {
+    for bad in [
+        "",
+        "Default",
+        "../etc",
+        "a/b",
+        ".hidden",
+        "-x",
+        "a.tmp",
+        &"a".repeat(64),
+    ] {
         assert!(!valid_name(bad), "{bad}");
     }
     let (_dir, store) = store();
@@ -97,13 +128,20 @@ fn names_and_usages_are_checked() {
         StoreError::BadName(_)
     ));
     assert_eq!(Usage::parse("sip-private").unwrap(), Usage::SipPrivate);
-    assert!(Usage::parse("sip").unwrap_err().to_string().contains("web-services"));
+    assert!(
+        Usage::parse("sip")
+            .unwrap_err()
+            .to_string()
+            .contains("web-services")
+    );
 }
 
 #[test]
 fn a_damaged_usages_file_is_an_error_naming_it() {
     let (_dir, store) = store();
-    store.install("default", &bundle(&["sbc.example.com"])).unwrap();
+    store
+        .install("default", &bundle(&["sbc.example.com"]))
+        .unwrap();
     fs::write(store.dir().join(USAGES_FILE), "{not json").unwrap();
     let err = store.assignments().unwrap_err();
     assert!(err.to_string().contains(USAGES_FILE), "{err}");

@@ -450,12 +450,21 @@ async fn each_usage_presents_its_own_certificates_and_sni_picks_among_them() {
         .unwrap();
     refresh(dir.path(), &names(), now, &usages).unwrap();
 
-    assert_eq!(handshake_sni(&web, "portal.example.org").await.as_ref(), portal);
-    assert_eq!(handshake_sni(&web, "sbc.example.net").await.as_ref(), wildcard);
+    assert_eq!(
+        handshake_sni(&web, "portal.example.org").await.as_ref(),
+        portal
+    );
+    assert_eq!(
+        handshake_sni(&web, "sbc.example.net").await.as_ref(),
+        wildcard
+    );
     // No name matches: the usage's first.
     assert_eq!(handshake_sni(&web, "other.test").await.as_ref(), wildcard);
     // The other usages still present the default.
-    assert_eq!(handshake_sni(&public, "portal.example.org").await, ours.chain[0]);
+    assert_eq!(
+        handshake_sni(&public, "portal.example.org").await,
+        ours.chain[0]
+    );
 }
 
 #[test]
@@ -466,7 +475,9 @@ fn expiry_warnings_are_given_once_per_threshold_with_the_metric() {
     let usages = LiveUsages::new(&ours).unwrap();
     install_named(dir.path(), "soon", &["sbc.example.test"], 20);
     let store = CertStore::new(dir.path());
-    store.assign(Usage::SipPublic, &["soon".to_owned()]).unwrap();
+    store
+        .assign(Usage::SipPublic, &["soon".to_owned()])
+        .unwrap();
     refresh(dir.path(), &names(), now, &usages).unwrap();
     let unix = OffsetDateTime::now_utc().unix_timestamp();
     let mut warnings = ExpiryWarnings::default();
@@ -475,7 +486,10 @@ fn expiry_warnings_are_given_once_per_threshold_with_the_metric() {
     assert_eq!(first[0].name, "soon");
     assert_eq!(first[0].days, 30);
     assert_eq!(first[0].usages, [Usage::SipPublic]);
-    assert!(warnings.check(&usages, unix + 3600).is_empty(), "given once");
+    assert!(
+        warnings.check(&usages, unix + 3600).is_empty(),
+        "given once"
+    );
     let week = warnings.check(&usages, unix + 14 * 86_400);
     assert_eq!(week.iter().map(|w| w.days).collect::<Vec<_>>(), [7]);
     let expired = warnings.check(&usages, unix + 21 * 86_400);

@@ -51,7 +51,9 @@ pub async fn run(tls_dir: PathBuf, bind_ip: IpAddr, store: Store, mut stop: watc
                                 }
                             }
                         }
-                        Err(e) => warn!(error = %e, "ACME request unreadable; fix or remove it with `outpost certs request`"),
+                        Err(e) => {
+                            warn!(error = %e, "ACME request unreadable; fix or remove it with `outpost certs request`")
+                        }
                     }
                 }
             }
@@ -78,9 +80,8 @@ fn due(request: &AcmeRequest, status: &AcmeStatus, certs: &CertStore, now: Offse
     }
     match certs.load(&request.name).ok() {
         None => true,
-        Some(cert) => OffsetDateTime::from_unix_timestamp(cert.info.not_after).is_ok_and(|end| {
-            outpost_acme::renewal_due(end, now, request.renew_before_days)
-        }),
+        Some(cert) => OffsetDateTime::from_unix_timestamp(cert.info.not_after)
+            .is_ok_and(|end| outpost_acme::renewal_due(end, now, request.renew_before_days)),
     }
 }
 
@@ -121,9 +122,8 @@ async fn order(
             status.state = "failed".into();
             status.failures = status.failures.saturating_add(1);
             let retry = outpost_acme::retry_delay(status.failures);
-            status.next_attempt = Some(
-                started.saturating_add(i64::try_from(retry.as_secs()).unwrap_or(i64::MAX)),
-            );
+            status.next_attempt =
+                Some(started.saturating_add(i64::try_from(retry.as_secs()).unwrap_or(i64::MAX)));
             status.last_error = Some(error.clone());
             metrics::counter!("outpost_acme_orders_total", "result" => "failed").increment(1);
             warn!(certificate = %request.name, domains = ?request.domains, failures = status.failures, retry_in_secs = retry.as_secs(), %error, "ACME order failed; retrying later");
@@ -242,8 +242,7 @@ mod tests {
         params.not_after = now + time::Duration::days(days_left);
         let cert = params.self_signed(&key).unwrap();
         let pem = format!("{}{}", cert.pem(), key.serialize_pem());
-        let bundle =
-            outpost_certs::import_pem(pem.as_bytes(), None, now.unix_timestamp()).unwrap();
+        let bundle = outpost_certs::import_pem(pem.as_bytes(), None, now.unix_timestamp()).unwrap();
         certs.install("le", &bundle).unwrap();
     }
 
@@ -264,7 +263,12 @@ mod tests {
         };
         assert!(!due(&request(t), &failed, &certs, now), "in back-off");
         assert!(
-            due(&request(t), &failed, &certs, now + time::Duration::seconds(61)),
+            due(
+                &request(t),
+                &failed,
+                &certs,
+                now + time::Duration::seconds(61)
+            ),
             "back-off over"
         );
         let issued = AcmeStatus {
@@ -272,9 +276,15 @@ mod tests {
             last_attempt: Some(t),
             ..AcmeStatus::default()
         };
-        assert!(due(&request(t), &issued, &certs, now), "certificate missing");
+        assert!(
+            due(&request(t), &issued, &certs, now),
+            "certificate missing"
+        );
         install(&certs, 80);
-        assert!(!due(&request(t), &issued, &certs, now), "valid, far from expiry");
+        assert!(
+            !due(&request(t), &issued, &certs, now),
+            "valid, far from expiry"
+        );
         assert!(due(&request(t + 1), &issued, &certs, now), "renew now");
         install(&certs, 20);
         assert!(due(&request(t), &issued, &certs, now), "within 30 days");
