@@ -155,6 +155,26 @@ pub struct SideConfig {
     /// Whether video calls are planned: the RTP range then needs 8 ports
     /// instead of 4.
     pub video: bool,
+    /// Mutual TLS (SIG-2, the seeds' "Mixte (MTLS)"): this side's TLS
+    /// listener requires a client certificate signed by a CA of
+    /// [`SideConfig::mtls_ca_file`], and Outpost presents its own
+    /// (`sip-private`) when it connects to the iPBX over TLS. A setting of
+    /// the private side only (`private.mtls`); the public side's stays
+    /// false.
+    pub mtls: bool,
+    /// PEM file of the CA(s) that sign the peers' client certificates;
+    /// required when [`SideConfig::mtls`] is on. Private side only.
+    pub mtls_ca_file: Option<PathBuf>,
+    /// The name (DNS or IP subjectAltName, or CN) a peer's client
+    /// certificate must carry; `None`: any certificate from the CA(s).
+    /// Private side only.
+    pub mtls_peer_name: Option<String>,
+    /// OTT terminals (the seeds' "Support terminaux OTT": Mitel Dialer,
+    /// Unify Phone) connect straight to the public FQDN over TLS, so the
+    /// FQDN must be set and the `sip-public` certificate must cover it.
+    /// Mutually exclusive with MTLS. A setting of the public side only
+    /// (`public.ott_terminals`); the private side's stays false.
+    pub ott_terminals: bool,
 }
 
 impl SideConfig {
@@ -173,6 +193,10 @@ impl SideConfig {
             sip_port: 5060,
             rtp_ports: PortRange::DEFAULT_RTP,
             video: true,
+            mtls: false,
+            mtls_ca_file: None,
+            mtls_peer_name: None,
+            ott_terminals: false,
         }
     }
 

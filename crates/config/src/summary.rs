@@ -18,6 +18,27 @@ impl Config {
         for side in [Side::Public, Side::Private] {
             lines.push(self.side_line(self.side(side)));
         }
+        if self.public.ott_terminals {
+            lines.push(format!(
+                "OTT terminals: supported, connecting to {} over TLS",
+                self.fqdn.as_deref().unwrap_or("the FQDN (not set)")
+            ));
+        }
+        let private = &self.private;
+        if private.mtls {
+            let ca = private
+                .mtls_ca_file
+                .as_ref()
+                .map_or_else(|| "(not set)".to_owned(), |p| p.display().to_string());
+            let name = private
+                .mtls_peer_name
+                .as_deref()
+                .map_or_else(|| "any name".to_owned(), |n| format!("named {n}"));
+            lines.push(format!(
+                "MTLS on the private side: client certificates required, from the CA(s) of \
+                 {ca}, {name}; Outpost presents its sip-private certificate to the iPBX"
+            ));
+        }
         lines.push(match &self.ipbx.address {
             Some(host) => format!(
                 "iPBX: {host} port {} over {}",
@@ -133,6 +154,14 @@ impl Config {
                 "admin.listen = {} is not a loopback address: /metrics and the admin API \
                  are reachable from the network unless a firewall blocks it",
                 self.admin.listen
+            ));
+        }
+        if self.private.mtls && self.private.plain_enabled() {
+            warnings.push(format!(
+                "private.mtls is on but private.protocols = \"{}\" also listens for plain \
+                 UDP/TCP, where no client certificate is asked; set private.protocols = \"tls\" \
+                 so that every trunk peer is authenticated",
+                self.private.protocols
             ));
         }
         match self.public.advertised_address() {

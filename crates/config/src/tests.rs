@@ -243,7 +243,7 @@ fn env_var_listing_covers_every_field_but_data_dir() {
     let fields = field_names();
     let vars = env_var_names();
     // top, public, private, ipbx, dns, web, admin, log, sip, registration, media
-    assert_eq!(fields.len(), 3 + 7 + 7 + 4 + 1 + 3 + 2 + 2 + 8 + 8 + 10);
+    assert_eq!(fields.len(), 3 + 8 + 10 + 4 + 1 + 3 + 2 + 2 + 8 + 8 + 10);
     assert_eq!(vars.len(), fields.len() - 1);
     assert!(vars.contains(&"OUTPOST_IPBX_ADDRESS".to_owned()));
     assert_eq!(
@@ -293,4 +293,226 @@ fn summary_mentions_sides_and_warnings() {
     let mut c = Config::default();
     c.admin.listen = "0.0.0.0:9464".parse().unwrap();
     assert!(c.warnings().iter().any(|w| w.contains("not a loopback")));
+}
+
+/// A document with MTLS / OTT lines: `top` before the tables, then the
+/// public and the private table's extra lines.
+fn mtls_doc(top: &str, public: &str, private: &str) -> String {
+    format!("{top}\n[public]\n{public}\n[private]\n{private}\n")
+}
+
+fn only_error(text: &str) -> FieldError {
+    let errors = match Config::from_toml_str(text, &no_env) {
+        Ok(config) => panic!("expected an error, got {config:?}\n--- document:\n{text}"),
+        Err(e) => e,
+    };
+    assert_eq!(errors.len(), 1, "{errors}\n--- document:\n{text}");
+    errors.0[0].clone()
+}
+
+#[test]
+fn mtls_and_ott_terminals_default_off_and_load() {
+    let c = Config::default();
+    assert!(!c.private.mtls && !c.public.ott_terminals);
+    assert_eq!(
+        (
+            c.private.mtls_ca_file.as_ref(),
+            c.private.mtls_peer_name.as_ref()
+        ),
+        (None, None)
+    );
+    let text = mtls_doc(
+        "",
+        "",
+        "mtls = true\nmtls_ca_file = \"/etc/outpost/trunk-ca.pem\"\nmtls_peer_name = \"PBX.example.com\"",
+    );
+    let c = Config::from_toml_str(&text, &no_env).unwrap();
+    assert!(c.private.mtls);
+    assert_eq!(
+        c.private.mtls_ca_file,
+        Some(PathBuf::from("/etc/outpost/trunk-ca.pem"))
+    );
+    assert_eq!(c.private.mtls_peer_name.as_deref(), Some("PBX.example.com"));
+    let summary = c.summary_lines().join("\n");
+    assert!(
+        summary.contains("MTLS on the private side: client certificates required, from the CA(s) of /etc/outpost/trunk-ca.pem, named PBX.example.com"),
+        "{summary}"
+    );
+    // An IP address as the peer name, brackets tolerated.
+    let c = Config::from_toml_str(
+        &mtls_doc(
+            "",
+            "",
+            "mtls = true\nmtls_ca_file = \"ca.pem\"\nmtls_peer_name = \"[2001:db8::5]\"",
+        ),
+        &no_env,
+    )
+    .unwrap();
+    assert_eq!(c.private.mtls_peer_name.as_deref(), Some("2001:db8::5"));
+    // The environment, as for every setting.
+    let env = |name: &str| match name {
+        "OUTPOST_PRIVATE_MTLS" => Some("yes".to_owned()),
+        "OUTPOST_PRIVATE_MTLS_CA_FILE" => Some("/ca.pem".to_owned()),
+        _ => None,
+    };
+    let c = Config::from_toml_str("", &env).unwrap();
+    assert!(c.private.mtls);
+    let c = Config::from_toml_str(
+        &mtls_doc("fqdn = \"sbc.example.com\"", "ott_terminals = true", ""),
+        &no_env,
+    )
+    .unwrap();
+    assert!(c.public.ott_terminals);
+    let summary = c.summary_lines().join("\n");
+    assert!(
+        summary.contains("OTT terminals: supported, connecting to sbc.example.com over TLS"),
+        "{summary}"
+    );
+}
+
+#[test]
+fn mtls_and_ott_terminals_are_keys_of_their_side_only() {
+    for text in [
+        mtls_doc("", "mtls = true", ""),
+        mtls_doc("", "mtls_ca_file = \"ca.pem\"", ""),
+        mtls_doc("", "", "ott_terminals = true"),
+    ] {
+        let e = only_error(&text);
+        assert_eq!(e.kind, ErrorKind::UnknownKey, "{e}");
+    }
+    let e = only_error(&mtls_doc("", "", "mtls_peer_name = \"bad name!\""));
+    assert_eq!(e.field, "private.mtls_peer_name");
+    assert_eq!(e.kind, ErrorKind::SyntaxError, "{e}");
+}
+
+#[test]
+fn mtls_with_ott_terminals_is_refused_naming_both_and_the_fix() {
+    let text = mtls_doc(
+        "fqdn = \"sbc.example.com\"",
+        "ott_terminals = true",
+        "mtls = true\nmtls_ca_file = \"/etc/outpost/trunk-ca.pem\"",
+    );
+    let e = only_error(&text);
+    assert_eq!(e.field, "private.mtls");
+    assert_eq!(e.kind, ErrorKind::Inconsistent);
+    assert!(
+        e.message
+            .starts_with("MTLS and OTT terminal support are mutually exclusive: "),
+        "{e}"
+    );
+    for needle in [
+        "private.mtls = true",
+        "public.ott_terminals = true",
+        "set private.mtls = false to support OTT terminals",
+        "or public.ott_terminals = false",
+    ] {
+        assert!(e.message.contains(needle), "{needle:?} missing: {e}");
+    }
+    // Either one alone is fine.
+    assert!(Config::from_toml_str(&text.replace("ott_terminals = true", ""), &no_env).is_ok());
+    assert!(Config::from_toml_str(&text.replace("mtls = true", ""), &no_env).is_ok());
+}
+
+#[test]
+fn mtls_without_a_ca_file_is_refused() {
+    let e = only_error(&mtls_doc("", "", "mtls = true"));
+    assert_eq!(e.field, "private.mtls_ca_file");
+    assert_eq!(e.kind, ErrorKind::Inconsistent);
+    assert!(
+        e.message
+            .contains("private.mtls = true requires private.mtls_ca_file"),
+        "{e}"
+    );
+    assert!(
+        e.message
+            .contains("set private.mtls_ca_file, or private.mtls = false"),
+        "{e}"
+    );
+    // An empty value is "not set" too.
+    let e = only_error(&mtls_doc("", "", "mtls = true\nmtls_ca_file = \"\""));
+    assert_eq!(e.field, "private.mtls_ca_file");
+    // A CA file without MTLS is simply unused.
+    assert!(Config::from_toml_str(&mtls_doc("", "", "mtls_ca_file = \"ca.pem\""), &no_env).is_ok());
+}
+
+#[test]
+fn mtls_without_tls_on_the_private_side_is_refused() {
+    let text = mtls_doc(
+        "",
+        "",
+        "mtls = true\nmtls_ca_file = \"ca.pem\"\nprotocols = \"udp/tcp\"\n[ipbx]\ntransport = \"udp\"",
+    );
+    let e = only_error(&text);
+    assert_eq!(e.field, "private.mtls");
+    assert_eq!(e.kind, ErrorKind::Inconsistent);
+    assert!(
+        e.message
+            .contains("private.protocols = \"udp/tcp\" has no TLS"),
+        "{e}"
+    );
+    assert!(
+        e.message
+            .contains("set private.protocols to tls or tls+udp/tcp, or private.mtls = false"),
+        "{e}"
+    );
+    // TLS plus plain listeners: allowed, with a warning about the plain one.
+    let c = Config::from_toml_str(&text.replace("udp/tcp\"", "tls+udp/tcp\""), &no_env).unwrap();
+    assert!(
+        c.warnings()
+            .iter()
+            .any(|w| w
+                .contains("also listens for plain UDP/TCP, where no client certificate is asked")),
+        "{:?}",
+        c.warnings()
+    );
+}
+
+#[test]
+fn ott_terminals_without_an_fqdn_is_refused() {
+    let e = only_error(&mtls_doc("", "ott_terminals = true", ""));
+    assert_eq!(e.field, "public.ott_terminals");
+    assert_eq!(e.kind, ErrorKind::Inconsistent);
+    assert!(
+        e.message
+            .contains("public.ott_terminals = true requires fqdn"),
+        "{e}"
+    );
+    assert!(e.message.contains("set fqdn"), "{e}");
+    assert!(e.message.contains("or public.ott_terminals = false"), "{e}");
+}
+
+#[test]
+fn the_api_refuses_mtls_with_ott_terminals_too() {
+    let settings = Settings::load(None, &no_env, DatabaseLayer::new()).unwrap();
+    let json = |v: &str| serde_json::from_str::<serde_json::Value>(v).unwrap();
+    let changes = settings
+        .set_many_from_api(&[
+            ("fqdn", json("\"sbc.example.com\"")),
+            ("public.ott_terminals", json("true")),
+            ("private.mtls", json("true")),
+            (
+                "private.mtls_ca_file",
+                json("\"/etc/outpost/trunk-ca.pem\""),
+            ),
+        ])
+        .unwrap_err();
+    let text: Vec<String> = changes.iter().map(ToString::to_string).collect();
+    assert!(
+        text.iter()
+            .any(|e| e.contains("MTLS and OTT terminal support are mutually exclusive")),
+        "{text:?}"
+    );
+    // Without OTT terminals the same MTLS change passes, to apply at the
+    // next start.
+    let changes = settings
+        .set_many_from_api(&[
+            ("private.mtls", json("true")),
+            (
+                "private.mtls_ca_file",
+                json("\"/etc/outpost/trunk-ca.pem\""),
+            ),
+            ("private.mtls_peer_name", json("\"pbx.example.com\"")),
+        ])
+        .unwrap();
+    assert!(changes.iter().all(|c| c.restart_needed()), "{changes:?}");
 }

@@ -1,7 +1,9 @@
 //! Checks that involve more than one field: RTP range size against
 //! `video`, daisy chain against `ipbx.address`, the iPBX transport against
-//! the private side's listeners, sockets that would bind the same port, and
-//! plain HTTP on an admin listener off loopback.
+//! the private side's listeners, sockets that would bind the same port,
+//! plain HTTP on an admin listener off loopback, mutual TLS (its CA file,
+//! TLS on the private side, not with OTT terminals) and OTT terminals
+//! without an FQDN.
 //! Fields that already failed to parse are left out, so one mistake is
 //! reported once.
 
@@ -34,6 +36,8 @@ pub(crate) fn validate(extraction: &mut Extraction) {
     checker.sip_timers();
     checker.expiries();
     checker.admin_tls();
+    checker.mtls();
+    checker.ott_terminals();
 }
 
 struct Checker<'a> {
@@ -145,6 +149,79 @@ impl Checker<'_> {
         self.blame(
             "admin.tls",
             "true".to_owned(),
+            ErrorKind::Inconsistent,
+            message,
+        );
+    }
+
+    /// SIG-2: mutual TLS needs the CA that signs the peers' client
+    /// certificates and a TLS listener on the private side, and excludes
+    /// OTT terminals (the seeds: "L'utilisation des trunks MTLS empêche
+    /// l'utilisation du mode OTT").
+    fn mtls(&mut self) {
+        let private = &self.config.private;
+        if !self.valid(&["private.mtls"]) || !private.mtls {
+            return;
+        }
+        if self.valid(&["public.ott_terminals"]) && self.config.public.ott_terminals {
+            let message = "MTLS and OTT terminal support are mutually exclusive: private.mtls = \
+                 true and public.ott_terminals = true cannot both be on; set private.mtls = \
+                 false to support OTT terminals (Mitel Dialer, Unify Phone), or \
+                 public.ott_terminals = false to keep mutual TLS for the trunks on the private \
+                 side"
+                .to_owned();
+            self.blame(
+                "private.mtls",
+                "false".to_owned(),
+                ErrorKind::Inconsistent,
+                message,
+            );
+        }
+        if self.valid(&["private.mtls_ca_file"]) && private.mtls_ca_file.is_none() {
+            let message = "private.mtls = true requires private.mtls_ca_file, the PEM file of \
+                 the CA(s) that sign the peers' client certificates (without it no client \
+                 certificate can be checked); set private.mtls_ca_file, or private.mtls = false"
+                .to_owned();
+            self.blame(
+                "private.mtls_ca_file",
+                String::new(),
+                ErrorKind::Inconsistent,
+                message,
+            );
+        }
+        if self.valid(&["private.protocols"]) && !private.tls_enabled() {
+            let message = format!(
+                "private.mtls = true but private.protocols = \"{}\" has no TLS on the private \
+                 side, and mutual TLS needs a TLS listener; set private.protocols to tls or \
+                 tls+udp/tcp, or private.mtls = false",
+                private.protocols
+            );
+            self.blame(
+                "private.mtls",
+                "false".to_owned(),
+                ErrorKind::Inconsistent,
+                message,
+            );
+        }
+    }
+
+    /// NET-5: OTT clients connect to the public FQDN, which the
+    /// `sip-public` certificate must cover.
+    fn ott_terminals(&mut self) {
+        if !self.valid(&["public.ott_terminals", "fqdn"])
+            || !self.config.public.ott_terminals
+            || self.config.fqdn.is_some()
+        {
+            return;
+        }
+        let message = "public.ott_terminals = true requires fqdn: OTT clients (Mitel Dialer, \
+             Unify Phone) connect straight to the gateway's public FQDN over TLS, and the \
+             sip-public certificate must cover that name; set fqdn to the name resolved on the \
+             Internet to the public address, or public.ott_terminals = false"
+            .to_owned();
+        self.blame(
+            "public.ott_terminals",
+            "false".to_owned(),
             ErrorKind::Inconsistent,
             message,
         );

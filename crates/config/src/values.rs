@@ -472,6 +472,20 @@ pub(crate) fn fqdn(raw: Raw<'_>) -> Result<Option<String>, Problem> {
     host_name(s).map(|()| Some(s.to_owned()))
 }
 
+/// The optional name a peer's client certificate must carry (MTLS): a
+/// host name or an IP address (written without brackets); empty means
+/// any name.
+pub(crate) fn peer_name(raw: Raw<'_>) -> Result<Option<String>, Problem> {
+    let s = text(raw, "a host name or an IP address in quotes")?;
+    if s.is_empty() {
+        return Ok(None);
+    }
+    if let Ok(ip) = IpAddr::from_str(strip_brackets(s)) {
+        return Ok(Some(ip.to_string()));
+    }
+    host_name(s).map(|()| Some(s.to_owned()))
+}
+
 /// A firmware server URL (`http`, `https`, `ftp` or `tftp`), at most
 /// 1024 bytes, without spaces or control characters; empty: none.
 pub(crate) fn firmware_url(raw: Raw<'_>) -> Result<Option<String>, Problem> {

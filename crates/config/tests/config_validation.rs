@@ -691,8 +691,8 @@ fn only_known_variables_are_read() {
     }
     assert_eq!(
         asked.len(),
-        54,
-        "27 network/web/admin/log variables, 1 [dns], 8 [sip], 8 [registration], 10 [media]"
+        58,
+        "31 network/web/admin/log variables (MTLS and OTT terminals included), 1 [dns], 8 [sip], 8 [registration], 10 [media]"
     );
 }
 

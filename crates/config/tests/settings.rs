@@ -94,7 +94,7 @@ fn each_value_says_where_it_comes_from() {
     assert_eq!(source("mode"), ValueSource::Default);
 
     let effective = settings.effective();
-    assert_eq!(effective.len(), 68);
+    assert_eq!(effective.len(), 72);
     let entry = |key: &str| effective.iter().find(|e| e.key == key).unwrap();
     assert_eq!(entry("sip.t1_ms").value, json!(800));
     assert_eq!(entry("sip.t1_ms").default, json!(500));

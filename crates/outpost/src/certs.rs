@@ -849,5 +849,7 @@ pub fn trust_roots(
     Ok(roots)
 }
 
+pub mod mtls;
+
 #[cfg(test)]
 mod tests;

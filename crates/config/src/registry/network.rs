@@ -42,7 +42,16 @@ pub(super) fn settings() -> Vec<Setting> {
         .scope(Scope::FileOnly),
     ];
     all.extend(side(Side::Public));
+    all.push(Setting::new(
+        "public.ott_terminals",
+        Kind::Boolean,
+        "OTT terminal support (Mitel Dialer, Unify Phone connect straight to the public FQDN \
+             over TLS): needs fqdn, covered by the sip-public certificate; not with \
+             private.mtls.",
+        field!(public.ott_terminals, |_, raw| values::boolean(raw)),
+    ));
     all.extend(side(Side::Private));
+    all.extend(mtls());
     all.extend([
         Setting::new(
             "ipbx.address",
@@ -238,6 +247,38 @@ fn side(side: Side) -> [Setting; 7] {
              instead of 4.",
             video,
             |_, raw| values::boolean(raw)
+        ),
+    ]
+}
+
+/// Mutual TLS on the private side (SIG-2, the seeds' "Mixte (MTLS)").
+fn mtls() -> [Setting; 3] {
+    [
+        Setting::new(
+            "private.mtls",
+            Kind::Boolean,
+            "Mutual TLS for trunks (MTLS): the private side's TLS listener requires a client \
+             certificate from private.mtls_ca_file, and Outpost presents its sip-private \
+             certificate to the iPBX; not with public.ott_terminals.",
+            field!(private.mtls, |_, raw| values::boolean(raw)),
+        ),
+        Setting::new(
+            "private.mtls_ca_file",
+            Kind::Text {
+                format: Format::Path,
+            },
+            "PEM file of the CA(s) that sign the peers' client certificates; required when \
+             private.mtls is on.",
+            field!(private.mtls_ca_file, |_, raw| values::optional_path(raw)),
+        ),
+        Setting::new(
+            "private.mtls_peer_name",
+            Kind::Text {
+                format: Format::HostOrIp,
+            },
+            "With private.mtls, the name a peer's client certificate must carry (DNS or IP \
+             subjectAltName, or CN); empty: any certificate from private.mtls_ca_file.",
+            field!(private.mtls_peer_name, |_, raw| values::peer_name(raw)),
         ),
     ]
 }

@@ -46,8 +46,17 @@ fn model_fields(config: &Config) -> BTreeMap<String, String> {
     fields
 }
 
-/// Fields of the model that are not settings: a side's table name.
-const NOT_SETTINGS: [&str; 2] = ["public.side", "private.side"];
+/// Fields of the model that are not settings: a side's table name, and
+/// the side fields that belong to the other side only (MTLS is the
+/// private side's, OTT terminals the public side's).
+const NOT_SETTINGS: [&str; 6] = [
+    "public.side",
+    "private.side",
+    "public.mtls",
+    "public.mtls_ca_file",
+    "public.mtls_peer_name",
+    "private.ott_terminals",
+];
 
 #[test]
 fn every_model_field_has_a_registry_entry_and_every_entry_a_field() {
@@ -69,7 +78,7 @@ fn every_model_field_has_a_registry_entry_and_every_entry_a_field() {
         extra.is_empty(),
         "registry entries without a model field: {extra:?}"
     );
-    assert_eq!(model.len(), 55, "{model:?}");
+    assert_eq!(model.len(), 59, "{model:?}");
 }
 
 #[test]
@@ -252,7 +261,7 @@ fn the_registry_serializes_for_the_api() {
     assert_eq!(json("ipbx.address")["format"], "host-or-ip");
     assert_eq!(json("ipbx.address")["default"], "");
     let all = serde_json::to_value(Registry::settings().collect::<Vec<_>>()).unwrap();
-    assert_eq!(all.as_array().unwrap().len(), 55 + 13);
+    assert_eq!(all.as_array().unwrap().len(), 59 + 13);
 }
 
 #[test]

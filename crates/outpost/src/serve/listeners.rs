@@ -1,6 +1,7 @@
 //! Binding the SIP sockets of each side (SIG-1) and starting their drivers:
 //! TLS on the side's TLS port, UDP and TCP on the plain SIP port when the
-//! side's protocols include them.
+//! side's protocols include them. The TLS settings of each side (its
+//! acceptor, mutual TLS on the private side) are [`SideAcceptors`].
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -14,6 +15,7 @@ use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
 use tracing::info;
 
+use crate::certs::mtls::ClientIdentity;
 use crate::config::{Side, SideConfig};
 use crate::telemetry::listener_state;
 use crate::transport::ingress::Ingress;
@@ -168,13 +170,19 @@ impl SipSockets {
 }
 
 /// The TLS acceptor of each side: each presents its usage's certificates
-/// (SEC-8: `sip-public`, `sip-private`), renewed live.
+/// (SEC-8: `sip-public`, `sip-private`), renewed live; the private side's
+/// requires client certificates when `private.mtls` is on (SIG-2), and
+/// Outpost then presents its own toward the iPBX.
 #[derive(Clone)]
 pub struct SideAcceptors {
     /// The public side's (phones).
     pub public: TlsAcceptor,
     /// The private side's (the iPBX).
     pub private: TlsAcceptor,
+    /// Outpost's client certificate for outgoing TLS toward the iPBX and
+    /// the ICPs (the `sip-private` set) when `private.mtls` is on; `None`:
+    /// no client certificate is presented.
+    pub client_identity: Option<Arc<ClientIdentity>>,
 }
 
 impl SideAcceptors {

@@ -208,10 +208,18 @@ pub async fn run(
     // from the first handshake on; `renew_daily` keeps them current.
     let live = certs::LiveUsages::new(&identity)?;
     certs::refresh(&tls_dir, &names, std::time::SystemTime::now(), &live)?;
+    // With `private.mtls` (SIG-2) the private side requires client
+    // certificates and Outpost presents its `sip-private` one to the iPBX.
     let acceptors = listeners::SideAcceptors {
         public: TlsAcceptor::from(live.server_config(Usage::SipPublic)?),
-        private: TlsAcceptor::from(live.server_config(Usage::SipPrivate)?),
+        private: TlsAcceptor::from(certs::mtls::private_server_config(&live, &config.private)?),
+        client_identity: certs::mtls::private_client_identity(&live, &config.private),
     };
+    if let Some(warning) =
+        certs::mtls::ott_certificate_warning(&config, &live.get(Usage::SipPublic))
+    {
+        warn!("{warning}");
+    }
     if let Some(path) = std::env::var_os("SSLKEYLOGFILE") {
         warn!(file = %Path::new(&path).display(), "SSLKEYLOGFILE is set: TLS session keys are written there and anyone who reads it can decrypt SIP traffic; unset it in production");
     }

@@ -59,7 +59,7 @@ pub struct SipContext {
     /// does not change (see [`SipContext::current_config`]).
     pub started_with: Config,
     /// The TLS listeners' acceptors, one per side (their certificates are
-    /// renewed live).
+    /// renewed live), and Outpost's client certificate toward MTLS peers.
     pub acceptors: super::listeners::SideAcceptors,
     /// Outpost's certificate chain, trusted by its TLS clients.
     pub chain: Vec<CertificateDer<'static>>,
@@ -165,11 +165,19 @@ impl SipRun {
             .with_closed(closed_tx)
             .with_guard(ctx.guard.clone());
         let (connects_tx, connects_rx) = mpsc::channel(limits.core_queue);
+        // With MTLS (set when `serve` started, as the private listener's
+        // client certificate check), Outpost presents its `sip-private`
+        // certificate to every ICP that asks for one.
+        let identity = ctx.acceptors.client_identity.clone();
+        let ca_loader = match &identity {
+            Some(identity) => certs::mtls::ca_loader(ctx.chain.clone(), Arc::clone(identity)),
+            None => ca_loader_for(ctx.chain.clone()),
+        };
         let connector = Connector::new(
             table.clone(),
             ingress.clone(),
             limits.clone(),
-            certs::client_config_trusting(&ctx.chain, config.ipbx.ca_file.as_deref())?,
+            certs::mtls::client_config(&ctx.chain, config.ipbx.ca_file.as_deref(), identity)?,
             [
                 (Side::Public, config.public.interface),
                 (Side::Private, config.private.interface),
@@ -177,7 +185,7 @@ impl SipRun {
             stop_rx.clone(),
             connects_tx,
         )
-        .with_ca_loader(ca_loader_for(ctx.chain.clone()));
+        .with_ca_loader(ca_loader);
         let sender = Sender::new(sockets.udp_sockets(), table.clone(), Some(connector));
         sockets.start(tasks, &ctx.acceptors, &table, &ingress, &limits, stop_rx);
         drop(ingress);
