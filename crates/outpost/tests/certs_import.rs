@@ -1,10 +1,13 @@
-//! `outpost certs import` (issue 17 item 1): a PEM chain with an
-//! encrypted key and a PKCS#12 file are checked and installed; a wrong
-//! passphrase, a mismatched key and an expired certificate are refused
-//! and change nothing; `outpost serve` then presents the imported
-//! certificate on the web services port (`openssl s_client`), and one
-//! imported while it runs from the next handshake on. Runs on
-//! 127.0.77.x (see `support`).
+//! `outpost certs` (issue 17 items 1 and 6): a PEM chain with an
+//! encrypted key and a PKCS#12 file are checked and installed through the
+//! service layer (audited as `cli:<user>`); a wrong passphrase, a
+//! mismatched key and an expired certificate are refused and change
+//! nothing; without a database only `--check` works; `outpost serve` then
+//! presents the imported certificate on the web services port
+//! (`openssl s_client`), and one imported while it runs from the next
+//! handshake on. `--name` installs a second certificate, `list` shows
+//! where each is used, `delete` is refused while a usage presents it.
+//! Runs on 127.0.77.x (see `support`).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is the failure report
 
@@ -47,10 +50,16 @@ fn material(ca_name: &str, year_to: i32) -> Material {
 
 /// `outpost certs import ARGS` on `data`, `stdin` as its input.
 fn import(data: &Path, args: &[&str], stdin: &str) -> Output {
+    let mut all = vec!["certs", "import"];
+    all.extend_from_slice(args);
+    outpost(data, &all, stdin)
+}
+
+/// `outpost ARGS` on `data`, `stdin` as its input.
+fn outpost(data: &Path, args: &[&str], stdin: &str) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_outpost"))
         .arg("--data-dir")
         .arg(data)
-        .args(["certs", "import"])
         .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -107,6 +116,32 @@ fn an_imported_certificate_is_checked_installed_and_served() {
     let chain = w.join("chain.pem");
     let enc = w.join("enc.key");
     let files = [chain.to_str().unwrap(), enc.to_str().unwrap()];
+
+    // Without a database only a check works: an import would not be
+    // audited.
+    let check = import(
+        &data,
+        &["--check", "--encrypted", "--pem", files[0], files[1]],
+        "Key-Pass-1\n",
+    );
+    assert!(check.status.success(), "{check:?}");
+    assert!(String::from_utf8_lossy(&check.stdout).contains("nothing installed"));
+    let no_db = import(
+        &data,
+        &["--encrypted", "--pem", files[0], files[1]],
+        "Key-Pass-1\n",
+    );
+    assert!(!no_db.status.success());
+    assert!(
+        String::from_utf8_lossy(&no_db.stderr).contains("outpost init"),
+        "{no_db:?}"
+    );
+    assert!(
+        !data.join("tls").exists(),
+        "nothing written without a database"
+    );
+    let init = outpost(&data, &["init"], "");
+    assert!(init.status.success(), "{init:?}");
 
     // Refusals first: nothing is written.
     let wrong = import(
@@ -176,6 +211,11 @@ fn an_imported_certificate_is_checked_installed_and_served() {
         "Key-Pass-1\n",
     );
     assert!(ok.status.success(), "{ok:?}");
+    let audit = outpost(&data, &["audit", "--action", "certificate.", "--json"], "");
+    let audit_text = String::from_utf8_lossy(&audit.stdout);
+    assert!(audit_text.contains("\"certificate.import\""), "{audit:?}");
+    assert!(audit_text.contains("\"cli:"), "{audit_text}");
+    assert!(!audit_text.contains("Key-Pass-1"), "{audit_text}");
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -213,6 +253,134 @@ fn an_imported_certificate_is_checked_installed_and_served() {
         "the new chain is served: {text}"
     );
     drop(outpost);
+}
+
+#[test]
+fn a_second_certificate_is_listed_assigned_and_deleted_only_when_unused() {
+    let home = tempfile::tempdir().unwrap();
+    let data = home.path().join("outpost-data");
+    let w = home.path();
+    assert!(outpost(&data, &["init"], "").status.success());
+    let own = material("Example CA", 2030);
+    std::fs::write(w.join("own.pem"), format!("{}{}", own.chain, own.key)).unwrap();
+    let portal = material("Portal CA", 2031);
+    std::fs::write(
+        w.join("portal.pem"),
+        format!("{}{}", portal.chain, portal.key),
+    )
+    .unwrap();
+    let ok = import(&data, &["--pem", w.join("own.pem").to_str().unwrap()], "");
+    assert!(ok.status.success(), "{ok:?}");
+    let second = import(
+        &data,
+        &[
+            "--name",
+            "portal",
+            "--pem",
+            w.join("portal.pem").to_str().unwrap(),
+        ],
+        "",
+    );
+    assert!(second.status.success(), "{second:?}");
+    assert!(
+        String::from_utf8_lossy(&second.stdout).contains("outpost certs assign USAGE portal"),
+        "{second:?}"
+    );
+    assert!(data.join("tls/portal.crt").exists() && data.join("tls/portal.key").exists());
+    let bad_name = import(
+        &data,
+        &[
+            "--name",
+            "Portal/2",
+            "--pem",
+            w.join("portal.pem").to_str().unwrap(),
+        ],
+        "",
+    );
+    assert_eq!(bad_name.status.code(), Some(2), "{bad_name:?}");
+    assert!(
+        String::from_utf8_lossy(&bad_name.stderr).contains("--name"),
+        "{bad_name:?}"
+    );
+
+    let list = |data: &Path| {
+        let out = outpost(data, &["certs", "list"], "");
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let text = list(&data);
+    let row = |text: &str, name: &str| {
+        text.lines()
+            .find(|l| l.starts_with(&format!("{name} ")))
+            .unwrap_or_else(|| panic!("no {name} in {text}"))
+            .to_owned()
+    };
+    assert!(text.starts_with("NAME"), "{text}");
+    assert!(
+        row(&text, "default").contains("sip-public,sip-private,web-services,admin"),
+        "{text}"
+    );
+    assert!(row(&text, "portal").contains(" - "), "{text}");
+    assert!(row(&text, "portal").contains("2031-01-01"), "{text}");
+    assert!(row(&text, "portal").contains(NAME), "{text}");
+
+    let unknown = outpost(&data, &["certs", "assign", "sip", "portal"], "");
+    assert_eq!(unknown.status.code(), Some(2), "{unknown:?}");
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("web-services"));
+    let assign = outpost(
+        &data,
+        &["certs", "assign", "web-services", "portal", "default"],
+        "",
+    );
+    assert!(assign.status.success(), "{assign:?}");
+    assert!(row(&list(&data), "portal").contains("web-services"));
+    let json = outpost(&data, &["certs", "list", "--json"], "");
+    let portal_json: serde_json::Value = String::from_utf8_lossy(&json.stdout)
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .find(|v| v["name"] == "portal")
+        .unwrap();
+    assert_eq!(portal_json["usages"], serde_json::json!(["web-services"]));
+
+    let refused = outpost(&data, &["certs", "delete", "portal"], "");
+    assert_eq!(refused.status.code(), Some(5), "{refused:?}");
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("in use for web-services"),
+        "{refused:?}"
+    );
+    assert!(data.join("tls/portal.crt").exists());
+    let own_refused = outpost(&data, &["certs", "delete", "default"], "");
+    assert_eq!(own_refused.status.code(), Some(5), "{own_refused:?}");
+
+    assert!(
+        outpost(&data, &["certs", "assign", "web-services", "default"], "")
+            .status
+            .success()
+    );
+    let deleted = outpost(&data, &["certs", "delete", "portal"], "");
+    assert!(deleted.status.success(), "{deleted:?}");
+    assert!(!data.join("tls/portal.crt").exists() && !data.join("tls/portal.key").exists());
+    let gone = outpost(&data, &["certs", "delete", "portal"], "");
+    assert_eq!(gone.status.code(), Some(4), "{gone:?}");
+    assert!(!list(&data).contains("portal"));
+
+    let audit = outpost(&data, &["audit", "--action", "certificate.", "--json"], "");
+    let actions: Vec<String> = String::from_utf8_lossy(&audit.stdout)
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["action"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    for action in [
+        "certificate.import",
+        "certificate.assign",
+        "certificate.delete",
+    ] {
+        assert!(actions.iter().any(|a| a == action), "{actions:?}");
+    }
 }
 
 /// What `openssl s_client` sees on the web services port.

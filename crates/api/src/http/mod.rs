@@ -1,6 +1,7 @@
 //! The native REST API under `/api/v1/`: thin handlers that authenticate,
 //! parse, call the service layer on the blocking pool and write JSON.
 
+mod certificates;
 mod device_export;
 mod error;
 pub mod extract;
@@ -54,6 +55,7 @@ pub fn router(service: Service, clock: Arc<dyn Clock>) -> Router {
         .merge(provisioning::routes())
         .merge(provisioning_actions::routes())
         .merge(device_export::routes())
+        .merge(certificates::routes())
         .route("/api/v1", any(unknown_route))
         .route("/api/v1/{*rest}", any(unknown_route))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
@@ -94,7 +96,7 @@ async fn no_store(mut response: Response) -> Response {
 async fn unknown_route(uri: Uri) -> ServiceError {
     ServiceError::NotFound(format!(
         "no such API route {}; the routes are under /api/v1/ (setup, session, admins, tokens, \
-         audit, icps, devices, guard, settings, service, provisioning); GET /api/v1/openapi.json lists them all",
+         audit, icps, devices, guard, settings, service, provisioning, certificates); GET /api/v1/openapi.json lists them all",
         uri.path()
     ))
 }

@@ -16,6 +16,7 @@
 
 mod accounts;
 mod audit;
+pub mod certificates;
 pub mod device_export;
 pub mod device_import;
 pub mod device_list;
@@ -87,6 +88,9 @@ pub struct Service {
     /// The gateway's public name, for provisioning's system values (see
     /// [`Service::with_public_name`]).
     public_name: Option<String>,
+    /// The certificate store in the data directory's `tls/` (see
+    /// [`Service::with_tls_dir`]).
+    tls: Option<Arc<certificates::TlsDir>>,
 }
 
 impl std::fmt::Debug for Service {
@@ -114,6 +118,7 @@ impl Service {
             settings: None,
             gateway: None,
             public_name: None,
+            tls: None,
         }
     }
 

@@ -35,6 +35,8 @@ pub enum Resource {
     Admins,
     /// The audit log (read only).
     Audit,
+    /// TLS certificates: the store, imports, per-usage assignment.
+    Certificates,
     /// Teleworker devices.
     Devices,
     /// The guard: status, lists, settings.
@@ -55,9 +57,10 @@ pub enum Resource {
 
 impl Resource {
     /// Every resource, in scope-text order.
-    pub const ALL: [Self; 10] = [
+    pub const ALL: [Self; 11] = [
         Self::Admins,
         Self::Audit,
+        Self::Certificates,
         Self::Devices,
         Self::Guard,
         Self::Icps,
@@ -74,6 +77,7 @@ impl Resource {
             Self::Admins => "admins",
             Self::Tokens => "tokens",
             Self::Audit => "audit",
+            Self::Certificates => "certificates",
             Self::Icps => "icps",
             Self::Devices => "devices",
             Self::Guard => "guard",

@@ -206,6 +206,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
     doc.merge(crate::http::provisioning::ProvisioningDoc::openapi());
     doc.merge(crate::http::provisioning_actions::ProvisioningActionsDoc::openapi());
     doc.merge(crate::http::device_export::DeviceExportDoc::openapi());
+    doc.merge(crate::http::certificates::CertificatesDoc::openapi());
     doc
 }
 
