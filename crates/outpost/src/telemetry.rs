@@ -156,6 +156,10 @@ pub const COUNTERS: &[(&str, &str)] = &[
         "outpost_media_srtp_nonconformant_total",
         "Packets on SRTP legs dropped as a phone's known mistakes, not forgeries: plain_rtcp (RTCP sent in clear), short_srtcp_tag (SRTCP with a 32-bit tag)",
     ),
+    (
+        "outpost_acme_orders_total",
+        "ACME orders finished, by result (issued, failed); a failure is retried with back-off and audited",
+    ),
 ];
 
 /// Every gauge, with its help text.
@@ -202,6 +206,10 @@ pub const GAUGES: &[(&str, &str)] = &[
     (
         "outpost_guard_global_rate",
         "Requests per second the guard sees from all sources",
+    ),
+    (
+        "outpost_certificate_expiry_seconds",
+        "Seconds until the certificate expires, by usage and subject (negative once expired); warnings at 30, 7 and 1 days",
     ),
 ];
 
@@ -297,6 +305,9 @@ pub fn counter_series(config: &Config) -> Vec<Series> {
     }
     for side in ["public", "private"] {
         series.push(("outpost_media_packets_total", vec![("side", side)]));
+    }
+    for result in ["issued", "failed"] {
+        series.push(("outpost_acme_orders_total", vec![("result", result)]));
     }
     for reason in ["plain_rtcp", "short_srtcp_tag"] {
         series.push((
