@@ -592,3 +592,108 @@ fn a_change_whose_audit_entry_fails_says_it_was_made() {
     );
     assert!(tls.join("default.crt").exists(), "the change is made");
 }
+
+/// ACME requests over the API (issue 17 items 2 and 6): saved for the
+/// gateway to carry out, listed with their state, renewed now (a later
+/// stamp), refused with the field named, forgotten; imported certificates
+/// are not renewed this way; each change audited.
+#[tokio::test]
+async fn acme_requests_are_saved_renewed_and_forgotten() {
+    let (api, admin, _dir, tls) = installed().await;
+    let ca_file = tls.parent().unwrap().join("acme-ca.pem");
+    std::fs::write(&ca_file, material("ACME CA", 2030).chain).unwrap();
+    let body = json!({
+        "name": "le",
+        "domains": ["SBC.Example.test"],
+        "directory_url": "https://acme.example.test/dir",
+        "port": 5002,
+        "ca_file": ca_file.display().to_string(),
+        "usages": ["sip-public", "web-services"],
+    });
+    let made = api
+        .post("/api/v1/acme/requests", &admin, body.clone())
+        .await;
+    assert_eq!(made.status, StatusCode::ACCEPTED, "{made:?}");
+    assert_eq!(made.body["state"], "pending");
+    assert_eq!(made.body["domains"], json!(["sbc.example.test"]));
+    assert_eq!(made.body["challenge"], "http-01");
+    assert_eq!(made.body["port"], 5002);
+    assert_eq!(made.body["renew_before_days"], 30);
+    assert!(tls.join("acme/le.request.json").exists());
+
+    let listed = api.get("/api/v1/acme/requests", &admin).await;
+    assert_eq!(names(&listed), ["le"]);
+
+    let stamp = made.body["requested_at"].as_i64().unwrap();
+    let renewed = api
+        .post("/api/v1/certificates/le/renew", &admin, json!({}))
+        .await;
+    assert_eq!(renewed.status, StatusCode::ACCEPTED, "{renewed:?}");
+    assert!(renewed.body["requested_at"].as_i64().unwrap() > stamp);
+
+    // Refusals: each names its field; nothing saved.
+    for (field, spoil) in [
+        ("domains", json!({"domains": ["*.example.test"]})),
+        ("domains", json!({"domains": []})),
+        ("challenge", json!({"challenge": "dns-01"})),
+        ("usages", json!({"usages": ["sip"]})),
+        (
+            "directory_url",
+            json!({"directory_url": "http://acme.example.test/dir"}),
+        ),
+        ("ca_file", json!({"ca_file": "/nonexistent/ca.pem"})),
+        ("name", json!({"name": "Bad Name"})),
+    ] {
+        let mut bad = body.clone();
+        for (k, v) in spoil.as_object().unwrap() {
+            bad[k] = v.clone();
+        }
+        bad["name"] = spoil.get("name").cloned().unwrap_or(json!("other"));
+        let refused = api.post("/api/v1/acme/requests", &admin, bad).await;
+        assert_eq!(
+            refused.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{refused:?}"
+        );
+        assert_eq!(refused.field(), field, "{refused:?}");
+    }
+    assert_eq!(
+        names(&api.get("/api/v1/acme/requests", &admin).await),
+        ["le"]
+    );
+
+    // An imported certificate: not renewed by ACME, and its name not taken.
+    let imported = material("Example CA", 2030);
+    let made = api
+        .post(
+            "/api/v1/certificates",
+            &admin,
+            json!({"name": "company", "pem": format!("{}{}", imported.chain, imported.key)}),
+        )
+        .await;
+    assert_eq!(made.status, StatusCode::CREATED, "{made:?}");
+    let renew = api
+        .post("/api/v1/certificates/company/renew", &admin, json!({}))
+        .await;
+    assert_eq!(renew.status, StatusCode::NOT_FOUND, "{renew:?}");
+    assert!(renew.message().contains("import a new one"), "{renew:?}");
+    let mut taken = body.clone();
+    taken["name"] = json!("company");
+    let taken = api.post("/api/v1/acme/requests", &admin, taken).await;
+    assert_eq!(taken.status, StatusCode::CONFLICT, "{taken:?}");
+
+    let gone = api.delete("/api/v1/acme/requests/le", &admin).await;
+    assert_eq!(gone.status, StatusCode::OK, "{gone:?}");
+    assert!(!tls.join("acme/le.request.json").exists());
+    let again = api.delete("/api/v1/acme/requests/le", &admin).await;
+    assert_eq!(again.status, StatusCode::NOT_FOUND, "{again:?}");
+
+    let actions = api.audit_actions();
+    for action in [
+        "certificate.acme_request",
+        "certificate.renew",
+        "certificate.acme_forget",
+    ] {
+        assert!(actions.iter().any(|a| a == action), "{action}: {actions:?}");
+    }
+}

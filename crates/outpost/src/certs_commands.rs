@@ -13,14 +13,17 @@
 //! - `assign USAGE NAME...`: which certificates a usage (`sip-public`,
 //!   `sip-private`, `web-services`, `admin`) presents, SNI choosing among
 //!   them, the first for clients whose name matches none;
-//! - `delete NAME`: refused while a usage presents it, and for `default`.
+//! - `delete NAME`: refused while a usage presents it, and for `default`;
+//! - `request NAME --domain D... [--usage U]...`, `renew NAME`,
+//!   `requests`, `forget NAME`: certificates from an ACME CA, ordered and
+//!   renewed by the running gateway ([`acme`]).
 //!
 //! The certificates are files in the data directory's `tls/`
 //! (`outpost_certs::store`: `NAME.crt`, `NAME.key` owner-only,
 //! `usages.json`). A running `outpost serve` notices a change within
 //! seconds and presents it to new handshakes; connections already up keep
-//! the certificate they have. Outpost never renews a certificate it did
-//! not make itself.
+//! the certificate they have. Outpost renews its own self-signed
+//! certificate and those obtained with ACME, never an imported one.
 //!
 //! Secrets (the key's passphrase, the PKCS#12 password) are read like
 //! every CLI secret: the first line of standard input, or a prompt without
@@ -34,6 +37,8 @@ use base64::Engine as _;
 use clap::{Args, Subcommand};
 use outpost_api::service::certificates::{CertificateImportInput, CertificateView, check_import};
 use outpost_api::service::{Caller, Service, ServiceError};
+
+pub mod acme;
 
 use crate::api_commands::{self, CliError, JsonArg, SecretInput, to_json};
 use crate::data_dir::DataDir;
@@ -61,6 +66,25 @@ pub enum CertsCommand {
     /// it, and for `default`).
     Delete {
         /// The certificate's name.
+        name: String,
+    },
+    /// Ask the running gateway to obtain a certificate with ACME (Let's
+    /// Encrypt by default) and keep it renewed.
+    Request(acme::RequestArgs),
+    /// Ask the running gateway to renew an ACME certificate now.
+    Renew {
+        /// The certificate's name.
+        name: String,
+        /// Wait up to this many seconds for the order (0: return at once).
+        #[arg(long, default_value_t = 0)]
+        wait: u64,
+    },
+    /// List the ACME requests and how each one's last order went.
+    Requests(JsonArg),
+    /// Stop obtaining and renewing a certificate with ACME (the
+    /// certificate stays until deleted).
+    Forget {
+        /// The request's name.
         name: String,
     },
 }
@@ -190,6 +214,18 @@ pub fn run(
         CertsCommand::Delete { name } => {
             let gone = service.certificate_delete(caller, name)?;
             writeln!(out, "Certificate {} deleted, with its key.", gone.name)?;
+        }
+        CertsCommand::Request(args) => acme::request(service, caller, args, out)?,
+        CertsCommand::Renew { name, wait } => acme::renew(service, caller, name, *wait, out)?,
+        CertsCommand::Requests(JsonArg { json }) => acme::list(service, caller, *json, out)?,
+        CertsCommand::Forget { name } => {
+            let gone = service.acme_request_delete(caller, name)?;
+            writeln!(
+                out,
+                "Outpost no longer renews {}; the certificate stays installed (`outpost certs \
+                 delete {}` once no usage presents it).",
+                gone.name, gone.name
+            )?;
         }
     }
     Ok(())

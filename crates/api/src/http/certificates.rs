@@ -11,7 +11,7 @@ use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, FromRequest, Path, Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::Response;
-use axum::routing::{delete, get, put};
+use axum::routing::{delete, get, post, put};
 use utoipa::OpenApi;
 
 use super::extract::{Authenticated, JsonBody, parse_json};
@@ -19,8 +19,8 @@ use super::resources::openapi::ErrorBody;
 use super::{ApiState, json};
 use crate::service::ServiceError;
 use crate::service::certificates::{
-    CertificateAssignInput, CertificateImportInput, CertificateUsages, CertificateView,
-    MAX_CERTIFICATE_BYTES, UsageAssignment,
+    AcmeRequestInput, AcmeRequestView, CertificateAssignInput, CertificateImportInput,
+    CertificateUsages, CertificateView, MAX_CERTIFICATE_BYTES, UsageAssignment,
 };
 
 type Reply = Result<Response, ServiceError>;
@@ -41,6 +41,12 @@ pub(crate) fn routes() -> Router<ApiState> {
         .route("/api/v1/certificates/usages", get(list_usages))
         .route("/api/v1/certificates/usages/{usage}", put(assign_usage))
         .route("/api/v1/certificates/{name}", delete(delete_certificate))
+        .route("/api/v1/certificates/{name}/renew", post(renew_certificate))
+        .route(
+            "/api/v1/acme/requests",
+            get(list_acme_requests).post(create_acme_request),
+        )
+        .route("/api/v1/acme/requests/{name}", delete(delete_acme_request))
 }
 
 /// The OpenAPI operations of these routes (merged into the API's
@@ -52,7 +58,11 @@ pub(crate) fn routes() -> Router<ApiState> {
         import_certificate,
         list_usages,
         assign_usage,
-        delete_certificate
+        delete_certificate,
+        renew_certificate,
+        list_acme_requests,
+        create_acme_request,
+        delete_acme_request
     ),
     components(schemas(
         CertificateView,
@@ -60,6 +70,8 @@ pub(crate) fn routes() -> Router<ApiState> {
         CertificateUsages,
         CertificateAssignInput,
         UsageAssignment,
+        AcmeRequestInput,
+        AcmeRequestView,
     )),
     tags((name = "certificates", description = "TLS certificates: import, per-usage assignment (SEC-8)"))
 )]
@@ -187,6 +199,100 @@ async fn delete_certificate(
     let view = state
         .service
         .run(move |s| s.certificate_delete(&caller, &name))
+        .await?;
+    Ok(json(StatusCode::OK, &view))
+}
+
+/// Asks the running gateway to renew an ACME certificate now; it orders
+/// within seconds (`state` in `GET /api/v1/acme/requests` then turns
+/// `valid` or `failed`). Imported certificates are renewed by importing.
+#[utoipa::path(
+    post, path = "/api/v1/certificates/{name}/renew", tag = "certificates",
+    params(("name" = String, Path, description = "The ACME certificate's name")),
+    responses(
+        (status = 202, description = "Renewal asked", body = AcmeRequestView),
+        (status = 403, description = "Not allowed", body = ErrorBody),
+        (status = 404, description = "No ACME request of that name", body = ErrorBody),
+    ),
+    security(("bearer" = ["certificates:write"]), ("session" = []))
+)]
+async fn renew_certificate(
+    State(state): State<ApiState>,
+    auth: Authenticated,
+    Path(name): Path<String>,
+) -> Reply {
+    let caller = auth.caller;
+    let view = state
+        .service
+        .run(move |s| s.certificate_renew(&caller, &name))
+        .await?;
+    Ok(json(StatusCode::ACCEPTED, &view))
+}
+
+/// The ACME requests and how each one's last order went.
+#[utoipa::path(
+    get, path = "/api/v1/acme/requests", tag = "certificates",
+    responses(
+        (status = 200, description = "The requests, by name", body = [AcmeRequestView]),
+        (status = 403, description = "No certificates:read scope", body = ErrorBody),
+    ),
+    security(("bearer" = ["certificates:read"]), ("session" = []))
+)]
+async fn list_acme_requests(State(state): State<ApiState>, auth: Authenticated) -> Reply {
+    let caller = auth.caller;
+    let all = state.service.run(move |s| s.acme_requests(&caller)).await?;
+    Ok(json(StatusCode::OK, &all))
+}
+
+/// Asks the gateway to obtain a certificate with ACME (HTTP-01 on TCP 80
+/// or TLS-ALPN-01 on TCP 443 of the public side) and keep it renewed; it
+/// orders within seconds, installs it under `name` and puts it on the
+/// usages given. The same name again changes the request and orders again.
+#[utoipa::path(
+    post, path = "/api/v1/acme/requests", tag = "certificates",
+    request_body = AcmeRequestInput,
+    responses(
+        (status = 202, description = "Saved; the gateway orders it", body = AcmeRequestView),
+        (status = 403, description = "Not allowed", body = ErrorBody),
+        (status = 409, description = "An imported certificate has that name", body = ErrorBody),
+        (status = 422, description = "A field is refused (named)", body = ErrorBody),
+    ),
+    security(("bearer" = ["certificates:write"]), ("session" = []))
+)]
+async fn create_acme_request(
+    State(state): State<ApiState>,
+    auth: Authenticated,
+    JsonBody(input): JsonBody<AcmeRequestInput>,
+) -> Reply {
+    let caller = auth.caller;
+    let view = state
+        .service
+        .run(move |s| s.acme_request(&caller, &input))
+        .await?;
+    Ok(json(StatusCode::ACCEPTED, &view))
+}
+
+/// Stops obtaining and renewing a certificate with ACME; the certificate
+/// stays installed until deleted.
+#[utoipa::path(
+    delete, path = "/api/v1/acme/requests/{name}", tag = "certificates",
+    params(("name" = String, Path, description = "The request's name")),
+    responses(
+        (status = 200, description = "The request as it was", body = AcmeRequestView),
+        (status = 403, description = "Not allowed", body = ErrorBody),
+        (status = 404, description = "No such request", body = ErrorBody),
+    ),
+    security(("bearer" = ["certificates:write"]), ("session" = []))
+)]
+async fn delete_acme_request(
+    State(state): State<ApiState>,
+    auth: Authenticated,
+    Path(name): Path<String>,
+) -> Reply {
+    let caller = auth.caller;
+    let view = state
+        .service
+        .run(move |s| s.acme_request_delete(&caller, &name))
         .await?;
     Ok(json(StatusCode::OK, &view))
 }

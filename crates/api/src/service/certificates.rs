@@ -18,8 +18,8 @@
 //!
 //! Secrets never leave the call: the private key, the passphrase and the
 //! PKCS#12 password are in no answer, no error, no log line and no audit
-//! entry (the input's `Debug` shows lengths only). What it does not do:
-//! ACME issuance and renewal, certificate metrics and expiry events.
+//! entry (the input's `Debug` shows lengths only). ACME requests are in
+//! [`requests`]; metrics and expiry events come from `outpost serve`.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -510,6 +510,10 @@ impl Service {
         })
     }
 }
+
+#[path = "certificate_requests.rs"]
+mod requests;
+pub use requests::{AcmeRequestInput, AcmeRequestView};
 
 #[cfg(test)]
 mod tests {

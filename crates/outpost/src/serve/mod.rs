@@ -321,7 +321,8 @@ pub async fn run(
     let service = outpost_api::Service::new(open_store(&data_dir)?)
         .with_settings((*ctx.settings).clone())
         .with_gateway(Arc::new(gateway))
-        .with_public_name(config.fqdn_or_hostname());
+        .with_public_name(config.fqdn_or_hostname())
+        .with_tls_dir(data_dir.join(TLS_DIR));
     // Scheduled provisioning actions (PRO-9) run over the API's service
     // (its connection, its blocking pool), never on the SIP core.
     let mut runner_stop = stop_rx.clone();
