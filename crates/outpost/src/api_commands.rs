@@ -50,8 +50,9 @@ pub struct TokenCreateArgs {
     #[arg(long)]
     pub name: String,
     /// Scope, repeatable or comma-separated: RESOURCE:read or
-    /// RESOURCE:write with RESOURCE one of admins, audit, devices, guard,
-    /// icps, provisioning, service, settings, tokens, or * for all.
+    /// RESOURCE:write with RESOURCE one of admins, audit, certificates,
+    /// devices, guard, icps, provisioning, service, settings, tokens,
+    /// webservices, or * for all.
     #[arg(long = "scope", required = true, value_delimiter = ',')]
     pub scopes: Vec<String>,
     /// Days until it expires (1 to 3650).

@@ -86,7 +86,8 @@ pub enum Command {
     /// consumers and their OAuth tokens.
     #[command(subcommand, name = "webservices")]
     WebServices(crate::webservices_commands::WebServicesCommand),
-    /// Certificates: check and install the one an installer brings.
+    /// TLS certificates: list, import, assign per usage, delete; ACME
+    /// requests and renewals.
     #[command(subcommand)]
     Certs(crate::certs_commands::CertsCommand),
 }
