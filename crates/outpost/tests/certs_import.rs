@@ -398,3 +398,65 @@ fn served() -> String {
         .unwrap();
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
+
+/// SNI on running listeners (issue 17 item 3): two certificates for two
+/// names on the web services port, each served for its name, the first
+/// for a name neither covers; the SIP public port presents its own set.
+#[test]
+fn sni_serves_each_certificate_for_its_name_on_one_listener() {
+    let home = tempfile::tempdir().unwrap();
+    let data = home.path().join("outpost-data");
+    assert!(outpost(&data, &["init"], "").status.success());
+    for (name, host) in [
+        ("alpha", "alpha.example.test"),
+        ("beta", "*.beta.example.test"),
+    ] {
+        let key = KeyPair::generate().unwrap();
+        let mut params = CertificateParams::new(vec![host.to_owned()]).unwrap();
+        params.distinguished_name.push(DnType::CommonName, host);
+        params.not_before = rcgen::date_time_ymd(2025, 1, 1);
+        params.not_after = rcgen::date_time_ymd(2031, 1, 1);
+        let cert = params.self_signed(&key).unwrap();
+        let file = home.path().join(format!("{name}.pem"));
+        std::fs::write(&file, format!("{}{}", cert.pem(), key.serialize_pem())).unwrap();
+        let ok = import(
+            &data,
+            &["--name", name, "--pem", file.to_str().unwrap()],
+            "",
+        );
+        assert!(ok.status.success(), "{ok:?}");
+    }
+    for (usage, names) in [
+        ("web-services", ["alpha", "beta"]),
+        ("sip-public", ["beta", "alpha"]),
+    ] {
+        let mut args = vec!["certs", "assign", usage];
+        args.extend(names);
+        assert!(outpost(&data, &args, "").status.success());
+    }
+    let outpost = Outpost::start_in(home, 78, &[]);
+    let subject = |port: u16, server_name: &str| {
+        let out = Command::new("openssl")
+            .args([
+                "s_client",
+                "-connect",
+                &format!("127.0.78.1:{port}"),
+                "-servername",
+                server_name,
+            ])
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        text.lines()
+            .find(|l| l.starts_with("subject="))
+            .unwrap_or_else(|| panic!("no certificate from :{port} for {server_name}: {text}"))
+            .to_owned()
+    };
+    assert!(subject(4445, "alpha.example.test").contains("alpha.example.test"));
+    assert!(subject(4445, "sbc.beta.example.test").contains("*.beta.example.test"));
+    assert!(subject(4445, "unknown.test").contains("alpha.example.test"));
+    assert!(subject(5063, "unknown.test").contains("*.beta.example.test"));
+    assert!(subject(5063, "alpha.example.test").contains("alpha.example.test"));
+    drop(outpost);
+}
