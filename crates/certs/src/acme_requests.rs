@@ -355,9 +355,14 @@ impl AcmeRequests {
     /// [`StoreError::NotFound`], a write failure.
     pub fn renew_now(&self, name: &str, now: i64) -> Result<AcmeRequest, AcmeRequestError> {
         let mut request = self.get(name)?;
-        request.requested_at = now.max(request.requested_at + 1);
-        self.save(&request)?;
         let mut status = self.status(name);
+        // Later than the last order's start too (whole seconds): asked in
+        // the second an order started, it would count as done by it.
+        let after_last_order = status
+            .last_attempt
+            .map_or(i64::MIN, |t| t.saturating_add(1));
+        request.requested_at = now.max(request.requested_at + 1).max(after_last_order);
+        self.save(&request)?;
         status.next_attempt = None;
         self.set_status(name, &status)?;
         Ok(request)
@@ -447,7 +452,8 @@ mod tests {
 
     #[test]
     fn each_bad_field_is_named() {
-        let cases: [(&str, fn(&mut AcmeRequest)); 6] = [
+        type Spoil = fn(&mut AcmeRequest);
+        let cases: [(&str, Spoil); 6] = [
             ("domains", |r| r.domains.clear()),
             ("domains", |r| r.domains = vec!["*.example.com".into()]),
             ("domains", |r| r.domains = vec!["192.0.2.1".into()]),

@@ -73,6 +73,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+pub mod acme_ca;
 pub mod baresip;
 pub mod capture;
 pub mod dns;

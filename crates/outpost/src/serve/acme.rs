@@ -95,7 +95,9 @@ async fn order(
 ) {
     let started = OffsetDateTime::now_utc().unix_timestamp();
     let mut status = requests.status(&request.name);
-    status.last_attempt = Some(started);
+    // At least the request's stamp: a "renew now" stamped one second
+    // ahead (see `AcmeRequests::renew_now`) counts as done by this order.
+    status.last_attempt = Some(started.max(request.requested_at));
     let bind = SocketAddr::new(bind_ip, request.port);
     let challenge = match request.challenge {
         AcmeChallenge::Http01 => Challenge::Http01 { bind },
@@ -104,7 +106,15 @@ async fn order(
     info!(certificate = %request.name, domains = ?request.domains, challenge = request.challenge.as_str(), %bind, directory = %request.directory_url, "ACME order started");
     let result = obtain(request, requests, challenge).await;
     let installed = match result {
-        Ok(issued) => install(request, certs, &issued, started),
+        // Checked at the time of installation: a leaf issued during the
+        // order is valid from then (Pebble does not backdate), after
+        // `started`.
+        Ok(issued) => install(
+            request,
+            certs,
+            &issued,
+            OffsetDateTime::now_utc().unix_timestamp(),
+        ),
         Err(e) => Err(e),
     };
     let outcome = match installed {
@@ -288,5 +298,29 @@ mod tests {
         assert!(due(&request(t + 1), &issued, &certs, now), "renew now");
         install(&certs, 20);
         assert!(due(&request(t), &issued, &certs, now), "within 30 days");
+    }
+
+    #[test]
+    fn renew_now_in_the_second_an_order_started_is_not_lost() {
+        let dir = tempfile::tempdir().unwrap();
+        let certs = CertStore::new(dir.path());
+        let requests = AcmeRequests::of(&certs);
+        let now = OffsetDateTime::now_utc();
+        let t = now.unix_timestamp();
+        install(&certs, 80);
+        requests.save(&request(t - 5)).unwrap();
+        // An order for it started in this second (and was quick).
+        let done = AcmeStatus {
+            state: "valid".into(),
+            last_attempt: Some(t),
+            ..AcmeStatus::default()
+        };
+        requests.set_status("le", &done).unwrap();
+        assert!(!due(&requests.get("le").unwrap(), &done, &certs, now));
+        let renewed = requests.renew_now("le", t).unwrap();
+        assert!(
+            due(&renewed, &requests.status("le"), &certs, now),
+            "renew now asked in the same second is carried out"
+        );
     }
 }
