@@ -21,7 +21,7 @@
 //! The request and "renew now" are `outpost certs request` and `outpost
 //! certs renew` (they write the request files); the running gateway
 //! carries them out; the test reads the request's status file. Outpost
-//! runs on 127.0.93.x (see `support`): .1 public (SIP TLS 5063, web services 4445, the HTTP-01
+//! runs on 127.0.96.x (see `support`): .1 public (SIP TLS 5063, web services 4445, the HTTP-01
 //! responder on Pebble's `httpPort`), .3 admin (9464). Pebble and dnsmasq
 //! listen on 127.0.0.1 ports of their own (`outpost_testbed::acme_ca`).
 //! Every wait polls with a deadline.
@@ -45,7 +45,7 @@ use rustls::pki_types::pem::PemObject as _;
 use sha2::{Digest as _, Sha256};
 use support::Outpost;
 
-const NET: u8 = 93;
+const NET: u8 = 96;
 const FQDN: &str = "sbc.acme.test";
 const NOWHERE: &str = "nowhere.acme.test";
 const SIP_TLS_PORT: u16 = 5063;

@@ -239,11 +239,23 @@ impl Service {
                 request.name
             )));
         }
-        requests.save(&request).map_err(request_error)?;
-        let view = AcmeRequestView::new(&request, &requests.status(&request.name));
         let before_view = before
             .as_ref()
             .map(|b| AcmeRequestView::new(b, &requests.status(&b.name)));
+        requests.save(&request).map_err(request_error)?;
+        // A new or changed request is ordered now: a previous failure's
+        // back-off belonged to the old one.
+        let mut status = requests.status(&request.name);
+        if before.is_some() {
+            status.state = "pending".into();
+            status.last_error = None;
+            status.failures = 0;
+            status.next_attempt = None;
+            requests
+                .set_status(&request.name, &status)
+                .map_err(store_error)?;
+        }
+        let view = AcmeRequestView::new(&request, &status);
         let audit = caller.audit(
             "certificate.acme_request",
             &request.name,

@@ -131,12 +131,21 @@ async fn order(
         Err(error) => {
             status.state = "failed".into();
             status.failures = status.failures.saturating_add(1);
-            let retry = outpost_acme::retry_delay(status.failures);
-            status.next_attempt =
-                Some(started.saturating_add(i64::try_from(retry.as_secs()).unwrap_or(i64::MAX)));
+            // Back-off, but one last try an hour before the certificate in
+            // use expires (none installed: no such limit).
+            let failed_at = OffsetDateTime::from_unix_timestamp(started)
+                .unwrap_or_else(|_| OffsetDateTime::now_utc());
+            let not_after = certs
+                .load(&request.name)
+                .ok()
+                .and_then(|c| OffsetDateTime::from_unix_timestamp(c.info.not_after).ok())
+                .unwrap_or(OffsetDateTime::UNIX_EPOCH);
+            let next = outpost_acme::next_retry(failed_at, status.failures, not_after);
+            let retry = next - failed_at;
+            status.next_attempt = Some(next.unix_timestamp());
             status.last_error = Some(error.clone());
             metrics::counter!("outpost_acme_orders_total", "result" => "failed").increment(1);
-            warn!(certificate = %request.name, domains = ?request.domains, failures = status.failures, retry_in_secs = retry.as_secs(), %error, "ACME order failed; retrying later");
+            warn!(certificate = %request.name, domains = ?request.domains, failures = status.failures, retry_in_secs = retry.whole_seconds(), %error, "ACME order failed; retrying later");
             ("certificate.acme_failed", Some(error))
         }
     };
