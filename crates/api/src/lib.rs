@@ -27,10 +27,12 @@
 //!   ([`service::provisioning`], REST under `/api/v1/provisioning/`) and
 //!   the phone-facing configuration service `GET /<hash>/<file>`
 //!   ([`phone_config`]), which `outpost serve` runs on `[web] port` behind
-//!   the guard ([`serve::serve_https_admitting`]).
+//!   the guard ([`serve::serve_https_admitting`]);
+//! - the admin web UI under `/ui/` (issue 18, [`ui`]): server-rendered
+//!   pages over the same service layer, with the REST API's session.
 //!
 //! What it does not do (yet): the ICP connectivity test over REST (it
-//! needs the gateway's configuration and network); the admin UI. It never
+//! needs the gateway's configuration and network). It never
 //! touches SIP: the binary (`outpost`) wires it to the store and the
 //! metrics registry, and it depends on neither the binary nor the SIP core
 //! (the settings registry it reads, `outpost-config`, names some of the SIP
@@ -86,6 +88,7 @@ pub mod mslrest;
 pub mod phone_config;
 pub mod serve;
 pub mod service;
+pub mod ui;
 
 use std::sync::Arc;
 
@@ -96,11 +99,13 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use service::{Service, ServiceError};
 
 /// The admin listener's whole router: `/metrics`, `/healthz` and, with a
-/// service, the REST API under `/api/v1/`.
+/// service, the REST API under `/api/v1/` and the admin UI under `/ui/`.
 pub fn router(metrics: RenderMetrics, api: Option<(Service, Arc<dyn Clock>)>) -> Router {
-    let admin = admin::router(metrics);
+    let admin = admin::router(Arc::clone(&metrics));
     match api {
-        Some((service, clock)) => admin.merge(http::router(service, clock)),
+        Some((service, clock)) => admin
+            .merge(http::router(service.clone(), Arc::clone(&clock)))
+            .merge(ui::router(service, clock, metrics)),
         None => admin,
     }
 }
