@@ -39,6 +39,8 @@ declare -A packages=(
   # Kamailio's TLS module (the test bed's iPBX over TLS; same directory as
   # MODULE_DIR in tests/e2e/src/kamailio.rs)
   [/usr/lib/x86_64-linux-gnu/kamailio/modules/tls.so]=kamailio-tls-modules
+  # the browser of the admin UI tests (Playwright drives it: tests/ui/)
+  [/usr/bin/chromium]=chromium
 )
 missing=()
 for cmd in "${!packages[@]}"; do
