@@ -10,19 +10,31 @@
 //! `target/ui-screenshots/` (not committed). Then the CLI, over the same
 //! database, sees what the browser did, audited as the administrator.
 //!
+//! And on the namespace test bed (root), the acceptance's live status: a
+//! device added in the browser turns "registered" on the devices page, and
+//! the dashboard's count goes up, each within 3 s of its baresip phone
+//! registering through Outpost to Kamailio, without a reload:
+//!
+//!   phone (198.18.0.20) ─ inet ─ (198.18.0.10) Outpost (198.18.2.10) ─ lan
+//!     ─ Kamailio (198.18.2.20); Chromium in Outpost's namespace, on the
+//!     admin listener (http://127.0.0.1:9464, as the test bed configures it)
+//!
 //! Needs `OUTPOST_PYTHON` (scripts/test.sh sets it: a Python with
 //! `playwright`) and `/usr/bin/chromium` (scripts/test.sh installs
-//! Debian's). Without them the test fails as root (CI), and is skipped
-//! otherwise, like the other end-to-end tests.
+//! Debian's). Without them the tests fail as root (CI), and are skipped
+//! otherwise, like the other end-to-end tests; the registration test needs
+//! root for its namespaces.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is the failure report
 
 mod support;
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
 use std::time::Duration;
 
+use outpost_testbed::{Ipbx, IpbxConfig, Lab, OutpostNode, OutpostSpec, Phone, PhoneConfig};
 use support::Outpost;
 
 /// This test's loopback block: 127.0.97.1 public, .2 private, .3 admin.
@@ -32,6 +44,10 @@ const TOKEN_LINE: &str = "Administrator setup token (shown only this once): ";
 const CHROMIUM: &str = "/usr/bin/chromium";
 /// The whole browser session, at most.
 const BROWSER_TIMEOUT: Duration = Duration::from_secs(240);
+/// A step of the registration scenario, at most.
+const STEP_TIMEOUT: Duration = Duration::from_secs(60);
+/// The teleworker of the registration test: set side, then ICP side.
+const PHONE: (&str, &str, &str, &str) = ("tw-4001", "Set-side-Secret-4001", "1001", "alpha-1001");
 
 /// The Python with Playwright (`OUTPOST_PYTHON`, else `python3`), or why
 /// there is none.
@@ -57,6 +73,26 @@ fn python() -> Result<String, String> {
     Ok(python)
 }
 
+/// The Python with Playwright, or `None` when the test is to be skipped
+/// (`OUTPOST_SKIP_E2E=1`, or tools missing when not root: recorded as
+/// skipped); panics when tools are missing as root.
+fn python_or_skip(needs_root: bool) -> Option<String> {
+    if (needs_root || std::env::var(outpost_testbed::SKIP_ENV).is_ok_and(|v| v == "1"))
+        && outpost_testbed::skip_e2e()
+    {
+        return None;
+    }
+    match python() {
+        Ok(python) => Some(python),
+        Err(why) => {
+            if outpost_testbed::skip_e2e() {
+                return None;
+            }
+            panic!("{why}");
+        }
+    }
+}
+
 fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
@@ -76,7 +112,14 @@ fn setup_token(outpost: &Outpost) -> String {
 fn browse(python: &str, token: &str, screenshots: &Path) -> (bool, String, String) {
     let mut child = Command::new(python)
         .arg(workspace().join("tests/ui/admin_ui.py"))
-        .args(["--base-url", ADMIN_URL, "--setup-token", token])
+        .args([
+            "--base-url",
+            ADMIN_URL,
+            "--setup-token",
+            token,
+            "--scenario",
+            "tour",
+        ])
         .arg("--screenshots")
         .arg(screenshots)
         .env("PYTHONUNBUFFERED", "1")
@@ -138,25 +181,13 @@ fn json_of(out: &Output) -> serde_json::Value {
 
 #[test]
 fn an_administrator_sets_up_and_manages_outpost_in_chromium() {
-    // Asked to skip (OUTPOST_SKIP_E2E=1): skip. Otherwise it needs no
-    // root (loopback only) and runs wherever its tools are.
-    if std::env::var(outpost_testbed::SKIP_ENV).is_ok_and(|v| v == "1")
-        && outpost_testbed::skip_e2e()
-    {
+    // Loopback only: no root needed, it runs wherever its tools are.
+    let Some(python) = python_or_skip(false) else {
         return;
-    }
-    let python = match python() {
-        Ok(python) => python,
-        Err(why) => {
-            if outpost_testbed::skip_e2e() {
-                return;
-            }
-            panic!("{why}");
-        }
     };
     let outpost = Outpost::start(NET, &[]);
     let token = setup_token(&outpost);
-    let screenshots = workspace().join("target/ui-screenshots");
+    let screenshots = workspace().join("target/ui-screenshots/tour");
     let _ = std::fs::remove_dir_all(&screenshots);
     let (ok, out, err) = browse(&python, &token, &screenshots);
     assert!(
@@ -198,4 +229,142 @@ fn an_administrator_sets_up_and_manages_outpost_in_chromium() {
     }
     // The refused forms changed nothing: the SIP service never stopped.
     assert!(!audit.contains("service.stop"), "{audit}");
+}
+
+/// Lines of the script's standard output, as they come (echoed).
+fn lines_of(child: &mut Child) -> mpsc::Receiver<String> {
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            println!("browser: {line}");
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+/// The next JSON line whose `step` is `step`; panics with the script's
+/// stderr if it ends or says nothing in time.
+fn wait_step(lines: &mpsc::Receiver<String>, child: &mut Child, step: &str) -> serde_json::Value {
+    loop {
+        match lines.recv_timeout(STEP_TIMEOUT) {
+            Ok(line) => {
+                let Ok(value) = serde_json::from_str::<serde_json::Value>(&line) else {
+                    continue;
+                };
+                if value["step"] == step {
+                    return value;
+                }
+                assert!(value.get("problems").is_none(), "{value}");
+            }
+            Err(e) => {
+                let _ = child.kill();
+                let mut err = String::new();
+                if let Some(mut stderr) = child.stderr.take() {
+                    let _ = std::io::Read::read_to_string(&mut stderr, &mut err);
+                }
+                let _ = child.wait();
+                panic!("no step {step:?} from the browser ({e}); its stderr:\n{err}");
+            }
+        }
+    }
+}
+
+#[test]
+fn a_device_added_in_the_browser_turns_registered_when_its_phone_registers() {
+    let Some(python) = python_or_skip(true) else {
+        return;
+    };
+    let lab = Lab::new("adminui").unwrap();
+    let inet = lab.network("inet", "198.18.0").unwrap();
+    let lan = lab.network("lan", "198.18.2").unwrap();
+    let phone_host = lab.host("phone", &inet, 20).unwrap();
+    let gw = lab
+        .host_multi("outpost", &[(&inet, 10), (&lan, 10)])
+        .unwrap();
+    let pbx_host = lab.host("ipbx", &lan, 20).unwrap();
+    let ipbx = Ipbx::start(
+        &pbx_host,
+        IpbxConfig::new([(PHONE.2, PHONE.3)]).realm("ipbx.test"),
+    )
+    .unwrap();
+    let mut outpost = OutpostNode::start(
+        &gw,
+        &OutpostSpec {
+            binary: env!("CARGO_BIN_EXE_outpost").into(),
+            public: inet.clone(),
+            private: lan.clone(),
+            ipbx: ipbx.addr(),
+            devices: vec![],
+            allow_list: vec![],
+            devices_csv: None,
+            extra_toml: String::new(),
+            env: vec![],
+        },
+    )
+    .unwrap();
+    let issued = outpost.cli(&["admin", "setup-token", "--new"]).unwrap();
+    let token = issued
+        .lines()
+        .find_map(|l| l.strip_prefix(TOKEN_LINE))
+        .unwrap_or_else(|| panic!("no token in {issued}"))
+        .trim()
+        .to_owned();
+    let screenshots = workspace().join("target/ui-screenshots/registration");
+    let _ = std::fs::remove_dir_all(&screenshots);
+
+    // The browser, in Outpost's namespace (the admin listener is on its
+    // loopback), adds the device on the test bed's ICP `ipbx`.
+    let mut cmd = gw.command(&python);
+    cmd.arg(workspace().join("tests/ui/admin_ui.py"))
+        .args([
+            "--base-url",
+            "http://127.0.0.1:9464",
+            "--setup-token",
+            &token,
+        ])
+        .arg("--screenshots")
+        .arg(&screenshots)
+        .args(["--scenario", "registration", "--device", PHONE.0])
+        .args(["--device-password", PHONE.1, "--icp-user", PHONE.2])
+        .args(["--icp-password", PHONE.3, "--icp", "ipbx"])
+        .env("PYTHONUNBUFFERED", "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut browser = cmd.spawn().expect("run tests/ui/admin_ui.py");
+    let lines = lines_of(&mut browser);
+    wait_step(&lines, &mut browser, "ready");
+
+    // The SIP core picks the new device up with its next directory load;
+    // then the phone registers through Outpost to Kamailio.
+    outpost
+        .process()
+        .wait_for_log("devices=1 icps=1", STEP_TIMEOUT)
+        .unwrap();
+    let phone = Phone::start(
+        &phone_host,
+        PhoneConfig::new(PHONE.0, PHONE.1, outpost.public_plain()),
+    )
+    .unwrap();
+    phone.wait_registered(STEP_TIMEOUT).unwrap();
+    let mut stdin = browser.stdin.take().unwrap();
+    writeln!(stdin, "registered").unwrap();
+    stdin.flush().unwrap();
+    let seen = wait_step(&lines, &mut browser, "registered");
+    println!("the browser saw the registration: {seen}");
+    for key in ["devices_ms", "dashboard_ms"] {
+        let ms = seen[key].as_u64().unwrap_or(u64::MAX);
+        assert!(ms <= 3000, "{key} = {ms} ms: {seen}");
+    }
+    let status = browser.wait().unwrap();
+    let mut err = String::new();
+    if let Some(mut stderr) = browser.stderr.take() {
+        let _ = std::io::Read::read_to_string(&mut stderr, &mut err);
+    }
+    assert!(status.success(), "the browser session failed: {err}");
+    drop(phone);
 }
