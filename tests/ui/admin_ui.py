@@ -292,6 +292,18 @@ def tour(run, page):
     page.wait_for_url("**/ui/login")
     say("logged out; pages need a login again")
 
+    # A dashboard whose session ends goes to the login page by itself (the
+    # fragment answers htmx with HX-Redirect), not a login form inside it.
+    watch.step = "session ends"
+    page.get_by_label("Name").fill(ADMIN)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(f"{base}/ui/")
+    page.context.clear_cookies()
+    page.wait_for_url("**/ui/login", timeout=5000)
+    expect(page.get_by_role("heading", level=1)).to_have_text("Log in")
+    say("a polling dashboard whose session ended went to the login page")
+
 
 def registration(run, context, page, args):
     """A device added in the UI turns registered on the devices page and

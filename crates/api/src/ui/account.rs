@@ -53,17 +53,10 @@ pub(crate) async fn setup_required(state: &UiState) -> Result<bool, ServiceError
 
 /// A page before login, with the pre-login CSRF token (and the cookie
 /// that gives it, for a browser that has none).
-fn pre_login_page(
-    headers: &HeaderMap,
-    status: StatusCode,
-    page: impl FnOnce(Chrome) -> Response,
-) -> Response {
+fn pre_login_page(headers: &HeaderMap, page: impl FnOnce(Chrome) -> Response) -> Response {
     match pre_login_token(headers) {
         Ok((token, set)) => {
             let mut response = page(Chrome::anonymous(token));
-            if status != StatusCode::OK {
-                *response.status_mut() = status;
-            }
             if let Some(set) = set {
                 response.headers_mut().append(header::SET_COOKIE, set);
             }
@@ -75,7 +68,7 @@ fn pre_login_page(
 
 /// The setup page as `/ui/` shows it on a fresh installation.
 pub(crate) fn setup_page(headers: &HeaderMap) -> Response {
-    pre_login_page(headers, StatusCode::OK, |chrome| {
+    pre_login_page(headers, |chrome| {
         render(
             StatusCode::OK,
             &SetupPage {
@@ -152,7 +145,7 @@ pub async fn login_page(
         Err(e) => return service_error_page(Chrome::anonymous(String::new()), &e),
     }
     let notice = Notice::from_query(uri.query());
-    pre_login_page(&headers, StatusCode::OK, |chrome| {
+    pre_login_page(&headers, |chrome| {
         render(
             StatusCode::OK,
             &LoginPage {
