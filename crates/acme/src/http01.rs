@@ -4,7 +4,7 @@
 //!
 //! Hand-written rather than hyper: it answers one request per connection,
 //! reads at most [`MAX_HEAD`] bytes of request line and headers within
-//! [`REQUEST_TIMEOUT`], serves at most [`MAX_CONNECTIONS`] connections at
+//! [`REQUEST_TIMEOUT`], serves at most [`crate::accept::MAX_CONNECTIONS`] connections at
 //! once, and exists only while an order is pending. A full HTTP stack would
 //! add nothing but surface on a port open to the internet.
 
@@ -15,8 +15,7 @@ use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::Semaphore;
-use tokio::task::{JoinHandle, JoinSet};
+use tokio::task::JoinHandle;
 
 use crate::{AcmeError, ChallengeKind};
 
@@ -24,8 +23,6 @@ use crate::{AcmeError, ChallengeKind};
 pub(crate) const MAX_HEAD: usize = 8 * 1024;
 /// Time for a client to send its request and read the answer.
 pub(crate) const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
-/// Connections served at once; more are closed at accept.
-pub(crate) const MAX_CONNECTIONS: usize = 64;
 
 /// What a lingering close reads and discards at most, and for how long.
 const LINGER_BYTES: usize = 64 * 1024;
@@ -77,38 +74,11 @@ impl Drop for Http01Responder {
 }
 
 async fn accept_loop(listener: TcpListener, tokens: Arc<HashMap<String, String>>) {
-    let permits = Arc::new(Semaphore::new(MAX_CONNECTIONS));
-    // Owned here so that aborting this task aborts every connection too.
-    let mut connections = JoinSet::new();
-    loop {
-        let accepted = tokio::select! {
-            accepted = listener.accept() => accepted,
-            // Reap finished connections so the set does not grow.
-            Some(_) = connections.join_next(), if !connections.is_empty() => continue,
-        };
-        let (stream, peer) = match accepted {
-            Ok(accepted) => accepted,
-            Err(e) => {
-                // EMFILE and the like: back off briefly instead of spinning.
-                tracing::warn!(error = %e, "http-01 responder: accept failed");
-                tokio::time::sleep(Duration::from_millis(100)).await;
-                continue;
-            }
-        };
-        let Ok(permit) = Arc::clone(&permits).try_acquire_owned() else {
-            tracing::warn!(%peer, "http-01 responder: too many connections, closing one");
-            continue;
-        };
+    crate::accept::accept_loop(listener, "http-01", REQUEST_TIMEOUT, move |stream| {
         let tokens = Arc::clone(&tokens);
-        connections.spawn(async move {
-            let _permit = permit;
-            match tokio::time::timeout(REQUEST_TIMEOUT, serve(stream, &tokens)).await {
-                Ok(Ok(())) => {}
-                Ok(Err(e)) => tracing::debug!(%peer, error = %e, "http-01 responder: connection"),
-                Err(_) => tracing::debug!(%peer, "http-01 responder: request timed out"),
-            }
-        });
-    }
+        async move { serve(stream, &tokens).await }
+    })
+    .await;
 }
 
 /// Reads one request head and answers it.

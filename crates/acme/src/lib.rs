@@ -45,6 +45,7 @@
 
 #![forbid(unsafe_code)]
 
+mod accept;
 mod account;
 mod error;
 mod http01;

@@ -17,8 +17,7 @@ use rustls::server::{ClientHello, ResolvesServerCert};
 use rustls::sign::CertifiedKey;
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
-use tokio::task::{JoinHandle, JoinSet};
+use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
 
 use crate::{AcmeError, ChallengeKind};
@@ -27,8 +26,6 @@ use crate::{AcmeError, ChallengeKind};
 pub(crate) const ACME_TLS_ALPN: &[u8] = b"acme-tls/1";
 /// Time for a client to complete its handshake.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
-/// Connections served at once; more are closed at accept.
-const MAX_CONNECTIONS: usize = 64;
 
 /// The validation certificate for `name`: self-signed, exactly one
 /// dNSName SAN, acmeIdentifier = `digest` (SHA-256 of the key
@@ -130,40 +127,15 @@ impl Drop for TlsAlpnResponder {
 }
 
 async fn accept_loop(listener: TcpListener, acceptor: TlsAcceptor) {
-    let permits = Arc::new(Semaphore::new(MAX_CONNECTIONS));
-    let mut connections = JoinSet::new();
-    loop {
-        let accepted = tokio::select! {
-            accepted = listener.accept() => accepted,
-            Some(_) = connections.join_next(), if !connections.is_empty() => continue,
-        };
-        let (stream, peer) = match accepted {
-            Ok(accepted) => accepted,
-            Err(e) => {
-                tracing::warn!(error = %e, "tls-alpn-01 responder: accept failed");
-                tokio::time::sleep(Duration::from_millis(100)).await;
-                continue;
-            }
-        };
-        let Ok(permit) = Arc::clone(&permits).try_acquire_owned() else {
-            tracing::warn!(%peer, "tls-alpn-01 responder: too many connections, closing one");
-            continue;
-        };
+    crate::accept::accept_loop(listener, "tls-alpn-01", HANDSHAKE_TIMEOUT, move |stream| {
         let acceptor = acceptor.clone();
-        connections.spawn(async move {
-            let _permit = permit;
-            let served = async {
-                let mut tls = acceptor.accept(stream).await?;
-                // The handshake is the whole answer (RFC 8737 §3).
-                tls.shutdown().await
-            };
-            match tokio::time::timeout(HANDSHAKE_TIMEOUT, served).await {
-                Ok(Ok(())) => tracing::debug!(%peer, "tls-alpn-01 responder: validation handshake"),
-                Ok(Err(e)) => tracing::debug!(%peer, error = %e, "tls-alpn-01 responder: refused"),
-                Err(_) => tracing::debug!(%peer, "tls-alpn-01 responder: handshake timed out"),
-            }
-        });
-    }
+        async move {
+            let mut tls = acceptor.accept(stream).await?;
+            // The handshake is the whole answer (RFC 8737 §3).
+            tls.shutdown().await
+        }
+    })
+    .await;
 }
 
 #[cfg(test)]
