@@ -126,9 +126,13 @@ impl std::fmt::Display for Access {
 
 /// A token's scope: the access it has per resource (`write` includes
 /// `read`). Written `devices:write,audit:read`; `*:read` and `*:write`
-/// name every resource.
+/// name every resource, those added to Outpost later included (the
+/// wildcard is kept as such, not expanded when the token is made).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Scopes(BTreeMap<Resource, Access>);
+pub struct Scopes {
+    each: BTreeMap<Resource, Access>,
+    every: Option<Access>,
+}
 
 impl Scopes {
     /// Parses scope items such as `devices:write`, `audit:read`, `*:read`.
@@ -137,6 +141,7 @@ impl Scopes {
     /// 422 naming `scopes` and the item that is not a scope.
     pub fn parse<'a>(items: impl IntoIterator<Item = &'a str>) -> Result<Self, ServiceError> {
         let mut map = BTreeMap::new();
+        let mut every: Option<Access> = None;
         for item in items {
             let item = item.trim();
             if item.is_empty() {
@@ -159,35 +164,43 @@ impl Scopes {
                 "write" => Access::Write,
                 _ => return Err(bad()),
             };
-            let resources: Vec<Resource> = if resource == "*" {
-                Resource::ALL.to_vec()
-            } else {
-                vec![Resource::parse(resource).ok_or_else(bad)?]
-            };
-            for r in resources {
-                let entry = map.entry(r).or_insert(access);
-                *entry = (*entry).max(access);
+            if resource == "*" {
+                every = every.max(Some(access));
+                continue;
             }
+            let r = Resource::parse(resource).ok_or_else(bad)?;
+            let entry = map.entry(r).or_insert(access);
+            *entry = (*entry).max(access);
         }
-        if map.is_empty() {
+        // Items the wildcard already grants are not kept twice.
+        if let Some(every) = every {
+            map.retain(|_, access| *access > every);
+        }
+        if map.is_empty() && every.is_none() {
             return Err(ServiceError::invalid(
                 "scopes",
                 "empty; give at least one scope such as \"devices:read\"",
             ));
         }
-        Ok(Self(map))
+        Ok(Self { each: map, every })
     }
 
     /// Whether `access` to `resource` is allowed.
     pub fn allows(&self, resource: Resource, access: Access) -> bool {
-        self.0
-            .get(&resource)
-            .is_some_and(|&granted| granted >= access)
+        self.every.is_some_and(|granted| granted >= access)
+            || self
+                .each
+                .get(&resource)
+                .is_some_and(|&granted| granted >= access)
     }
 
-    /// The scope items, e.g. `["audit:read", "devices:write"]`.
+    /// The scope items, e.g. `["*:read", "devices:write"]`.
     pub fn items(&self) -> Vec<String> {
-        self.0.iter().map(|(r, a)| format!("{r}:{a}")).collect()
+        self.every
+            .map(|a| format!("*:{a}"))
+            .into_iter()
+            .chain(self.each.iter().map(|(r, a)| format!("{r}:{a}")))
+            .collect()
     }
 }
 
@@ -479,6 +492,15 @@ mod tests {
         let all = Scopes::parse(["*:read", "tokens:write"]).unwrap();
         assert!(all.allows(Resource::Icps, Access::Read));
         assert!(all.allows(Resource::Tokens, Access::Write));
+        assert!(!all.allows(Resource::Icps, Access::Write));
+        // The wildcard is kept, not expanded: stored and read back, it
+        // still names every resource (those added later too).
+        assert_eq!(all.items(), ["*:read", "tokens:write"]);
+        let back = Scopes::parse(all.items().iter().map(String::as_str)).unwrap();
+        assert_eq!(back, all);
+        assert!(back.allows(Resource::Certificates, Access::Read));
+        let covered = Scopes::parse(["*:write", "audit:read"]).unwrap();
+        assert_eq!(covered.items(), ["*:write"]);
         let err = Scopes::parse(["devices:delete"]).unwrap_err();
         assert_eq!(err.field(), Some("scopes"));
         assert!(Scopes::parse(Vec::<&str>::new()).is_err());
