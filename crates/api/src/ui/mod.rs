@@ -65,6 +65,7 @@ pub mod dashboard;
 pub mod devices;
 pub mod forms;
 pub mod icps;
+pub mod webservices;
 
 use std::sync::Arc;
 
@@ -156,7 +157,7 @@ pub const NAV: &[NavItem] = &[
         id: "webservices",
         label: "Web services",
         path: "/ui/webservices",
-        ready: false,
+        ready: true,
     },
     NavItem {
         id: "provisioning",
@@ -209,7 +210,8 @@ pub fn router(service: Service, clock: Arc<dyn Clock>, metrics: RenderMetrics) -
             get(devices::confirm_delete).post(devices::delete),
         )
         .route("/ui/icps", get(icps::page).post(icps::create))
-        .route("/ui/assets/{name}", get(assets::serve));
+        .route("/ui/assets/{name}", get(assets::serve))
+        .merge(webservices::routes());
     for item in NAV.iter().filter(|item| !item.ready) {
         let id = item.id;
         routes = routes.route(
@@ -437,10 +439,32 @@ pub enum Notice {
     ServiceRestarted,
     /// The SIP service already was in the state asked for.
     ServiceUnchanged,
+    /// The web services were started (web.services).
+    WsStarted,
+    /// The web services were stopped.
+    WsStopped,
+    /// The web services already were in the state asked for.
+    WsUnchanged,
+    /// A web services consumer was added.
+    WsConsumerAdded,
+    /// A web services consumer was changed.
+    WsConsumerUpdated,
+    /// A web services consumer was removed.
+    WsConsumerDeleted,
+    /// A web services consumer got a new shared secret.
+    WsSecretNew,
+    /// A temporary web services token was approved.
+    WsTokenApproved,
+    /// A temporary web services token was rejected.
+    WsTokenRejected,
+    /// A final web services token was renewed.
+    WsTokenRenewed,
+    /// A final web services token was revoked.
+    WsTokenRevoked,
 }
 
 impl Notice {
-    const ALL: [(Self, &'static str); 9] = [
+    const ALL: [(Self, &'static str); 20] = [
         (Self::SetUp, "setup"),
         (Self::LoggedOut, "logout"),
         (Self::DeviceAdded, "device-added"),
@@ -450,6 +474,17 @@ impl Notice {
         (Self::ServiceStarted, "service-started"),
         (Self::ServiceRestarted, "service-restarted"),
         (Self::ServiceUnchanged, "service-unchanged"),
+        (Self::WsStarted, "ws-started"),
+        (Self::WsStopped, "ws-stopped"),
+        (Self::WsUnchanged, "ws-unchanged"),
+        (Self::WsConsumerAdded, "ws-consumer-added"),
+        (Self::WsConsumerUpdated, "ws-consumer-updated"),
+        (Self::WsConsumerDeleted, "ws-consumer-deleted"),
+        (Self::WsSecretNew, "ws-secret-new"),
+        (Self::WsTokenApproved, "ws-token-approved"),
+        (Self::WsTokenRejected, "ws-token-rejected"),
+        (Self::WsTokenRenewed, "ws-token-renewed"),
+        (Self::WsTokenRevoked, "ws-token-revoked"),
     ];
 
     /// Its code in a URL (`?done=CODE`).
@@ -478,6 +513,17 @@ impl Notice {
             Self::ServiceStarted => "The SIP service is started.".into(),
             Self::ServiceRestarted => "The SIP service was restarted.".into(),
             Self::ServiceUnchanged => "The SIP service already was in that state.".into(),
+            Self::WsStarted => "The web services are started: /mslrest/ answers consumers.".into(),
+            Self::WsStopped => "The web services are stopped: /mslrest/ answers 503; consumers and tokens are kept.".into(),
+            Self::WsUnchanged => "The web services already were in that state.".into(),
+            Self::WsConsumerAdded => format!("Consumer {name} was added."),
+            Self::WsConsumerUpdated => format!("Consumer {name} was changed; its next request uses the new permissions."),
+            Self::WsConsumerDeleted => format!("Consumer {name} was removed, with its tokens."),
+            Self::WsSecretNew => format!("Consumer {name} has a new shared secret; the old one no longer works."),
+            Self::WsTokenApproved => format!("Temporary token {name} was approved: give the consumer the verifier shown below."),
+            Self::WsTokenRejected => format!("Temporary token {name} was rejected."),
+            Self::WsTokenRenewed => format!("Token {name} was renewed: it expires a year later than before."),
+            Self::WsTokenRevoked => format!("Token {name} was revoked: its next request is refused."),
         }
     }
 

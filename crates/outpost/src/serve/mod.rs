@@ -340,9 +340,13 @@ pub async fn run(
             service: service.clone(),
             clock: Arc::new(outpost_api::SystemClock),
         },
-        web_services_admin,
+        web_services_admin.clone(),
     );
-    let admin_app = admin_router(metrics, service).merge(web_services_api);
+    // The admin UI's web services page (/ui/webservices) calls the same
+    // web services as /api/v1/webservices.
+    let admin_app = admin_router(metrics, service)
+        .merge(web_services_api)
+        .layer(axum::Extension(web_services_admin));
     // HTTPS with the gateway's certificate (renewed live like the SIP
     // listeners'); plain HTTP only when `[admin] tls = false`, which the
     // configuration allows on loopback only.
