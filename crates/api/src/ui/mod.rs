@@ -65,6 +65,7 @@ pub mod dashboard;
 pub mod devices;
 pub mod forms;
 pub mod icps;
+pub mod provisioning;
 pub mod webservices;
 
 use std::sync::Arc;
@@ -163,7 +164,7 @@ pub const NAV: &[NavItem] = &[
         id: "provisioning",
         label: "Provisioning",
         path: "/ui/provisioning",
-        ready: false,
+        ready: true,
     },
     NavItem {
         id: "certificates",
@@ -211,6 +212,7 @@ pub fn router(service: Service, clock: Arc<dyn Clock>, metrics: RenderMetrics) -
         )
         .route("/ui/icps", get(icps::page).post(icps::create))
         .route("/ui/assets/{name}", get(assets::serve))
+        .merge(provisioning::routes())
         .merge(webservices::routes());
     for item in NAV.iter().filter(|item| !item.ready) {
         let id = item.id;
@@ -461,10 +463,26 @@ pub enum Notice {
     WsTokenRenewed,
     /// A final web services token was revoked.
     WsTokenRevoked,
+    /// A new provisioning hash key was generated.
+    HashRegenerated,
+    /// A remote-worker CSV was imported (name: files written).
+    PhonesImported,
+    /// A MAC-only remote-worker CSV selected phones (nothing written).
+    PhonesSelected,
+    /// The global CSV was imported (name: parameters).
+    GlobalImported,
+    /// A provisioning file was uploaded.
+    FileUploaded,
+    /// A provisioning action was scheduled.
+    ActionScheduled,
+    /// A pending provisioning action was cancelled.
+    ActionCancelled,
+    /// Devices were imported from CSV (name: the counts).
+    DevicesImported,
 }
 
 impl Notice {
-    const ALL: [(Self, &'static str); 20] = [
+    const ALL: [(Self, &'static str); 28] = [
         (Self::SetUp, "setup"),
         (Self::LoggedOut, "logout"),
         (Self::DeviceAdded, "device-added"),
@@ -485,6 +503,14 @@ impl Notice {
         (Self::WsTokenRejected, "ws-token-rejected"),
         (Self::WsTokenRenewed, "ws-token-renewed"),
         (Self::WsTokenRevoked, "ws-token-revoked"),
+        (Self::HashRegenerated, "hash-regenerated"),
+        (Self::PhonesImported, "phones-imported"),
+        (Self::PhonesSelected, "phones-selected"),
+        (Self::GlobalImported, "global-imported"),
+        (Self::FileUploaded, "file-uploaded"),
+        (Self::ActionScheduled, "action-scheduled"),
+        (Self::ActionCancelled, "action-cancelled"),
+        (Self::DevicesImported, "devices-imported"),
     ];
 
     /// Its code in a URL (`?done=CODE`).
@@ -524,6 +550,25 @@ impl Notice {
             Self::WsTokenRejected => format!("Temporary token {name} was rejected."),
             Self::WsTokenRenewed => format!("Token {name} was renewed: it expires a year later than before."),
             Self::WsTokenRevoked => format!("Token {name} was revoked: its next request is refused."),
+            Self::HashRegenerated => format!(
+                "A new provisioning hash key was generated: {}.",
+                crate::service::provisioning::hash::REPROVISION_WARNING
+            ),
+            Self::PhonesImported => {
+                format!("The remote-worker CSV was imported: {name} phone file(s) written.")
+            }
+            Self::PhonesSelected => {
+                format!("The file lists MACs only: {name} phone(s) selected, nothing was written.")
+            }
+            Self::GlobalImported => {
+                format!("The global CSV was imported: aastra.cfg has {name} parameter(s).")
+            }
+            Self::FileUploaded => {
+                format!("{name} was uploaded; phones fetch it under the hash key.")
+            }
+            Self::ActionScheduled => format!("Action {name} was scheduled."),
+            Self::ActionCancelled => format!("Action {name} was cancelled."),
+            Self::DevicesImported => format!("The devices CSV was imported: {name}."),
         }
     }
 
