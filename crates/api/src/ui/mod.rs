@@ -65,6 +65,7 @@ pub mod dashboard;
 pub mod devices;
 pub mod forms;
 pub mod icps;
+pub mod settings;
 pub mod provisioning;
 pub mod webservices;
 
@@ -134,7 +135,7 @@ pub const NAV: &[NavItem] = &[
         id: "settings",
         label: "Settings",
         path: "/ui/settings",
-        ready: false,
+        ready: true,
     },
     NavItem {
         id: "security",
@@ -211,6 +212,8 @@ pub fn router(service: Service, clock: Arc<dyn Clock>, metrics: RenderMetrics) -
             get(devices::confirm_delete).post(devices::delete),
         )
         .route("/ui/icps", get(icps::page).post(icps::create))
+        .route("/ui/settings", get(settings::page).post(settings::set))
+        .route("/ui/settings/reset", post(settings::reset))
         .route("/ui/assets/{name}", get(assets::serve))
         .merge(provisioning::routes())
         .merge(webservices::routes());
@@ -441,6 +444,21 @@ pub enum Notice {
     ServiceRestarted,
     /// The SIP service already was in the state asked for.
     ServiceUnchanged,
+    /// A setting was changed and the running gateway applies it now.
+    SettingLive,
+    /// A setting was stored; the stopped SIP service starts with it.
+    SettingAtStart,
+    /// A setting was stored; the running gateway picks it up within
+    /// seconds.
+    SettingPending,
+    /// A setting was stored; it needs a restart of `outpost serve`.
+    SettingRestart,
+    /// A setting already had the value given.
+    SettingUnchanged,
+    /// A setting was reset to its default, applied live.
+    SettingReset,
+    /// A setting was reset to its default, at the next start.
+    SettingResetRestart,
     /// The web services were started (web.services).
     WsStarted,
     /// The web services were stopped.
@@ -482,7 +500,7 @@ pub enum Notice {
 }
 
 impl Notice {
-    const ALL: [(Self, &'static str); 28] = [
+    const ALL: [(Self, &'static str); 35] = [
         (Self::SetUp, "setup"),
         (Self::LoggedOut, "logout"),
         (Self::DeviceAdded, "device-added"),
@@ -492,6 +510,13 @@ impl Notice {
         (Self::ServiceStarted, "service-started"),
         (Self::ServiceRestarted, "service-restarted"),
         (Self::ServiceUnchanged, "service-unchanged"),
+        (Self::SettingLive, "setting-live"),
+        (Self::SettingAtStart, "setting-at-start"),
+        (Self::SettingPending, "setting-pending"),
+        (Self::SettingRestart, "setting-restart"),
+        (Self::SettingUnchanged, "setting-unchanged"),
+        (Self::SettingReset, "setting-reset"),
+        (Self::SettingResetRestart, "setting-reset-restart"),
         (Self::WsStarted, "ws-started"),
         (Self::WsStopped, "ws-stopped"),
         (Self::WsUnchanged, "ws-unchanged"),
@@ -539,6 +564,23 @@ impl Notice {
             Self::ServiceStarted => "The SIP service is started.".into(),
             Self::ServiceRestarted => "The SIP service was restarted.".into(),
             Self::ServiceUnchanged => "The SIP service already was in that state.".into(),
+            Self::SettingLive => format!("{name} was changed and applied live."),
+            Self::SettingAtStart => format!(
+                "{name} was changed; the SIP service is stopped and starts with the new value."
+            ),
+            Self::SettingPending => format!(
+                "{name} was changed; the running gateway applies it within a few seconds."
+            ),
+            Self::SettingRestart => format!(
+                "{name} was changed; restart needed: it takes effect at the next start of \
+                 outpost serve."
+            ),
+            Self::SettingUnchanged => format!("{name} already had that value; nothing changed."),
+            Self::SettingReset => format!("{name} was reset to its default, applied live."),
+            Self::SettingResetRestart => format!(
+                "{name} was reset to its default; restart needed: it takes effect at the next \
+                 start of outpost serve."
+            ),
             Self::WsStarted => "The web services are started: /mslrest/ answers consumers.".into(),
             Self::WsStopped => "The web services are stopped: /mslrest/ answers 503; consumers and tokens are kept.".into(),
             Self::WsUnchanged => "The web services already were in that state.".into(),
