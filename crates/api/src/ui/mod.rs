@@ -65,8 +65,8 @@ pub mod dashboard;
 pub mod devices;
 pub mod forms;
 pub mod icps;
-pub mod settings;
 pub mod provisioning;
+pub mod settings;
 pub mod webservices;
 
 use std::sync::Arc;
