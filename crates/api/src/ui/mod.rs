@@ -65,6 +65,7 @@ pub mod dashboard;
 pub mod devices;
 pub mod forms;
 pub mod icps;
+pub mod security;
 pub mod provisioning;
 pub mod settings;
 pub mod webservices;
@@ -141,7 +142,7 @@ pub const NAV: &[NavItem] = &[
         id: "security",
         label: "Security",
         path: "/ui/security",
-        ready: false,
+        ready: true,
     },
     NavItem {
         id: "icps",
@@ -214,6 +215,13 @@ pub fn router(service: Service, clock: Arc<dyn Clock>, metrics: RenderMetrics) -
         .route("/ui/icps", get(icps::page).post(icps::create))
         .route("/ui/settings", get(settings::page).post(settings::set))
         .route("/ui/settings/reset", post(settings::reset))
+        .route("/ui/security", get(security::page))
+        .route("/ui/fragments/security/deny", get(security::deny_rows))
+        .route("/ui/security/settings", post(security::save_settings))
+        .route("/ui/security/allow", post(security::allow_add))
+        .route("/ui/security/allow/remove", post(security::allow_remove))
+        .route("/ui/security/deny/remove", post(security::deny_remove))
+        .route("/ui/security/deny/clear", post(security::deny_clear))
         .route("/ui/assets/{name}", get(assets::serve))
         .merge(provisioning::routes())
         .merge(webservices::routes());
@@ -497,10 +505,22 @@ pub enum Notice {
     ActionCancelled,
     /// Devices were imported from CSV (name: the counts).
     DevicesImported,
+    /// The guard's settings were changed.
+    GuardSettingsSaved,
+    /// The guard's settings form changed nothing.
+    GuardSettingsUnchanged,
+    /// An address was added to the allow-list.
+    AllowAdded,
+    /// An address was removed from the allow-list.
+    AllowRemoved,
+    /// Deny entries were removed.
+    DenyRemoved,
+    /// A deny-list was cleared.
+    DenyCleared,
 }
 
 impl Notice {
-    const ALL: [(Self, &'static str); 35] = [
+    const ALL: [(Self, &'static str); 41] = [
         (Self::SetUp, "setup"),
         (Self::LoggedOut, "logout"),
         (Self::DeviceAdded, "device-added"),
@@ -536,6 +556,12 @@ impl Notice {
         (Self::ActionScheduled, "action-scheduled"),
         (Self::ActionCancelled, "action-cancelled"),
         (Self::DevicesImported, "devices-imported"),
+        (Self::GuardSettingsSaved, "guard-settings-saved"),
+        (Self::GuardSettingsUnchanged, "guard-settings-unchanged"),
+        (Self::AllowAdded, "allow-added"),
+        (Self::AllowRemoved, "allow-removed"),
+        (Self::DenyRemoved, "deny-removed"),
+        (Self::DenyCleared, "deny-cleared"),
     ];
 
     /// Its code in a URL (`?done=CODE`).
@@ -611,6 +637,17 @@ impl Notice {
             Self::ActionScheduled => format!("Action {name} was scheduled."),
             Self::ActionCancelled => format!("Action {name} was cancelled."),
             Self::DevicesImported => format!("The devices CSV was imported: {name}."),
+            Self::GuardSettingsSaved => format!(
+                "The guard settings were saved ({name}); a running gateway applies them within \
+                 seconds."
+            ),
+            Self::GuardSettingsUnchanged => {
+                "Nothing changed: the values given are those in force.".into()
+            }
+            Self::AllowAdded => format!("{name} was added to the allow-list."),
+            Self::AllowRemoved => format!("{name} was removed from the allow-list."),
+            Self::DenyRemoved => format!("Removed from the deny-list: {name}."),
+            Self::DenyCleared => format!("Deny-list cleared: {name}."),
         }
     }
 
