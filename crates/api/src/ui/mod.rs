@@ -59,8 +59,11 @@
 //! swapped, so focus and form fields outside it are never lost.
 
 pub mod account;
+pub mod admins;
 pub mod assets;
+pub mod audit;
 pub mod auth;
+pub mod certificates;
 pub mod dashboard;
 pub mod devices;
 pub mod forms;
@@ -172,19 +175,19 @@ pub const NAV: &[NavItem] = &[
         id: "certificates",
         label: "Certificates",
         path: "/ui/certificates",
-        ready: false,
+        ready: true,
     },
     NavItem {
         id: "admins",
         label: "Administrators",
         path: "/ui/admins",
-        ready: false,
+        ready: true,
     },
     NavItem {
         id: "audit",
         label: "Audit",
         path: "/ui/audit",
-        ready: false,
+        ready: true,
     },
 ];
 
@@ -223,6 +226,9 @@ pub fn router(service: Service, clock: Arc<dyn Clock>, metrics: RenderMetrics) -
         .route("/ui/security/deny/remove", post(security::deny_remove))
         .route("/ui/security/deny/clear", post(security::deny_clear))
         .route("/ui/assets/{name}", get(assets::serve))
+        .merge(certificates::routes())
+        .merge(admins::routes())
+        .merge(audit::routes())
         .merge(provisioning::routes())
         .merge(webservices::routes());
     for item in NAV.iter().filter(|item| !item.ready) {
@@ -517,10 +523,30 @@ pub enum Notice {
     DenyRemoved,
     /// A deny-list was cleared.
     DenyCleared,
+    /// A certificate was imported.
+    CertificateImported,
+    /// A usage's certificates were assigned.
+    CertificatesAssigned,
+    /// A certificate was deleted.
+    CertificateDeleted,
+    /// An ACME request was saved.
+    AcmeRequested,
+    /// Renewal of an ACME certificate was asked.
+    CertificateRenewAsked,
+    /// An ACME request was removed.
+    AcmeForgotten,
+    /// An administrator account was created.
+    AdminCreated,
+    /// An administrator account was removed.
+    AdminDeleted,
+    /// The account's own password was changed.
+    PasswordChanged,
+    /// An API token was revoked.
+    TokenRevoked,
 }
 
 impl Notice {
-    const ALL: [(Self, &'static str); 41] = [
+    const ALL: [(Self, &'static str); 51] = [
         (Self::SetUp, "setup"),
         (Self::LoggedOut, "logout"),
         (Self::DeviceAdded, "device-added"),
@@ -562,6 +588,16 @@ impl Notice {
         (Self::AllowRemoved, "allow-removed"),
         (Self::DenyRemoved, "deny-removed"),
         (Self::DenyCleared, "deny-cleared"),
+        (Self::CertificateImported, "certificate-imported"),
+        (Self::CertificatesAssigned, "certificates-assigned"),
+        (Self::CertificateDeleted, "certificate-deleted"),
+        (Self::AcmeRequested, "acme-requested"),
+        (Self::CertificateRenewAsked, "certificate-renew-asked"),
+        (Self::AcmeForgotten, "acme-forgotten"),
+        (Self::AdminCreated, "admin-created"),
+        (Self::AdminDeleted, "admin-deleted"),
+        (Self::PasswordChanged, "password-changed"),
+        (Self::TokenRevoked, "token-revoked"),
     ];
 
     /// Its code in a URL (`?done=CODE`).
@@ -648,6 +684,32 @@ impl Notice {
             Self::AllowRemoved => format!("{name} was removed from the allow-list."),
             Self::DenyRemoved => format!("Removed from the deny-list: {name}."),
             Self::DenyCleared => format!("Deny-list cleared: {name}."),
+            Self::CertificateImported => format!(
+                "Certificate {name} was imported; a running gateway presents it where a usage \
+                 names it, within seconds."
+            ),
+            Self::CertificatesAssigned => {
+                format!("Usage {name} now presents the certificates listed for it.")
+            }
+            Self::CertificateDeleted => format!("Certificate {name} was deleted."),
+            Self::AcmeRequested => format!(
+                "ACME request {name} was saved; the gateway orders the certificate within \
+                 seconds (see its state below)."
+            ),
+            Self::CertificateRenewAsked => {
+                format!("Renewal of {name} was asked; the gateway orders it within seconds.")
+            }
+            Self::AcmeForgotten => format!(
+                "ACME request {name} was removed; its certificate stays installed until deleted."
+            ),
+            Self::AdminCreated => format!("Account {name} was created."),
+            Self::AdminDeleted => format!("Account {name} was removed; its sessions ended."),
+            Self::PasswordChanged => {
+                "Your password was changed; your other sessions ended.".into()
+            }
+            Self::TokenRevoked => format!(
+                "API token {name} was revoked; it is refused from its next request on."
+            ),
         }
     }
 
