@@ -33,6 +33,8 @@ import tempfile
 
 from playwright.sync_api import expect, sync_playwright
 
+# Import the shared helpers without leaving a __pycache__ in the tree.
+sys.dont_write_bytecode = True
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 from admin_ui import CHROMIUM, CHROMIUM_ARGS, CSP_LISTENER, Run, setup_and_login  # noqa: E402
 
