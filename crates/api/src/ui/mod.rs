@@ -20,8 +20,11 @@
 //! - first run: while no administrator exists, `/ui/` asks for the setup
 //!   token and creates the first account ([`account`]);
 //! - pages: the dashboard ([`dashboard`]), teleworker devices
-//!   ([`devices`]), ICPs ([`icps`]); the other sections of the navigation
-//!   answer "coming soon" until they are built.
+//!   ([`devices`]), ICPs ([`icps`]), settings ([`settings`]), security
+//!   ([`security`]), web services ([`webservices`]), provisioning
+//!   ([`provisioning`]), certificates ([`certificates`]), administrators
+//!   and API tokens ([`admins`]), the audit log ([`audit`]); a section of
+//!   the navigation not built yet answers "coming soon".
 //!
 //! What it does not do: it holds no state of its own and never reads the
 //! database itself (every figure and change is a [`crate::Service`] call,
@@ -68,8 +71,8 @@ pub mod dashboard;
 pub mod devices;
 pub mod forms;
 pub mod icps;
-pub mod security;
 pub mod provisioning;
+pub mod security;
 pub mod settings;
 pub mod webservices;
 
@@ -229,8 +232,8 @@ pub fn router(service: Service, clock: Arc<dyn Clock>, metrics: RenderMetrics) -
         .merge(certificates::routes())
         .merge(admins::routes())
         .merge(audit::routes())
-        .merge(provisioning::routes())
-        .merge(webservices::routes());
+        .merge(webservices::routes())
+        .merge(provisioning::routes());
     for item in NAV.iter().filter(|item| !item.ready) {
         let id = item.id;
         routes = routes.route(
@@ -473,44 +476,6 @@ pub enum Notice {
     SettingReset,
     /// A setting was reset to its default, at the next start.
     SettingResetRestart,
-    /// The web services were started (web.services).
-    WsStarted,
-    /// The web services were stopped.
-    WsStopped,
-    /// The web services already were in the state asked for.
-    WsUnchanged,
-    /// A web services consumer was added.
-    WsConsumerAdded,
-    /// A web services consumer was changed.
-    WsConsumerUpdated,
-    /// A web services consumer was removed.
-    WsConsumerDeleted,
-    /// A web services consumer got a new shared secret.
-    WsSecretNew,
-    /// A temporary web services token was approved.
-    WsTokenApproved,
-    /// A temporary web services token was rejected.
-    WsTokenRejected,
-    /// A final web services token was renewed.
-    WsTokenRenewed,
-    /// A final web services token was revoked.
-    WsTokenRevoked,
-    /// A new provisioning hash key was generated.
-    HashRegenerated,
-    /// A remote-worker CSV was imported (name: files written).
-    PhonesImported,
-    /// A MAC-only remote-worker CSV selected phones (nothing written).
-    PhonesSelected,
-    /// The global CSV was imported (name: parameters).
-    GlobalImported,
-    /// A provisioning file was uploaded.
-    FileUploaded,
-    /// A provisioning action was scheduled.
-    ActionScheduled,
-    /// A pending provisioning action was cancelled.
-    ActionCancelled,
-    /// Devices were imported from CSV (name: the counts).
-    DevicesImported,
     /// The guard's settings were changed.
     GuardSettingsSaved,
     /// The guard's settings form changed nothing.
@@ -543,6 +508,44 @@ pub enum Notice {
     PasswordChanged,
     /// An API token was revoked.
     TokenRevoked,
+    /// A new provisioning hash key was generated.
+    HashRegenerated,
+    /// A remote-worker CSV was imported (name: files written).
+    PhonesImported,
+    /// A MAC-only remote-worker CSV selected phones (nothing written).
+    PhonesSelected,
+    /// The global CSV was imported (name: parameters).
+    GlobalImported,
+    /// A provisioning file was uploaded.
+    FileUploaded,
+    /// A provisioning action was scheduled.
+    ActionScheduled,
+    /// A pending provisioning action was cancelled.
+    ActionCancelled,
+    /// Devices were imported from CSV (name: the counts).
+    DevicesImported,
+    /// The web services were started (web.services).
+    WsStarted,
+    /// The web services were stopped.
+    WsStopped,
+    /// The web services already were in the state asked for.
+    WsUnchanged,
+    /// A web services consumer was added.
+    WsConsumerAdded,
+    /// A web services consumer was changed.
+    WsConsumerUpdated,
+    /// A web services consumer was removed.
+    WsConsumerDeleted,
+    /// A web services consumer got a new shared secret.
+    WsSecretNew,
+    /// A temporary web services token was approved.
+    WsTokenApproved,
+    /// A temporary web services token was rejected.
+    WsTokenRejected,
+    /// A final web services token was renewed.
+    WsTokenRenewed,
+    /// A final web services token was revoked.
+    WsTokenRevoked,
 }
 
 impl Notice {
@@ -563,25 +566,6 @@ impl Notice {
         (Self::SettingUnchanged, "setting-unchanged"),
         (Self::SettingReset, "setting-reset"),
         (Self::SettingResetRestart, "setting-reset-restart"),
-        (Self::WsStarted, "ws-started"),
-        (Self::WsStopped, "ws-stopped"),
-        (Self::WsUnchanged, "ws-unchanged"),
-        (Self::WsConsumerAdded, "ws-consumer-added"),
-        (Self::WsConsumerUpdated, "ws-consumer-updated"),
-        (Self::WsConsumerDeleted, "ws-consumer-deleted"),
-        (Self::WsSecretNew, "ws-secret-new"),
-        (Self::WsTokenApproved, "ws-token-approved"),
-        (Self::WsTokenRejected, "ws-token-rejected"),
-        (Self::WsTokenRenewed, "ws-token-renewed"),
-        (Self::WsTokenRevoked, "ws-token-revoked"),
-        (Self::HashRegenerated, "hash-regenerated"),
-        (Self::PhonesImported, "phones-imported"),
-        (Self::PhonesSelected, "phones-selected"),
-        (Self::GlobalImported, "global-imported"),
-        (Self::FileUploaded, "file-uploaded"),
-        (Self::ActionScheduled, "action-scheduled"),
-        (Self::ActionCancelled, "action-cancelled"),
-        (Self::DevicesImported, "devices-imported"),
         (Self::GuardSettingsSaved, "guard-settings-saved"),
         (Self::GuardSettingsUnchanged, "guard-settings-unchanged"),
         (Self::AllowAdded, "allow-added"),
@@ -598,6 +582,25 @@ impl Notice {
         (Self::AdminDeleted, "admin-deleted"),
         (Self::PasswordChanged, "password-changed"),
         (Self::TokenRevoked, "token-revoked"),
+        (Self::HashRegenerated, "hash-regenerated"),
+        (Self::PhonesImported, "phones-imported"),
+        (Self::PhonesSelected, "phones-selected"),
+        (Self::GlobalImported, "global-imported"),
+        (Self::FileUploaded, "file-uploaded"),
+        (Self::ActionScheduled, "action-scheduled"),
+        (Self::ActionCancelled, "action-cancelled"),
+        (Self::DevicesImported, "devices-imported"),
+        (Self::WsStarted, "ws-started"),
+        (Self::WsStopped, "ws-stopped"),
+        (Self::WsUnchanged, "ws-unchanged"),
+        (Self::WsConsumerAdded, "ws-consumer-added"),
+        (Self::WsConsumerUpdated, "ws-consumer-updated"),
+        (Self::WsConsumerDeleted, "ws-consumer-deleted"),
+        (Self::WsSecretNew, "ws-secret-new"),
+        (Self::WsTokenApproved, "ws-token-approved"),
+        (Self::WsTokenRejected, "ws-token-rejected"),
+        (Self::WsTokenRenewed, "ws-token-renewed"),
+        (Self::WsTokenRevoked, "ws-token-revoked"),
     ];
 
     /// Its code in a URL (`?done=CODE`).
@@ -643,36 +646,6 @@ impl Notice {
                 "{name} was reset to its default; restart needed: it takes effect at the next \
                  start of outpost serve."
             ),
-            Self::WsStarted => "The web services are started: /mslrest/ answers consumers.".into(),
-            Self::WsStopped => "The web services are stopped: /mslrest/ answers 503; consumers and tokens are kept.".into(),
-            Self::WsUnchanged => "The web services already were in that state.".into(),
-            Self::WsConsumerAdded => format!("Consumer {name} was added."),
-            Self::WsConsumerUpdated => format!("Consumer {name} was changed; its next request uses the new permissions."),
-            Self::WsConsumerDeleted => format!("Consumer {name} was removed, with its tokens."),
-            Self::WsSecretNew => format!("Consumer {name} has a new shared secret; the old one no longer works."),
-            Self::WsTokenApproved => format!("Temporary token {name} was approved: give the consumer the verifier shown below."),
-            Self::WsTokenRejected => format!("Temporary token {name} was rejected."),
-            Self::WsTokenRenewed => format!("Token {name} was renewed: it expires a year later than before."),
-            Self::WsTokenRevoked => format!("Token {name} was revoked: its next request is refused."),
-            Self::HashRegenerated => format!(
-                "A new provisioning hash key was generated: {}.",
-                crate::service::provisioning::hash::REPROVISION_WARNING
-            ),
-            Self::PhonesImported => {
-                format!("The remote-worker CSV was imported: {name} phone file(s) written.")
-            }
-            Self::PhonesSelected => {
-                format!("The file lists MACs only: {name} phone(s) selected, nothing was written.")
-            }
-            Self::GlobalImported => {
-                format!("The global CSV was imported: aastra.cfg has {name} parameter(s).")
-            }
-            Self::FileUploaded => {
-                format!("{name} was uploaded; phones fetch it under the hash key.")
-            }
-            Self::ActionScheduled => format!("Action {name} was scheduled."),
-            Self::ActionCancelled => format!("Action {name} was cancelled."),
-            Self::DevicesImported => format!("The devices CSV was imported: {name}."),
             Self::GuardSettingsSaved => format!(
                 "The guard settings were saved ({name}); a running gateway applies them within \
                  seconds."
@@ -710,6 +683,36 @@ impl Notice {
             Self::TokenRevoked => format!(
                 "API token {name} was revoked; it is refused from its next request on."
             ),
+            Self::HashRegenerated => format!(
+                "A new provisioning hash key was generated: {}.",
+                crate::service::provisioning::hash::REPROVISION_WARNING
+            ),
+            Self::PhonesImported => {
+                format!("The remote-worker CSV was imported: {name} phone file(s) written.")
+            }
+            Self::PhonesSelected => {
+                format!("The file lists MACs only: {name} phone(s) selected, nothing was written.")
+            }
+            Self::GlobalImported => {
+                format!("The global CSV was imported: aastra.cfg has {name} parameter(s).")
+            }
+            Self::FileUploaded => {
+                format!("{name} was uploaded; phones fetch it under the hash key.")
+            }
+            Self::ActionScheduled => format!("Action {name} was scheduled."),
+            Self::ActionCancelled => format!("Action {name} was cancelled."),
+            Self::DevicesImported => format!("The devices CSV was imported: {name}."),
+            Self::WsStarted => "The web services are started: /mslrest/ answers consumers.".into(),
+            Self::WsStopped => "The web services are stopped: /mslrest/ answers 503; consumers and tokens are kept.".into(),
+            Self::WsUnchanged => "The web services already were in that state.".into(),
+            Self::WsConsumerAdded => format!("Consumer {name} was added."),
+            Self::WsConsumerUpdated => format!("Consumer {name} was changed; its next request uses the new permissions."),
+            Self::WsConsumerDeleted => format!("Consumer {name} was removed, with its tokens."),
+            Self::WsSecretNew => format!("Consumer {name} has a new shared secret; the old one no longer works."),
+            Self::WsTokenApproved => format!("Temporary token {name} was approved: give the consumer the verifier shown below."),
+            Self::WsTokenRejected => format!("Temporary token {name} was rejected."),
+            Self::WsTokenRenewed => format!("Token {name} was renewed: it expires a year later than before."),
+            Self::WsTokenRevoked => format!("Token {name} was revoked: its next request is refused."),
         }
     }
 
