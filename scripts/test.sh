@@ -153,7 +153,13 @@ step "phone provisioning benchmark: scripts/bench/p4_provisioning.sh --quick"
 p4_status=0
 bash scripts/bench/p4_provisioning.sh --quick || p4_status=$?
 [ "$status" -ne 0 ] || status=$p4_status
-step "admin UI, devices page render time at 10 000 devices: scripts/bench/ui_devices.sh --quick"; bash scripts/bench/ui_devices.sh --quick || { [ "$status" -ne 0 ] || status=1; }
+
+# The admin UI's devices page at 10 000 devices (issue 18): server-side
+# render time, median and p99, briefly (about 5 s once built).
+step "admin UI, devices page render time at 10 000 devices: scripts/bench/ui_devices.sh --quick"
+ui_status=0
+bash scripts/bench/ui_devices.sh --quick || ui_status=$?
+[ "$status" -ne 0 ] || status=$ui_status
 
 # Memory across bursts of calls (issue 13): three bursts of 3000 calls
 # through `outpost serve`; the run fails when Outpost's RSS, once each
