@@ -145,6 +145,10 @@ fn expected_counters() -> Vec<Key> {
             &[("reason", reason)],
         ));
     }
+    // ACME orders (issue 17): a dashboard alerts on failed from 0.
+    for result in ["issued", "failed"] {
+        expected.push(key("outpost_acme_orders_total", &[("result", result)]));
+    }
     for name in [
         "outpost_auth_failures_total",
         "outpost_registration_failures_total",
