@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use outpost::config::Config;
+use outpost_config::Config;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {
@@ -11,5 +11,7 @@ fuzz_target!(|data: &[u8]| {
     };
     let _ = Config::from_toml_str(text, &|_| None);
     // The same bytes as every environment override.
-    let _ = Config::from_toml_str("", &|name| name.starts_with("OUTPOST_").then(|| text.to_string()));
+    let _ = Config::from_toml_str("", &|name| {
+        name.starts_with("OUTPOST_").then(|| text.to_string())
+    });
 });
